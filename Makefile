@@ -1,0 +1,32 @@
+# lipvae: PGXS build. `make && make install`, then `make installcheck` against
+# a running server (see test/run-all.sh, which starts a throw-away cluster).
+# PGXS's `make check` does not test anything: do not rely on it.
+
+EXTENSION = lipvae
+MODULE_big = lipvae
+DATA = lipvae--0.1.sql
+PGFILEDESC = "lipvae - differentially private synthetic data"
+
+CORE_OBJS = $(patsubst %.c,%.o,$(wildcard src/core/*.c))
+GLUE_OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
+OBJS = $(GLUE_OBJS) $(CORE_OBJS)
+
+REGRESS = setup train sample privacy security badinput types
+REGRESS_OPTS = --inputdir=. --load-extension=lipvae
+
+PG_CPPFLAGS = -I$(srcdir)/src/core -I$(srcdir)/src
+PG_CFLAGS = -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers $(LIPVAE_CFLAGS)
+SHLINK_LIB = -lopenblas -lm
+SHLIB_LINK += -lopenblas -lm
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# Bitcode for LLVM JIT is not needed for this extension.
+with_llvm = no
+
+unittest:
+	$(MAKE) -C test run
+
+.PHONY: unittest

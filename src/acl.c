@@ -1,0 +1,188 @@
+/*
+ * acl.c - who may train, sample, replace, drop and grant; switching to the
+ * catalog owner around catalog access.
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
+#include "miscadmin.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "catalog/pg_type.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "lipvae.h"
+
+/*
+ * lipvae_catalog_owner returns the owner of lipvae.models (the role that
+ * created the extension).
+ */
+Oid
+lipvae_catalog_owner(void)
+{
+	Oid			nsp = get_namespace_oid("lipvae", true);
+	Oid			rel;
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (!OidIsValid(nsp))
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
+						errmsg("schema lipvae does not exist"),
+						errhint("Run CREATE EXTENSION lipvae in this database.")));
+	rel = get_relname_relid("models", nsp);
+	if (!OidIsValid(rel))
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
+						errmsg("table lipvae.models does not exist"),
+						errhint("Reinstall the extension.")));
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", rel);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * lipvae_become_owner switches to the catalog owner with a restricted
+ * security context and a search_path of pg_catalog only, so that nothing
+ * the caller controls runs with the owner's rights.
+ */
+void
+lipvae_become_owner(LipvaeOwnerState *st)
+{
+	Oid			owner = lipvae_catalog_owner();
+
+	GetUserIdAndSecContext(&st->save_userid, &st->save_sec_context);
+	SetUserIdAndSecContext(owner, st->save_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	st->save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+/* lipvae_restore_user undoes lipvae_become_owner. */
+void
+lipvae_restore_user(LipvaeOwnerState *st)
+{
+	AtEOXact_GUC(false, st->save_nestlevel);
+	SetUserIdAndSecContext(st->save_userid, st->save_sec_context);
+}
+
+/*
+ * lipvae_is_owner says whether the current user owns a model (is, or has the
+ * privileges of, its owner role) or is a superuser.
+ */
+bool
+lipvae_is_owner(Oid owner)
+{
+	Oid			me = GetUserId();
+
+	return superuser_arg(me) || has_privs_of_role(me, owner);
+}
+
+/*
+ * lipvae_may_sample says whether the current user may sample a model: its
+ * owner, a superuser, or a role granted USAGE in the model's acl (directly
+ * or through membership). Non-private models are the owner's only.
+ */
+bool
+lipvae_may_sample(Oid owner, Datum acl, bool acl_null, bool private_model)
+{
+	Acl		   *a;
+
+	if (lipvae_is_owner(owner))
+		return true;
+	if (!private_model || acl_null)
+		return false;
+	a = DatumGetAclP(acl);
+	return (aclmask(a, GetUserId(), owner, ACL_USAGE, ACLMASK_ANY) & ACL_USAGE) != 0;
+}
+
+PG_FUNCTION_INFO_V1(lipvae_grant);
+PG_FUNCTION_INFO_V1(lipvae_revoke);
+
+/*
+ * change_grant adds or removes the sampling right of a role on a model,
+ * after checking that the caller owns the model.
+ */
+static void
+change_grant(FunctionCallInfo fcinfo, bool grant)
+{
+	LipvaeOwnerState st;
+	char	   *name;
+	Oid			grantee;
+	Oid			argtypes[2] = {TEXTOID, OIDOID};
+	Datum		args[2];
+	Oid			owner;
+	bool		isnull;
+	char	   *mech;
+	int			rc;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						errmsg("model name and role must not be NULL")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	grantee = PG_GETARG_OID(1);
+	args[0] = CStringGetTextDatum(name);
+	args[1] = ObjectIdGetDatum(grantee);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	lipvae_become_owner(&st);
+	rc = SPI_execute_with_args("SELECT owner::pg_catalog.oid, mechanism FROM lipvae.models "
+							   "WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+							   1, argtypes, args, NULL, false, 1);
+	lipvae_restore_user(&st);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "lipvae: catalog lookup failed");
+	if (SPI_processed == 0)
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
+						errmsg("lipvae model \"%s\" does not exist", name)));
+	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	mech = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	if (!lipvae_is_owner(owner))
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						errmsg("must be the owner of lipvae model \"%s\" to %s access to it",
+							   name, grant ? "grant" : "revoke")));
+	if (grant && strcmp(mech, "none") == 0)
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						errmsg("lipvae model \"%s\" is non-private and cannot be granted", name),
+						errdetail("A model trained with mechanism => 'none' has no privacy guarantee; only its owner may sample it.")));
+	lipvae_become_owner(&st);
+	rc = SPI_execute_with_args(grant ?
+							   "UPDATE lipvae.models SET acl = pg_catalog.array_append("
+							   " pg_catalog.array_remove(acl, pg_catalog.makeaclitem($2, owner::pg_catalog.oid, 'USAGE', false)),"
+							   " pg_catalog.makeaclitem($2, owner::pg_catalog.oid, 'USAGE', false)) "
+							   "WHERE name OPERATOR(pg_catalog.=) $1" :
+							   "UPDATE lipvae.models SET acl = pg_catalog.array_remove(acl,"
+							   " pg_catalog.makeaclitem($2, owner::pg_catalog.oid, 'USAGE', false)) "
+							   "WHERE name OPERATOR(pg_catalog.=) $1",
+							   2, argtypes, args, NULL, false, 0);
+	lipvae_restore_user(&st);
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "lipvae: could not update the grants");
+	SPI_finish();
+}
+
+/* lipvae_grant lets a role (and its members) sample a model. */
+Datum
+lipvae_grant(PG_FUNCTION_ARGS)
+{
+	change_grant(fcinfo, true);
+	PG_RETURN_VOID();
+}
+
+/* lipvae_revoke withdraws a role's right to sample a model. */
+Datum
+lipvae_revoke(PG_FUNCTION_ARGS)
+{
+	change_grant(fcinfo, false);
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,420 @@
+/*
+ * catalog.c - the models table: loading a model for sampling (privileges,
+ * checksum, certificate, consistency with its description), the guarantee
+ * of each pass, dropping and listing models.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "parser/parse_type.h"
+#include "utils/regproc.h"
+
+#include "lipvae.h"
+#include "lv_privacy.h"
+
+PG_FUNCTION_INFO_V1(lipvae_drop);
+PG_FUNCTION_INFO_V1(lipvae_models);
+
+/*
+ * lipvae_pass_epsilon returns the epsilon that holds for all released rows
+ * up to and including pass q (1-based): the preprocessing's epsilon plus
+ * the exact GDP conversion of sqrt(q) * mu1 at delta - delta_pre, rounded
+ * up at every step.
+ */
+double
+lipvae_pass_epsilon(double eps_pre, double delta, double delta_pre,
+					double mu1, int64 pass)
+{
+	double		mu = lv_round_up(lv_round_up(sqrt((double) pass)) * mu1);
+	double		e = lv_gdp_epsilon(mu, delta - delta_pre);
+
+	return eps_pre > 0 ? lv_round_up(eps_pre + e) : e;
+}
+
+/* jb_get returns the value of key in a jsonb object container, or NULL. */
+static JsonbValue *
+jb_get(JsonbContainer *c, const char *key)
+{
+	JsonbValue	k;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	return findJsonbValueFromContainer(c, JB_FOBJECT, &k);
+}
+
+/* jb_string returns a jsonb string value as a C string (NULL if absent). */
+static char *
+jb_string(JsonbContainer *c, const char *key)
+{
+	JsonbValue *v = jb_get(c, key);
+
+	if (v == NULL || v->type != jbvString)
+		return NULL;
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+/* jb_int returns a jsonb number as int (def if absent). */
+static int
+jb_int(JsonbContainer *c, const char *key, int def)
+{
+	JsonbValue *v = jb_get(c, key);
+
+	if (v == NULL || v->type != jbvNumeric)
+		return def;
+	return DatumGetInt32(DirectFunctionCall1(numeric_int4, NumericGetDatum(v->val.numeric)));
+}
+
+/*
+ * lipvae_columns_from_json rebuilds the glue's column descriptions from the
+ * catalog's columns jsonb: names, types (resolved by name, so they survive
+ * dump and restore), category labels and the "other" value.
+ */
+void
+lipvae_columns_from_json(Jsonb *cols, LipvaeColumn **out, int *ncols,
+						 lv_schema *schema)
+{
+	int			n,
+				i;
+	LipvaeColumn *lc;
+
+	if (!JB_ROOT_IS_ARRAY(cols))
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+						errmsg("lipvae model description is damaged")));
+	n = JB_ROOT_COUNT(cols);
+	lc = palloc0(sizeof(LipvaeColumn) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		JsonbValue *e = getIthJsonbValueFromContainer(&cols->root, i);
+		JsonbContainer *c;
+		char	   *tname;
+		JsonbValue *cats;
+		Oid			typid;
+		int32		typmod;
+
+		if (e == NULL || e->type != jbvBinary)
+			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+							errmsg("lipvae model description is damaged")));
+		c = e->val.binary.data;
+		lc[i].name = jb_string(c, "name");
+		tname = jb_string(c, "base_type");
+		if (lc[i].name == NULL || tname == NULL)
+			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+							errmsg("lipvae model description is damaged")));
+		parseTypeString(tname, &typid, &typmod, false);
+		lc[i].typid = typid;
+		lc[i].typmod = jb_int(c, "typmod", -1);
+		if (!lipvae_type_class(typid, &lc[i].tclass))
+			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+							errmsg("column \"%s\" of the model has an unsupported type", lc[i].name)));
+		lc[i].other = jb_string(c, "other");
+		cats = jb_get(c, "categories");
+		if (cats && cats->type == jbvBinary)
+		{
+			int			k,
+						m = JsonContainerSize(cats->val.binary.data);
+
+			lc[i].ncat = m;
+			lc[i].labels = palloc(sizeof(char *) * Max(m, 1));
+			for (k = 0; k < m; k++)
+			{
+				JsonbValue *l = getIthJsonbValueFromContainer(cats->val.binary.data, k);
+
+				if (l == NULL || l->type != jbvString)
+					ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+									errmsg("lipvae model description is damaged")));
+				lc[i].labels[k] = pnstrdup(l->val.string.val, l->val.string.len);
+			}
+		}
+		if (lc[i].tclass == LVT_BOOL)
+		{
+			lc[i].ncat = 2;
+			lc[i].labels = palloc(sizeof(char *) * 2);
+			lc[i].labels[0] = "false";
+			lc[i].labels[1] = "true";
+		}
+	}
+	/* the description must agree with the blob's schema */
+	if (schema && schema->ncols != n)
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+						errmsg("lipvae model description does not match the model")));
+	for (i = 0; schema && i < n; i++)
+	{
+		bool		numeric = lipvae_class_is_numeric(lc[i].tclass);
+
+		if (numeric != (schema->cols[i].kind == LV_COL_NUMERIC) ||
+			(!numeric && schema->cols[i].ncat != lc[i].ncat))
+			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+							errmsg("lipvae model description does not match the model")));
+	}
+	*out = lc;
+	*ncols = n;
+}
+
+/* unknown_model raises the error for a model that is not there. */
+static void
+unknown_model(const char *name)
+{
+	ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
+					errmsg("lipvae model \"%s\" does not exist", name),
+					errhint("lipvae_models() lists the models you may use.")));
+}
+
+/*
+ * lipvae_load_model reads a model by name (or by its row type when name is
+ * NULL), checks that the caller may sample it, decodes and verifies the
+ * blob (checksum, certificate) and prepares the typed category values.
+ */
+LipvaeLoaded *
+lipvae_load_model(const char *name, Oid want_rowtype)
+{
+	LipvaeOwnerState st;
+	LipvaeLoaded *lm = palloc0(sizeof(LipvaeLoaded));
+	Oid			argtype;
+	Datum		arg;
+	int			rc,
+				i;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull,
+				acl_null;
+	Datum		acl;
+	bytea	   *blob;
+	Jsonb	   *cols;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (name)
+	{
+		argtype = TEXTOID;
+		arg = CStringGetTextDatum(name);
+	}
+	else
+	{
+		argtype = OIDOID;
+		arg = ObjectIdGetDatum(want_rowtype);
+	}
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	lipvae_become_owner(&st);
+	rc = SPI_execute_with_args(name ?
+							   "SELECT name, owner::pg_catalog.oid, acl, mechanism, scope, delta, "
+							   " epsilon_preprocess, delta_preprocess, row_type::pg_catalog.oid, columns, model, "
+							   " mu_pass, passes "
+							   "FROM lipvae.models WHERE name OPERATOR(pg_catalog.=) $1" :
+							   "SELECT name, owner::pg_catalog.oid, acl, mechanism, scope, delta, "
+							   " epsilon_preprocess, delta_preprocess, row_type::pg_catalog.oid, columns, model, "
+							   " mu_pass, passes "
+							   "FROM lipvae.models WHERE row_type::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
+							   1, &argtype, &arg, NULL, true, 1);
+	lipvae_restore_user(&st);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "lipvae: catalog lookup failed");
+	if (SPI_processed == 0)
+	{
+		if (name)
+			unknown_model(name);
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
+						errmsg("type %s is not the row type of a lipvae model", format_type_be(want_rowtype)),
+						errhint("Use NULL::lipvae_types.<model name>; lipvae_models() lists the models.")));
+	}
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	lm->name = MemoryContextStrdup(cxt, TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull)));
+	lm->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
+	acl = SPI_getbinval(tup, desc, 3, &acl_null);
+	lm->mechanism = MemoryContextStrdup(cxt, TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull)));
+	lm->scope = MemoryContextStrdup(cxt, TextDatumGetCString(SPI_getbinval(tup, desc, 5, &isnull)));
+
+	if (!lipvae_may_sample(lm->owner, acl, acl_null, strcmp(lm->mechanism, "none") != 0))
+	{
+		if (strcmp(lm->mechanism, "none") == 0)
+			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+							errmsg("permission denied for lipvae model \"%s\"", lm->name),
+							errdetail("The model is non-private (mechanism none): only its owner may sample it.")));
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						errmsg("permission denied for lipvae model \"%s\"", lm->name),
+						errhint("Ask the model's owner to run lipvae_grant('%s', '%s').",
+								lm->name, GetUserNameFromId(GetUserId(), false))));
+	}
+
+	lm->delta = DatumGetFloat8(SPI_getbinval(tup, desc, 6, &isnull));
+	if (isnull)
+		lm->delta = NAN;
+	lm->eps_pre = DatumGetFloat8(SPI_getbinval(tup, desc, 7, &isnull));
+	lm->delta_pre = DatumGetFloat8(SPI_getbinval(tup, desc, 8, &isnull));
+	lm->row_type = DatumGetObjectId(SPI_getbinval(tup, desc, 9, &isnull));
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		cols = DatumGetJsonbPCopy(SPI_getbinval(tup, desc, 10, &isnull));
+		blob = DatumGetByteaPCopy(SPI_getbinval(tup, desc, 11, &isnull));
+		MemoryContextSwitchTo(old);
+	}
+	{
+		double		mu_pass = DatumGetFloat8(SPI_getbinval(tup, desc, 12, &isnull));
+		bool		mu_null = isnull;
+		int			passes = DatumGetInt32(SPI_getbinval(tup, desc, 13, &isnull));
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		lipvae_use_palloc();
+		rc = lv_model_deserialize((uint8 *) VARDATA_ANY(blob), VARSIZE_ANY_EXHDR(blob), &lm->model);
+		lv_set_allocator(NULL);
+		MemoryContextSwitchTo(old);
+		lipvae_core_error(rc, psprintf("loading model \"%s\"", lm->name));
+		if (lm->model.passes != passes ||
+			(lm->model.mechanism == LV_MECH_LATENT) != (strcmp(lm->mechanism, "latent") == 0) ||
+			(!mu_null && lm->model.mu1 != mu_pass))
+			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+							errmsg("lipvae model \"%s\" does not match its catalog entry", lm->name),
+							errhint("Train the model again with replace => true.")));
+	}
+	SPI_finish();
+
+	lipvae_columns_from_json(cols, &lm->cols, &lm->ncols, &lm->model.schema);
+	for (i = 0; i < lm->ncols; i++)
+	{
+		LipvaeColumn *c = &lm->cols[i];
+		bool		isvarlena;
+		int			k;
+
+		getTypeOutputInfo(c->typid, &c->typoutput, &isvarlena);
+		if (!lipvae_class_is_numeric(c->tclass))
+		{
+			c->cat_datums = palloc(sizeof(Datum) * Max(c->ncat, 1));
+			for (k = 0; k < c->ncat; k++)
+				c->cat_datums[k] = lipvae_label_datum(c, c->labels[k]);
+			if (c->other)
+				c->other_datum = lipvae_label_datum(c, c->other);
+		}
+	}
+	return lm;
+}
+
+/*
+ * lipvae_drop drops a model and its row type (owner or superuser only).
+ */
+Datum
+lipvae_drop(PG_FUNCTION_ARGS)
+{
+	LipvaeOwnerState st;
+	char	   *name;
+	Datum		arg;
+	Oid			argtype = TEXTOID;
+	Oid			owner;
+	bool		isnull;
+	int			rc;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						errmsg("model name must not be NULL")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	arg = CStringGetTextDatum(name);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	lipvae_become_owner(&st);
+	rc = SPI_execute_with_args("SELECT owner::pg_catalog.oid FROM lipvae.models "
+							   "WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+							   1, &argtype, &arg, NULL, false, 1);
+	lipvae_restore_user(&st);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "lipvae: catalog lookup failed");
+	if (SPI_processed == 0)
+		unknown_model(name);
+	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (!lipvae_is_owner(owner))
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						errmsg("must be the owner of lipvae model \"%s\" to drop it", name)));
+	lipvae_become_owner(&st);
+	rc = SPI_execute_with_args("DELETE FROM lipvae.models WHERE name OPERATOR(pg_catalog.=) $1",
+							   1, &argtype, &arg, NULL, false, 0);
+	if (rc != SPI_OK_DELETE)
+		elog(ERROR, "lipvae: could not delete the model");
+	rc = SPI_execute(psprintf("DROP TYPE IF EXISTS lipvae_types.%s", quote_identifier(name)), false, 0);
+	if (rc != SPI_OK_UTILITY)
+		elog(ERROR, "lipvae: could not drop the row type");
+	lipvae_restore_user(&st);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * lipvae_models lists the models the caller owns or may sample: their
+ * guarantees for everyone allowed, the details (query, encodings, privacy
+ * components, training) for owners only.
+ */
+Datum
+lipvae_models(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	LipvaeOwnerState st;
+	int			rc;
+	uint64		r;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	lipvae_become_owner(&st);
+	rc = SPI_execute("SELECT name, owner::pg_catalog.oid, created, mechanism, scope, epsilon, delta, "
+					 " passes, nrows, "
+					 " ARRAY(SELECT c OPERATOR(pg_catalog.->>) 'name' FROM pg_catalog.jsonb_array_elements(columns) c), "
+					 " row_type::pg_catalog.text, acl, "
+					 " pg_catalog.jsonb_build_object('query', query, 'columns', columns, 'settings', settings, "
+					 "   'epsilon_requested', epsilon_requested, 'epsilon_preprocess', epsilon_preprocess, "
+					 "   'delta_preprocess', delta_preprocess, 'preprocess', preprocess, 'diameter', diameter, "
+					 "   'noise_sd', noise_sd, 'lipschitz_target', lipschitz_target, "
+					 "   'lipschitz_certified', lipschitz_certified, 'mu_pass', mu_pass, 'training', training, "
+					 "   'model_bytes', pg_catalog.octet_length(model)) "
+					 "FROM lipvae.models ORDER BY name", true, 0);
+	lipvae_restore_user(&st);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "lipvae: catalog lookup failed");
+	for (r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		Datum		values[13];
+		bool		nulls[13];
+		bool		isnull,
+					acl_null;
+		Oid			owner = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
+		char	   *mech = TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull));
+		Datum		acl = SPI_getbinval(tup, desc, 12, &acl_null);
+		bool		is_owner = lipvae_is_owner(owner);
+		int			i;
+
+		if (!lipvae_may_sample(owner, acl, acl_null, strcmp(mech, "none") != 0))
+			continue;
+		for (i = 0; i < 13; i++)
+			nulls[i] = false;
+		values[0] = SPI_getbinval(tup, desc, 1, &nulls[0]);
+		values[1] = CStringGetTextDatum(GetUserNameFromId(owner, true) ?
+										GetUserNameFromId(owner, true) : "(dropped role)");
+		values[2] = SPI_getbinval(tup, desc, 3, &nulls[2]);
+		values[3] = SPI_getbinval(tup, desc, 4, &nulls[3]);
+		values[4] = SPI_getbinval(tup, desc, 5, &nulls[4]);
+		values[5] = SPI_getbinval(tup, desc, 6, &nulls[5]);
+		values[6] = SPI_getbinval(tup, desc, 7, &nulls[6]);
+		values[7] = SPI_getbinval(tup, desc, 8, &nulls[7]);
+		/* rows per pass: public for per-record models (pass boundaries) */
+		values[8] = SPI_getbinval(tup, desc, 9, &nulls[8]);
+		values[9] = SPI_getbinval(tup, desc, 10, &nulls[9]);
+		values[10] = SPI_getbinval(tup, desc, 11, &nulls[10]);
+		values[11] = BoolGetDatum(is_owner);
+		values[12] = SPI_getbinval(tup, desc, 13, &nulls[12]);
+		if (!is_owner)
+			nulls[12] = true;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}

@@ -1,0 +1,114 @@
+/*
+ * lipvae.h - declarations shared by the PostgreSQL glue layer of lipvae.
+ * The numerical core (src/core) knows nothing of this file.
+ */
+#ifndef LIPVAE_H
+#define LIPVAE_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/jsonb.h"
+
+#include "lv_model.h"
+
+/* ---- settings (lipvae.c) ---- */
+extern int	lipvae_max_training_rows;
+extern int	lipvae_max_sample_rows;
+extern int	lipvae_blas_threads;
+
+#define LIPVAE_SCOPE_LATENT "per-record, replace-one"
+#define LIPVAE_SCOPE_NONE "none: no privacy guarantee"
+
+/* ---- core glue (lipvae.c) ---- */
+extern void lipvae_use_palloc(void);
+extern void lipvae_core_error(int code, const char *what);
+extern void lipvae_set_blas_threads(void);
+extern void lipvae_strong_key(uint8 key[LV_KEY_BYTES]);
+extern void lipvae_seed_key(int64 seed, const char *purpose,
+							uint8 key[LV_KEY_BYTES]);
+extern void lipvae_check_model_name(const char *name);
+
+/* ---- acting as the catalog owner (acl.c) ---- */
+typedef struct LipvaeOwnerState
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+} LipvaeOwnerState;
+
+extern Oid	lipvae_catalog_owner(void);
+extern void lipvae_become_owner(LipvaeOwnerState *st);
+extern void lipvae_restore_user(LipvaeOwnerState *st);
+extern bool lipvae_is_owner(Oid owner);
+extern bool lipvae_may_sample(Oid owner, Datum acl, bool acl_null,
+							  bool private_model);
+
+/* ---- encoding of SQL types (encode.c) ---- */
+typedef enum LipvaeTypeClass
+{
+	LVT_INT2,
+	LVT_INT4,
+	LVT_INT8,
+	LVT_FLOAT4,
+	LVT_FLOAT8,
+	LVT_NUMERIC,
+	LVT_DATE,
+	LVT_TIMESTAMP,
+	LVT_TIMESTAMPTZ,
+	LVT_BOOL,
+	LVT_TEXT,					/* text, varchar, bpchar */
+	LVT_ENUM
+} LipvaeTypeClass;
+
+/* One column as the glue layer sees it: SQL type plus decoding tables. */
+typedef struct LipvaeColumn
+{
+	char	   *name;
+	Oid			typid;			/* base type (domains resolved) */
+	int32		typmod;
+	LipvaeTypeClass tclass;
+	int			ncat;
+	char	  **labels;			/* ncat category labels (text form) */
+	char	   *other;			/* emitted for the other slot, or NULL */
+	Datum	   *cat_datums;		/* sampling: labels as typed Datums */
+	Datum		other_datum;
+	Oid			typoutput;		/* sampling: output function for jsonb */
+} LipvaeColumn;
+
+extern bool lipvae_type_class(Oid typid, LipvaeTypeClass *tclass);
+extern bool lipvae_class_is_numeric(LipvaeTypeClass c);
+extern bool lipvae_class_is_integer(LipvaeTypeClass c, int32 typmod);
+extern double lipvae_datum_to_double(Datum d, LipvaeTypeClass c,
+									 const char *colname);
+extern Datum lipvae_double_to_datum(double v, LipvaeColumn *col);
+extern Datum lipvae_label_datum(LipvaeColumn *col, const char *label);
+extern void lipvae_type_range(LipvaeTypeClass c, int32 typmod, double *lo,
+							  double *hi);
+extern double lipvae_parse_bound(LipvaeColumn *col, Jsonb *jb, JsonbValue *v,
+								 const char *which);
+extern char *lipvae_format_value(LipvaeColumn *col, double v);
+
+/* ---- a model loaded for sampling (catalog.c) ---- */
+typedef struct LipvaeLoaded
+{
+	char	   *name;
+	Oid			owner;
+	char	   *mechanism;
+	char	   *scope;
+	double		delta;
+	double		eps_pre;
+	double		delta_pre;
+	Oid			row_type;
+	int			ncols;
+	LipvaeColumn *cols;
+	lv_model	model;
+} LipvaeLoaded;
+
+extern LipvaeLoaded *lipvae_load_model(const char *name, Oid want_rowtype);
+extern double lipvae_pass_epsilon(double eps_pre, double delta,
+								  double delta_pre, double mu1, int64 pass);
+extern void lipvae_columns_from_json(Jsonb *cols, LipvaeColumn **out,
+									 int *ncols, lv_schema *schema);
+
+#endif
