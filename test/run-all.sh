@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# run-all.sh: every test of lipvae, from a clean tree.
+#   1. installs the Debian packages it needs (scripts/deps.sh)
+#   2. builds with -Werror and installs the extension
+#   3. runs the unit tests of the numerical core (cmocka, no server)
+#   4. starts a throw-away PostgreSQL cluster, runs the regression suite
+#      (make installcheck) against it, and stops it
+# Exits non-zero on any failure. PGXS's `make check` tests nothing; this
+# script never relies on it.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+
+stage() { printf '\n=== %s (%s)\n' "$1" "$(date +%T)"; }
+
+stage "dependencies"
+bash scripts/deps.sh
+
+stage "build (warnings are errors)"
+make -s clean >/dev/null
+make -s LIPVAE_CFLAGS=-Werror
+$SUDO make -s install >/dev/null
+
+stage "unit tests of the core"
+make -s -C test clean >/dev/null
+unit_log=$(mktemp)
+if make -s -C test run CFLAGS="-O2 -g -std=gnu99 -Wall -Wextra -Werror -Wno-unused-parameter" 2>&1 | tee "$unit_log"; then
+	unit_ok=1
+else
+	unit_ok=0
+fi
+unit_passed=$(grep -Eo '\[  PASSED  \] [0-9]+' "$unit_log" | awk '{s+=$NF} END {print s+0}')
+unit_failed=$(grep -Eo '\[  FAILED  \] [0-9]+' "$unit_log" | awk '{s+=$NF} END {print s+0}')
+
+stage "regression suite on a throw-away cluster"
+pgdir=$(mktemp -d /tmp/lipvae-test.XXXXXX)
+chmod 755 "$pgdir"
+export LIPVAE_TEST_PORT=${LIPVAE_TEST_PORT:-55432}
+cleanup() { bash scripts/pgcluster.sh stop "$pgdir"; rm -rf "$pgdir"; }
+trap cleanup EXIT
+eval "$(bash scripts/pgcluster.sh start "$pgdir")"
+reg_ok=1
+make -s installcheck || reg_ok=0
+reg_total=$(ls sql/*.sql | wc -l)
+reg_failed=0
+if [ "$reg_ok" = 0 ]; then
+	[ -f regression.diffs ] && cat regression.diffs
+	reg_failed=$(grep -c '^not ok\|FAILED' regression.out 2>/dev/null || echo 1)
+	tail -n 40 "$pgdir/server.log" || true
+fi
+
+stage "summary"
+passed=$((unit_passed + reg_total - reg_failed))
+failed=$((unit_failed + reg_failed))
+[ "$unit_ok" = 1 ] || [ "$unit_failed" -gt 0 ] || failed=$((failed + 1))
+echo "unit tests: $unit_passed passed, $unit_failed failed; regression files: $((reg_total - reg_failed)) passed, $reg_failed failed"
+echo "$passed passed, $failed failed"
+[ "$unit_ok" = 1 ] && [ "$reg_ok" = 1 ]
