@@ -73,7 +73,7 @@ CREATE FUNCTION lipvae_train(
 	hidden integer DEFAULT 128,
 	learning_rate float8 DEFAULT 0.002,
 	bins integer DEFAULT 32,
-	preprocess_share float8 DEFAULT 0.2,
+	preprocess_share float8 DEFAULT 0.5,
 	seed bigint DEFAULT NULL,
 	replace boolean DEFAULT false)
 RETURNS jsonb

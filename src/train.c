@@ -543,7 +543,7 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 	if (!isfinite(o->lr) || o->lr <= 0 || o->lr > 1)
 		bad_option("learning_rate", "learning_rate must lie in (0, 1].", NULL);
 	o->bins = int_arg(fcinfo, 14, 32, 2, LV_MAX_BINS, "bins");
-	o->share = PG_ARGISNULL(15) ? 0.2 : PG_GETARG_FLOAT8(15);
+	o->share = PG_ARGISNULL(15) ? 0.5 : PG_GETARG_FLOAT8(15);
 	if (!isfinite(o->share) || o->share <= 0 || o->share > 0.9)
 		bad_option("preprocess_share", "preprocess_share must lie in (0, 0.9].",
 				   "It is the share of epsilon (and delta) spent on bounds and category lists the user did not give.");

@@ -1,0 +1,525 @@
+/*
+ * lv_privacy.c - the privacy arithmetic of lipvae: Gaussian differential
+ * privacy conversions (Dong, Roth & Su 2019; exact (eps, delta) profile of
+ * the Gaussian mechanism, Balle & Wang 2018), the encoding diameter, DP
+ * bounds for numeric columns and DP category selection. No PostgreSQL here.
+ *
+ * Every conversion rounds so that the privacy loss is overstated.
+ */
+#include "lv_privacy.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+
+/* Bisection limits. */
+#define LV_GDP_MAX_ITER 4000
+#define LV_GDP_SEARCH_MAX 1e6
+
+/* Stage-1 histogram of lv_dp_bounds: exponents -10..62 on each side. */
+#define LV_BOUNDS_EMIN (-10)
+#define LV_BOUNDS_EMAX 62
+#define LV_BOUNDS_NEXP (LV_BOUNDS_EMAX - LV_BOUNDS_EMIN + 1)	/* 73 */
+#define LV_BOUNDS_NBINS1 (2 * LV_BOUNDS_NEXP + 1)	/* 147 */
+#define LV_BOUNDS_ZERO LV_BOUNDS_NEXP	/* index of the zero bin */
+#define LV_BOUNDS_NBINS2 256
+#define LV_BOUNDS_BETA 0.01
+
+/* lv_phi returns the standard normal CDF, 0.5 erfc(-x/sqrt 2), accurate in both tails. */
+double
+lv_phi(double x)
+{
+	return 0.5 * erfc(-x * M_SQRT1_2);
+}
+
+/*
+ * lv_phil is lv_phi in long double: the GDP conversions evaluate delta in
+ * long double, because Phi(a) - e^eps Phi(b) cancels heavily for small mu.
+ */
+static long double
+lv_phil(long double x)
+{
+	return 0.5L * erfcl(-x * 0.707106781186547524400844362104849039L);
+}
+
+/*
+ * lv_log_phil returns log Phi(x) without underflow: log(lv_phil(x)) for
+ * x > -30, else, with t = -x, -t^2/2 - log sqrt(2 pi) - log CF from the
+ * Laplace continued fraction of the Mills ratio,
+ * Phi(-t) = phi(t) / CF, CF = t + 1/(t + 2/(t + 3/(t + ...))),
+ * which has full precision for t >= 30 with 60 terms.
+ */
+static long double
+lv_log_phil(long double x)
+{
+	long double t,
+				cf;
+	int			k;
+
+	if (x > -30.0L)
+		return logl(lv_phil(x));
+	if (isinf(x))
+		return -INFINITY;
+	t = -x;
+	cf = t;
+	for (k = 60; k >= 1; k--)
+		cf = t + k / cf;
+	return -0.5L * t * t - logl(cf) -
+		0.918938533204672741780329736405617640L;	/* log sqrt(2 pi) */
+}
+
+/*
+ * lv_gdp_deltal returns Phi(-eps/mu + mu/2) - e^eps Phi(-eps/mu - mu/2) in
+ * long double for mu > 0 and finite eps >= 0, the second term computed as
+ * exp(eps + log Phi(.)) when e^eps or Phi(.) could leave the range of a
+ * double, and sets *err to a bound on its floating-point error: each term
+ * has relative error at most 8 ulps times (1 + (|b| + 1)(eps/mu + mu)
+ * + eps + b^2) (rounding of the arguments amplified by the slope of log
+ * Phi, which is at most |x| + 1, and of exp's argument), taken with a
+ * factor 4 to spare. Not clamped.
+ */
+static long double
+lv_gdp_deltal(long double mu, long double eps, long double *err)
+{
+	long double a = -eps / mu + mu / 2;
+	long double b = -eps / mu - mu / 2;
+	long double t1,
+				t2;
+
+	t1 = lv_phil(a);
+	if (eps <= 700.0L && b > -30.0L)
+		t2 = expl(eps) * lv_phil(b);
+	else
+		t2 = expl(eps + lv_log_phil(b));
+	if (t1 + t2 == 0.0L)
+		*err = 0.0L;
+	else
+		*err = 32.0L * LDBL_EPSILON * (t1 + t2) *
+			(1.0L + (fabsl(b) + 1.0L) * (fabsl(eps) / mu + mu) +
+			 fabsl(eps) + b * b);
+	return t1 - t2;
+}
+
+/*
+ * lv_gdp_delta_upper returns lv_gdp_deltal plus slack times its error bound:
+ * an upper bound on the exact delta (slack >= 1). Used by the bisections.
+ */
+static long double
+lv_gdp_delta_upper(double mu, double eps, long double slack)
+{
+	long double err;
+	long double d = lv_gdp_deltal(mu, eps, &err);
+
+	d += slack * err;
+	if (isnan(d))
+		return 1.0L;			/* cannot evaluate: assume the worst */
+	return d;
+}
+
+/*
+ * lv_gdp_delta returns the smallest delta for which mu-GDP is (eps,delta)-DP:
+ * Phi(-eps/mu + mu/2) - e^eps Phi(-eps/mu - mu/2), evaluated in long double
+ * without overflow for large eps, plus a bound on the floating-point error
+ * of that evaluation (so it is never understated). mu <= 0 gives 0,
+ * mu = +inf gives 1, eps = +inf gives 0, NaN input gives NaN; the result is
+ * clamped to [0, 1].
+ */
+double
+lv_gdp_delta(double mu, double eps)
+{
+	long double d;
+
+	if (isnan(mu) || isnan(eps))
+		return NAN;
+	if (mu <= 0.0)
+		return 0.0;
+	if (isinf(mu))
+		return 1.0;
+	if (isinf(eps))
+		return eps > 0 ? 0.0 : 1.0;
+
+	d = lv_gdp_delta_upper(mu, eps, 1.0L);
+	if (d < 0.0L)
+		d = 0.0L;
+	if (d > 1.0L)
+		d = 1.0L;
+	return (double) d;
+}
+
+/*
+ * lv_gdp_epsilon returns an epsilon >= the smallest eps for which mu-GDP is
+ * (eps, delta)-DP: bisection on the decreasing function eps -> delta(mu,
+ * eps) (as lv_gdp_delta, error bound included), keeping delta(lo) > delta
+ * >= delta(hi), run until the bracket is one ulp wide (relative width well
+ * below 1e-12); returns hi. mu <= 0 gives 0, delta outside (0,1) or NaN
+ * input gives NaN, mu = +inf gives +inf, and a mu so large that no
+ * eps <= 1e6 suffices gives +inf (overstated).
+ */
+double
+lv_gdp_epsilon(double mu, double delta)
+{
+	double		lo,
+				hi;
+	int			iter;
+
+	if (isnan(mu) || isnan(delta) || !(delta > 0.0 && delta < 1.0))
+		return NAN;
+	if (mu <= 0.0)
+		return 0.0;
+	if (isinf(mu))
+		return INFINITY;
+	if (lv_gdp_delta_upper(mu, 0.0, 1.0L) <= delta)
+		return 0.0;
+
+	lo = 0.0;
+	hi = 1.0;
+	while (lv_gdp_delta_upper(mu, hi, 1.0L) > delta)
+	{
+		lo = hi;
+		hi *= 2.0;
+		if (hi > LV_GDP_SEARCH_MAX)
+			return INFINITY;
+	}
+
+	for (iter = 0; iter < LV_GDP_MAX_ITER; iter++)
+	{
+		double		mid = lo + (hi - lo) / 2.0;
+
+		if (mid <= lo || mid >= hi)
+			break;
+		if (lv_gdp_delta_upper(mu, mid, 1.0L) > delta)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return hi;
+}
+
+/*
+ * lv_gdp_mu returns a mu <= the largest mu for which mu-GDP is
+ * (eps, delta)-DP: bisection on the increasing function mu -> delta(mu, eps),
+ * keeping delta(lo) <= delta < delta(hi), until the bracket is one ulp
+ * wide; returns lo. delta(mu) here includes 5 times the error bound (lv_gdp_delta
+ * includes it once), so that lv_gdp_epsilon(lv_gdp_mu(eps, delta), delta)
+ * <= eps even though the computed delta is not exactly monotone. NaN for
+ * eps < 0, non-finite eps, delta outside (0,1) or NaN.
+ */
+double
+lv_gdp_mu(double eps, double delta)
+{
+	double		lo,
+				hi;
+	int			iter;
+
+	if (isnan(eps) || isnan(delta) || !isfinite(eps) || eps < 0.0 ||
+		!(delta > 0.0 && delta < 1.0))
+		return NAN;
+
+	lo = 0.0;
+	hi = 1.0;
+	while (lv_gdp_delta_upper(hi, eps, 5.0L) <= delta)
+	{
+		lo = hi;
+		hi *= 2.0;
+		if (hi > LV_GDP_SEARCH_MAX)
+			return lo;			/* understated mu: overstated loss */
+	}
+
+	for (iter = 0; iter < LV_GDP_MAX_ITER; iter++)
+	{
+		double		mid = lo + (hi - lo) / 2.0;
+
+		if (mid <= lo || mid >= hi)
+			break;
+		if (lv_gdp_delta_upper(mid, eps, 5.0L) <= delta)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * lv_encoding_diameter returns the L2 diameter of the encoded domain:
+ * sqrt(n_numeric + 2 n_categorical + n_nullable_numeric).
+ */
+double
+lv_encoding_diameter(int n_numeric, int n_categorical,
+					 int n_nullable_numeric)
+{
+	return sqrt((double) n_numeric + 2.0 * (double) n_categorical +
+				(double) n_nullable_numeric);
+}
+
+/* lv_round_up returns the next double above x (NaN and +inf unchanged). */
+double
+lv_round_up(double x)
+{
+	return nextafter(x, INFINITY);
+}
+
+/*
+ * lv_bounds_bin1 returns the stage-1 bin of x, bins ordered from the most
+ * negative to the most positive: 0..72 are (-2^(e+1), -2^e] for e = 62
+ * down to -10, 73 is the zero bin (-2^-10, 2^-10), 74..146 are
+ * [2^e, 2^(e+1)) for e = -10..62. Magnitudes >= 2^63 (and infinities) go
+ * to the extreme bins. NaN returns -1.
+ */
+static int
+lv_bounds_bin1(double x)
+{
+	double		ax = fabs(x);
+	int			ex,
+				e;
+
+	if (isnan(x))
+		return -1;
+	if (ax < ldexp(1.0, LV_BOUNDS_EMIN))
+		return LV_BOUNDS_ZERO;
+	if (isinf(ax))
+		e = LV_BOUNDS_EMAX;
+	else
+	{
+		(void) frexp(ax, &ex);	/* ax = f 2^ex, f in [0.5, 1) */
+		e = ex - 1;				/* ax in [2^e, 2^(e+1)) */
+		if (e > LV_BOUNDS_EMAX)
+			e = LV_BOUNDS_EMAX;
+	}
+	if (x > 0)
+		return LV_BOUNDS_ZERO + 1 + (e - LV_BOUNDS_EMIN);
+	return LV_BOUNDS_ZERO - 1 - (e - LV_BOUNDS_EMIN);
+}
+
+/* lv_bounds_edge1 returns the lower (upper = 0) or upper (upper = 1) edge of stage-1 bin j. */
+static double
+lv_bounds_edge1(int j, int upper)
+{
+	int			e;
+
+	if (j == LV_BOUNDS_ZERO)
+		return upper ? ldexp(1.0, LV_BOUNDS_EMIN) : -ldexp(1.0, LV_BOUNDS_EMIN);
+	if (j > LV_BOUNDS_ZERO)
+	{
+		e = LV_BOUNDS_EMIN + (j - LV_BOUNDS_ZERO - 1);
+		return upper ? ldexp(1.0, e + 1) : ldexp(1.0, e);
+	}
+	e = LV_BOUNDS_EMIN + (LV_BOUNDS_ZERO - 1 - j);
+	return upper ? -ldexp(1.0, e) : -ldexp(1.0, e + 1);
+}
+
+/*
+ * lv_dp_bounds estimates public bounds [lo, hi] for a numeric column from
+ * its m non-NULL values with pure eps-DP under replace-one neighbours: two
+ * noisy histograms (stage 1 over signed powers of two, stage 2 over 256
+ * equal-width bins of the stage-1 range), each with eps/2 and Laplace noise
+ * of scale b = 2/(eps/2) per bin (a replaced row moves two counts by one),
+ * threshold b ln(nbins/0.01); see lv_privacy.h. Noise is drawn from rng in
+ * bin order, all 147 stage-1 bins then all 256 stage-2 bins. NaN values
+ * are ignored (they fall in no bin). Stage-2 values outside [A, B] are
+ * clamped to the end bins. Returns -1 (lo, hi untouched) when stage 1 finds
+ * no bin, or when eps is not finite and positive.
+ */
+int
+lv_dp_bounds(const double *vals, size_t m, double eps, int integer,
+			 lv_stream *rng, double *lo, double *hi)
+{
+	double		count1[LV_BOUNDS_NBINS1];
+	double		count2[LV_BOUNDS_NBINS2];
+	double		b,
+				thr1,
+				thr2,
+				A,
+				B,
+				width,
+				rlo,
+				rhi;
+	int			jlo,
+				jhi,
+				j;
+	size_t		i;
+
+	if (!(eps > 0.0) || !isfinite(eps))
+		return -1;
+	b = 2.0 / (eps / 2.0);
+
+	/* stage 1: signed powers of two */
+	for (j = 0; j < LV_BOUNDS_NBINS1; j++)
+		count1[j] = 0.0;
+	for (i = 0; i < m; i++)
+	{
+		j = lv_bounds_bin1(vals[i]);
+		if (j >= 0)
+			count1[j] += 1.0;
+	}
+	thr1 = b * log(LV_BOUNDS_NBINS1 / LV_BOUNDS_BETA);
+	jlo = -1;
+	jhi = -1;
+	for (j = 0; j < LV_BOUNDS_NBINS1; j++)
+	{
+		double		noisy = count1[j] + lv_stream_laplace(rng, b);
+
+		if (noisy > thr1)
+		{
+			if (jlo < 0)
+				jlo = j;
+			jhi = j;
+		}
+	}
+	if (jlo < 0)
+		return -1;
+	A = lv_bounds_edge1(jlo, 0);
+	B = lv_bounds_edge1(jhi, 1);
+
+	/* stage 2: 256 equal-width bins of [A, B] */
+	width = (B - A) / LV_BOUNDS_NBINS2;
+	for (j = 0; j < LV_BOUNDS_NBINS2; j++)
+		count2[j] = 0.0;
+	for (i = 0; i < m; i++)
+	{
+		double		x = vals[i];
+		double		pos;
+
+		if (isnan(x))
+			continue;
+		pos = floor((x - A) / width);
+		if (pos < 0.0)
+			j = 0;
+		else if (pos >= LV_BOUNDS_NBINS2 - 1)
+			j = LV_BOUNDS_NBINS2 - 1;
+		else
+			j = (int) pos;
+		count2[j] += 1.0;
+	}
+	thr2 = b * log(LV_BOUNDS_NBINS2 / LV_BOUNDS_BETA);
+	jlo = -1;
+	jhi = -1;
+	for (j = 0; j < LV_BOUNDS_NBINS2; j++)
+	{
+		double		noisy = count2[j] + lv_stream_laplace(rng, b);
+
+		if (noisy > thr2)
+		{
+			if (jlo < 0)
+				jlo = j;
+			jhi = j;
+		}
+	}
+	if (jlo < 0)
+	{
+		rlo = A;
+		rhi = B;
+	}
+	else
+	{
+		rlo = A + jlo * width;
+		rhi = (jhi == LV_BOUNDS_NBINS2 - 1) ? B : A + (jhi + 1) * width;
+	}
+
+	if (integer)
+	{
+		rlo = floor(rlo);
+		rhi = ceil(rhi);
+	}
+	if (!(rhi > rlo))
+	{
+		if (integer)
+			rhi = rlo + 1.0;
+		else
+			rhi = rlo + fmax(1e-9 * fabs(rlo), 1e-9);
+		if (!(rhi > rlo))
+			rhi = nextafter(rlo, INFINITY);
+	}
+	*lo = rlo;
+	*hi = rhi;
+	return 0;
+}
+
+/*
+ * lv_dp_category_threshold returns T = 1 + (2/eps) ln(1/delta): a category
+ * whose count plus Laplace(2/eps) noise reaches T is kept.
+ */
+double
+lv_dp_category_threshold(double eps, double delta)
+{
+	return 1.0 + (2.0 / eps) * log(1.0 / delta);
+}
+
+/* One passing category of lv_dp_select_categories. */
+typedef struct lv_cat_noisy
+{
+	double		noisy;
+	int			idx;
+} lv_cat_noisy;
+
+/* lv_cat_cmp orders categories by noisy count descending, then index ascending. */
+static int
+lv_cat_cmp(const void *pa, const void *pb)
+{
+	const lv_cat_noisy *a = (const lv_cat_noisy *) pa;
+	const lv_cat_noisy *b = (const lv_cat_noisy *) pb;
+
+	if (a->noisy > b->noisy)
+		return -1;
+	if (a->noisy < b->noisy)
+		return 1;
+	return (a->idx > b->idx) - (a->idx < b->idx);
+}
+
+/*
+ * lv_dp_select_categories adds Laplace(2/eps) noise to each of the k counts
+ * (drawn from rng in order 0..k-1) and sets keep[i] = 1 for those whose noisy
+ * count reaches the threshold, keeping at most max_keep of them (largest
+ * noisy counts, ties to the lower index); keep[i] = 0 otherwise. max_keep < 0
+ * means no limit. Returns the number kept, or -1 (all keep[] = 0) on bad
+ * input (k < 0, eps not finite positive, delta outside (0,1)) or when out of
+ * memory.
+ */
+int
+lv_dp_select_categories(const double *counts, int k, double eps,
+						double delta, int max_keep,
+						lv_stream *rng, int *keep)
+{
+	lv_cat_noisy *pass;
+	double		b,
+				thr;
+	int			npass = 0;
+	int			i;
+
+	if (k < 0)
+		return -1;
+	for (i = 0; i < k; i++)
+		keep[i] = 0;
+	if (!(eps > 0.0) || !isfinite(eps) || !(delta > 0.0 && delta < 1.0))
+		return -1;
+	if (k == 0)
+		return 0;
+
+	pass = (lv_cat_noisy *) malloc(sizeof(lv_cat_noisy) * (size_t) k);
+	if (pass == NULL)
+		return -1;
+
+	b = 2.0 / eps;
+	thr = lv_dp_category_threshold(eps, delta);
+	for (i = 0; i < k; i++)
+	{
+		double		noisy = counts[i] + lv_stream_laplace(rng, b);
+
+		if (noisy >= thr)
+		{
+			pass[npass].noisy = noisy;
+			pass[npass].idx = i;
+			npass++;
+		}
+	}
+
+	if (max_keep >= 0 && npass > max_keep)
+	{
+		qsort(pass, (size_t) npass, sizeof(lv_cat_noisy), lv_cat_cmp);
+		npass = max_keep;
+	}
+	for (i = 0; i < npass; i++)
+		keep[pass[i].idx] = 1;
+
+	free(pass);
+	return npass;
+}

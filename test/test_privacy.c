@@ -1,0 +1,688 @@
+/*
+ * test_privacy.c - unit tests of lv_privacy.c: the normal CDF, the GDP
+ * conversions (against privacy.md's table, high-precision references
+ * computed with mpmath, and an independently written formula), rounding
+ * directions, the encoding diameter, DP bounds and DP category selection.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <cmocka.h>
+
+#include "lv_privacy.h"
+
+static const uint8_t test_key[LV_KEY_BYTES] = {
+	0x3a, 0x91, 0x07, 0xc4, 0x5e, 0x22, 0xf0, 0x18,
+	0x6b, 0xd3, 0x44, 0x9a, 0x01, 0x7e, 0xb5, 0x2c,
+	0x88, 0x13, 0x6f, 0xe2, 0x4d, 0xa0, 0x39, 0x57,
+	0xc1, 0x0e, 0x92, 0x7b, 0x25, 0xfd, 0x64, 0xa8
+};
+
+/* rel_err returns |a - b| / |b|. */
+static double
+rel_err(double a, double b)
+{
+	return fabs(a - b) / fabs(b);
+}
+
+/*
+ * ref_delta is the Balle-Wang formula written independently, in long
+ * double (range to e^11356, so no overflow for the eps used here).
+ */
+static long double
+ref_delta(long double mu, long double eps)
+{
+	long double s = sqrtl(2.0L);
+	long double t1 = 0.5L * erfcl((eps / mu - mu / 2) / s);
+	long double t2 = expl(eps) * 0.5L * erfcl((eps / mu + mu / 2) / s);
+
+	return t1 - t2;
+}
+
+/* lv_phi against reference values (mpmath, 40 digits). */
+static void
+test_phi(void **state)
+{
+	assert_true(lv_phi(0.0) == 0.5);
+	assert_true(rel_err(lv_phi(-1.96), 0.024997895148220436213) < 1e-10);
+	assert_true(rel_err(lv_phi(1.96), 0.97500210485177956379) < 1e-12);
+	assert_true(rel_err(lv_phi(-5.0), 2.8665157187919391167e-7) < 1e-10);
+	assert_true(rel_err(lv_phi(-10.0), 7.61985302416047e-24) < 1e-10);
+	assert_true(rel_err(lv_phi(-20.0), 2.7536241186062336951e-89) < 1e-10);
+	assert_true(rel_err(lv_phi(-37.0), 5.7255712225245768227e-300) < 1e-9);
+	assert_true(lv_phi(40.0) == 1.0);
+	assert_true(lv_phi(-INFINITY) == 0.0);
+	assert_true(lv_phi(INFINITY) == 1.0);
+	/* symmetry */
+	assert_true(fabs(lv_phi(0.7) + lv_phi(-0.7) - 1.0) < 1e-15);
+}
+
+/* privacy.md: at delta = 1e-5, mu 0.142 0.268 0.502 0.925 1.666 -> eps 0.5 1 2 4 8. */
+static void
+test_gdp_epsilon_table(void **state)
+{
+	static const double mu[] = {0.142, 0.268, 0.502, 0.925, 1.666};
+	static const double eps[] = {0.5, 1.0, 2.0, 4.0, 8.0};
+	/* the same, to 17 digits with mpmath bisection */
+	static const double exact[] = {
+		0.49919287153347658, 0.99979056336727166, 2.0019966304464531,
+		4.0003441898447341, 7.9998224541174082
+	};
+	int			i;
+
+	for (i = 0; i < 5; i++)
+	{
+		double		e = lv_gdp_epsilon(mu[i], 1e-5);
+
+		assert_true(rel_err(e, eps[i]) < 0.02);
+		assert_true(rel_err(e, exact[i]) < 1e-9);
+		assert_true(e >= exact[i] * (1 - 1e-12));
+	}
+	/* beyond the table: large mu, where e^eps * Phi(.) leaves double range */
+	assert_true(rel_err(lv_gdp_epsilon(5.0, 1e-5), 33.103732335922465) < 1e-9);
+	assert_true(rel_err(lv_gdp_epsilon(40.0, 1e-5), 969.64559193241359) < 1e-9);
+	assert_true(rel_err(lv_gdp_mu(1.0, 1e-5), 0.26805112321129422) < 1e-9);
+	assert_true(rel_err(lv_gdp_mu(1000.0, 1e-6), 40.24085489753497) < 1e-9);
+}
+
+/* Round trips mu <-> eps keep the loss overstated and are tight. */
+static void
+test_gdp_round_trip(void **state)
+{
+	static const double epss[] = {0.01, 0.1, 0.5, 1, 2, 4, 8, 16, 50, 300};
+	static const double deltas[] = {1e-3, 1e-5, 1e-6, 1e-9, 1e-12};
+	size_t		a,
+				b;
+
+	for (a = 0; a < sizeof(epss) / sizeof(epss[0]); a++)
+		for (b = 0; b < sizeof(deltas) / sizeof(deltas[0]); b++)
+		{
+			double		eps = epss[a];
+			double		delta = deltas[b];
+			double		mu = lv_gdp_mu(eps, delta);
+			double		e2 = lv_gdp_epsilon(mu, delta);
+
+			assert_true(mu > 0 && isfinite(mu));
+			assert_true(e2 <= eps);
+			assert_true((eps - e2) / eps <= 1e-9);
+			/* the returned mu satisfies (eps, delta) */
+			assert_true(lv_gdp_delta(mu, eps) <= delta);
+			/* and is tight: a slightly larger mu does not */
+			assert_true(lv_gdp_delta(mu * (1 + 1e-9), eps) > delta);
+		}
+}
+
+/*
+ * Rounding direction of lv_gdp_epsilon: the returned eps satisfies delta,
+ * a slightly smaller one does not; checked with the library's own delta
+ * and with the independent long-double formula.
+ */
+static void
+test_gdp_rounding_direction(void **state)
+{
+	static const double mus[] = {0.05, 0.142, 0.268, 0.5, 1.0, 1.666, 3.0, 10.0};
+	static const double deltas[] = {1e-3, 1e-5, 1e-6, 1e-10};
+	size_t		a,
+				b;
+
+	for (a = 0; a < sizeof(mus) / sizeof(mus[0]); a++)
+		for (b = 0; b < sizeof(deltas) / sizeof(deltas[0]); b++)
+		{
+			double		mu = mus[a];
+			double		delta = deltas[b];
+			double		e = lv_gdp_epsilon(mu, delta);
+			long double d_ref;
+
+			assert_true(e > 0 && isfinite(e));
+			assert_true(lv_gdp_delta(mu, e) <= delta);
+			assert_true(lv_gdp_delta(mu, e * (1 - 1e-9)) > delta);
+
+			d_ref = ref_delta(mu, e);
+			assert_true(d_ref <= delta * (1 + 1e-9L));
+			assert_true(ref_delta(mu, e * (1 - 1e-6)) > delta);
+			/* the two delta formulas agree */
+			assert_true(fabsl(d_ref - lv_gdp_delta(mu, e)) <= 1e-9L * delta);
+		}
+
+	/* mu: the returned value satisfies delta, a slightly larger one not */
+	{
+		double		mu = lv_gdp_mu(2.0, 1e-6);
+
+		assert_true(ref_delta(mu, 2.0) <= 1e-6 * (1 + 1e-9L));
+		assert_true(ref_delta(mu * (1 + 1e-6), 2.0) > 1e-6);
+	}
+}
+
+/* lv_gdp_delta against the independent formula, including large eps. */
+static void
+test_gdp_delta(void **state)
+{
+	static const double mus[] = {0.1, 0.5, 1.0, 3.0, 20.0, 40.0};
+	static const double epss[] = {0.0, 0.3, 1.0, 5.0, 50.0, 200.0, 800.0, 1000.0};
+	size_t		a,
+				b;
+
+	for (a = 0; a < sizeof(mus) / sizeof(mus[0]); a++)
+		for (b = 0; b < sizeof(epss) / sizeof(epss[0]); b++)
+		{
+			double		d = lv_gdp_delta(mus[a], epss[b]);
+			long double r = ref_delta(mus[a], epss[b]);
+
+			assert_true(d >= 0.0 && d <= 1.0);
+			if (r > 1e-250L)
+				assert_true(fabsl(d - r) <= 1e-10L * r + 1e-300L);
+			else
+				assert_true(d < 1e-240);
+		}
+	/* eps = 0: delta = 2 Phi(mu/2) - 1 */
+	assert_true(rel_err(lv_gdp_delta(1.0, 0.0), 2 * lv_phi(0.5) - 1) < 1e-14);
+	assert_true(lv_gdp_delta(0.0, 1.0) == 0.0);
+	assert_true(lv_gdp_delta(-1.0, 1.0) == 0.0);
+	assert_true(lv_gdp_delta(INFINITY, 1.0) == 1.0);
+	assert_true(isnan(lv_gdp_delta(NAN, 1.0)));
+}
+
+/* Monotonicity of every conversion. */
+static void
+test_gdp_monotone(void **state)
+{
+	double		prev;
+	double		x;
+
+	/* eps increases with mu */
+	prev = 0;
+	for (x = 0.05; x < 20; x *= 1.3)
+	{
+		double		e = lv_gdp_epsilon(x, 1e-6);
+
+		assert_true(e > prev);
+		prev = e;
+	}
+	/* eps decreases as delta grows */
+	prev = INFINITY;
+	for (x = 1e-14; x < 0.5; x *= 10)
+	{
+		double		e = lv_gdp_epsilon(1.0, x);
+
+		assert_true(e < prev);
+		prev = e;
+	}
+	/* mu increases with eps */
+	prev = 0;
+	for (x = 0.01; x < 100; x *= 1.5)
+	{
+		double		m = lv_gdp_mu(x, 1e-6);
+
+		assert_true(m > prev);
+		prev = m;
+	}
+	/* delta decreases with eps, increases with mu */
+	prev = 1.0;
+	for (x = 0.0; x < 10; x += 0.25)
+	{
+		double		d = lv_gdp_delta(1.0, x);
+
+		assert_true(d < prev);
+		prev = d;
+	}
+	prev = 0.0;
+	for (x = 0.1; x < 10; x += 0.25)
+	{
+		double		d = lv_gdp_delta(x, 1.0);
+
+		assert_true(d > prev);
+		prev = d;
+	}
+}
+
+/* Edge cases of the conversions. */
+static void
+test_gdp_edges(void **state)
+{
+	assert_true(lv_gdp_epsilon(0.0, 1e-5) == 0.0);
+	assert_true(lv_gdp_epsilon(-1.0, 1e-5) == 0.0);
+	assert_true(isnan(lv_gdp_epsilon(1.0, 0.0)));
+	assert_true(isnan(lv_gdp_epsilon(1.0, 1.0)));
+	assert_true(isnan(lv_gdp_epsilon(1.0, -0.1)));
+	assert_true(isnan(lv_gdp_epsilon(NAN, 1e-5)));
+	assert_true(isinf(lv_gdp_epsilon(INFINITY, 1e-5)));
+	/* tiny mu with large delta: eps = 0 suffices */
+	assert_true(lv_gdp_epsilon(1e-6, 0.1) == 0.0);
+
+	assert_true(isnan(lv_gdp_mu(1.0, 0.0)));
+	assert_true(isnan(lv_gdp_mu(1.0, 1.0)));
+	assert_true(isnan(lv_gdp_mu(-1.0, 1e-5)));
+	assert_true(isnan(lv_gdp_mu(NAN, 1e-5)));
+	assert_true(isnan(lv_gdp_mu(INFINITY, 1e-5)));
+	/* eps = 0: mu = 2 Phi^-1((1 + delta)/2), tiny but positive */
+	{
+		double		m = lv_gdp_mu(0.0, 1e-5);
+
+		assert_true(m > 0 && m < 1e-4);
+		assert_true(lv_gdp_delta(m, 0.0) <= 1e-5);
+	}
+}
+
+/* D = sqrt(#numeric + 2 #categorical + #nullable numeric). */
+static void
+test_encoding_diameter(void **state)
+{
+	assert_true(lv_encoding_diameter(0, 0, 0) == 0.0);
+	assert_true(lv_encoding_diameter(1, 0, 0) == 1.0);
+	assert_true(lv_encoding_diameter(0, 1, 0) == sqrt(2.0));
+	assert_true(lv_encoding_diameter(0, 0, 1) == 1.0);
+	assert_true(lv_encoding_diameter(3, 2, 1) == sqrt(8.0));
+	assert_true(lv_encoding_diameter(5, 0, 5) == sqrt(10.0));
+	assert_true(lv_encoding_diameter(4, 6, 0) == 4.0);
+}
+
+/* lv_round_up is the next double above. */
+static void
+test_round_up(void **state)
+{
+	assert_true(lv_round_up(1.0) == 1.0 + ldexp(1.0, -52));
+	assert_true(lv_round_up(0.0) > 0.0);
+	assert_true(lv_round_up(0.0) == ldexp(1.0, -1074));
+	assert_true(lv_round_up(-1.0) == -1.0 + ldexp(1.0, -53));
+	assert_true(lv_round_up(0.268) > 0.268);
+	assert_true(nextafter(lv_round_up(0.268), 0.0) == 0.268);
+	assert_true(isinf(lv_round_up(INFINITY)));
+	assert_true(isnan(lv_round_up(NAN)));
+}
+
+/* run_bounds runs lv_dp_bounds with a fresh PREPROCESS stream at index idx. */
+static int
+run_bounds(const double *v, size_t m, double eps, int integer, uint64_t idx,
+		   double *lo, double *hi)
+{
+	lv_stream	rng;
+
+	lv_stream_init(&rng, test_key, LV_DOMAIN_PREPROCESS, idx);
+	return lv_dp_bounds(v, m, eps, integer, &rng, lo, hi);
+}
+
+/* Years 2000..2014 and ages 18..89: bounds near the truth. */
+static void
+test_dp_bounds_integer(void **state)
+{
+	const size_t m = 20000;
+	double	   *v = malloc(m * sizeof(double));
+	lv_stream	g;
+	double		lo,
+				hi;
+	size_t		i;
+	uint64_t	idx;
+
+	assert_non_null(v);
+	lv_stream_init(&g, test_key, LV_DOMAIN_TRAIN, 99);
+	for (i = 0; i < m; i++)
+		v[i] = 2000 + (double) lv_stream_below(&g, 15);
+	for (idx = 0; idx < 5; idx++)
+	{
+		assert_int_equal(run_bounds(v, m, 1.0, 1, idx, &lo, &hi), 0);
+		assert_true(lo >= 1990 && lo <= 2000);
+		assert_true(hi >= 2014 && hi <= 2025);
+		assert_true(lo == floor(lo) && hi == floor(hi));
+		assert_true(hi > lo);
+	}
+
+	for (i = 0; i < m; i++)
+		v[i] = 18 + (double) lv_stream_below(&g, 72);
+	for (idx = 0; idx < 5; idx++)
+	{
+		assert_int_equal(run_bounds(v, m, 1.0, 1, idx, &lo, &hi), 0);
+		assert_true(lo >= 10 && lo <= 18);
+		assert_true(hi >= 89 && hi <= 100);
+		assert_true(lo == floor(lo) && hi == floor(hi));
+	}
+
+	/* negative integers -500..-100 */
+	for (i = 0; i < m; i++)
+		v[i] = -500 + (double) lv_stream_below(&g, 401);
+	assert_int_equal(run_bounds(v, m, 1.0, 1, 0, &lo, &hi), 0);
+	assert_true(lo >= -520 && lo <= -500);
+	assert_true(hi >= -100 && hi <= -90);
+
+	/* deterministic given the stream */
+	{
+		double		lo2,
+					hi2;
+
+		assert_int_equal(run_bounds(v, m, 1.0, 1, 3, &lo, &hi), 0);
+		assert_int_equal(run_bounds(v, m, 1.0, 1, 3, &lo2, &hi2), 0);
+		assert_true(lo == lo2 && hi == hi2);
+	}
+	free(v);
+}
+
+/* Real values around zero and huge values. */
+static void
+test_dp_bounds_real(void **state)
+{
+	const size_t m = 20000;
+	double	   *v = malloc(m * sizeof(double));
+	lv_stream	g;
+	double		lo,
+				hi;
+	size_t		i;
+
+	assert_non_null(v);
+	lv_stream_init(&g, test_key, LV_DOMAIN_TRAIN, 98);
+	for (i = 0; i < m; i++)
+		v[i] = 2.0 * lv_stream_uniform(&g) - 1.0;
+	assert_int_equal(run_bounds(v, m, 1.0, 0, 0, &lo, &hi), 0);
+	assert_true(lo >= -1.1 && lo <= -0.9);
+	assert_true(hi >= 0.9 && hi <= 1.1);
+
+	/* beyond 2^63 in magnitude: the extreme bins, finite bounds */
+	for (i = 0; i < m; i++)
+		v[i] = (i % 2) ? 1e300 : INFINITY;
+	assert_int_equal(run_bounds(v, m, 1.0, 0, 0, &lo, &hi), 0);
+	assert_true(hi == ldexp(1.0, 63));
+	assert_true(lo >= ldexp(1.0, 62) && lo < hi);
+	for (i = 0; i < m; i++)
+		v[i] = -1e300;
+	assert_int_equal(run_bounds(v, m, 1.0, 0, 0, &lo, &hi), 0);
+	assert_true(lo == -ldexp(1.0, 63));
+	assert_true(hi <= -ldexp(1.0, 62) && lo < hi);
+
+	/* NaNs are ignored */
+	for (i = 0; i < m; i++)
+		v[i] = (i % 4) ? 5.0 : NAN;
+	assert_int_equal(run_bounds(v, m, 1.0, 0, 0, &lo, &hi), 0);
+	assert_true(lo <= 5.0 && hi > 5.0 && hi < 6.0);
+	free(v);
+}
+
+/* A constant column gives hi > lo, around the constant. */
+static void
+test_dp_bounds_constant(void **state)
+{
+	const size_t m = 5000;
+	double	   *v = malloc(m * sizeof(double));
+	double		lo,
+				hi;
+	size_t		i;
+
+	assert_non_null(v);
+	for (i = 0; i < m; i++)
+		v[i] = 7.0;
+	assert_int_equal(run_bounds(v, m, 1.0, 1, 0, &lo, &hi), 0);
+	assert_true(lo <= 7.0 && hi >= 7.0 && hi > lo);
+	assert_true(lo >= 4.0 && hi <= 8.0);
+	assert_int_equal(run_bounds(v, m, 1.0, 0, 0, &lo, &hi), 0);
+	assert_true(lo <= 7.0 && hi > 7.0 && hi > lo);
+	assert_true(hi - lo < 0.1);
+
+	for (i = 0; i < m; i++)
+		v[i] = 0.0;
+	assert_int_equal(run_bounds(v, m, 1.0, 1, 0, &lo, &hi), 0);
+	assert_true(lo <= 0.0 && hi >= 0.0 && hi > lo);
+	assert_int_equal(run_bounds(v, m, 1.0, 0, 0, &lo, &hi), 0);
+	assert_true(lo <= 0.0 && hi > 0.0 && hi > lo);
+	assert_true(lo >= -ldexp(1.0, -10) && hi <= ldexp(1.0, -10));
+
+	/* tiny values of either sign fall in the zero bin (-2^-10, 2^-10) */
+	for (i = 0; i < m; i++)
+		v[i] = (i % 2) ? 1e-6 : -3e-5;
+	assert_int_equal(run_bounds(v, m, 1.0, 0, 0, &lo, &hi), 0);
+	assert_true(lo <= -3e-5 && hi > 1e-6);
+	assert_true(lo >= -ldexp(1.0, -10) && hi <= ldexp(1.0, -10));
+
+	/* a power of two opens its bin: 1.0 is in [1, 2), -1.0 in (-2, -1] */
+	for (i = 0; i < m; i++)
+		v[i] = 1.0;
+	assert_int_equal(run_bounds(v, m, 1.0, 0, 0, &lo, &hi), 0);
+	assert_true(lo == 1.0 && hi == 1.0 + 1.0 / 256);
+	for (i = 0; i < m; i++)
+		v[i] = -1.0;
+	assert_int_equal(run_bounds(v, m, 1.0, 0, 0, &lo, &hi), 0);
+	assert_true(lo == -1.0 - 1.0 / 256 && hi == -1.0);
+	free(v);
+}
+
+/* Too few rows for the budget: -1; and hi > lo on many random inputs. */
+static void
+test_dp_bounds_failure_and_order(void **state)
+{
+	const double three[3] = {1.0, 2.0, 3.0};
+	double		v[2000];
+	lv_stream	g;
+	double		lo = -123,
+				hi = -456;
+	uint64_t	idx;
+	int			trial,
+				ok = 0;
+
+	assert_int_equal(run_bounds(three, 3, 0.01, 1, 0, &lo, &hi), -1);
+	assert_int_equal(run_bounds(three, 3, 0.01, 0, 1, &lo, &hi), -1);
+	assert_int_equal(run_bounds(NULL, 0, 0.01, 0, 2, &lo, &hi), -1);
+	assert_int_equal(run_bounds(three, 3, 0.0, 0, 2, &lo, &hi), -1);
+	assert_true(lo == -123 && hi == -456);
+
+	lv_stream_init(&g, test_key, LV_DOMAIN_TRAIN, 97);
+	for (trial = 0; trial < 60; trial++)
+	{
+		double		scale = ldexp(1.0, (int) lv_stream_below(&g, 60) - 20);
+		double		shift = lv_stream_gaussian(&g) * scale;
+		int			i;
+
+		for (i = 0; i < 2000; i++)
+			v[i] = shift + scale * lv_stream_gaussian(&g);
+		for (idx = 0; idx < 2; idx++)
+		{
+			double		eps = (trial % 3 == 0) ? 0.1 : 1.0;
+
+			if (run_bounds(v, 2000, eps, trial % 2, idx, &lo, &hi) == 0)
+			{
+				assert_true(hi > lo);
+				assert_true(isfinite(lo) && isfinite(hi));
+				ok++;
+			}
+		}
+	}
+	assert_true(ok > 60);
+
+	/*
+	 * 60 values spread thinly over [1024, 2048): stage 1 finds that bin,
+	 * no stage-2 bin reaches its threshold, so [lo, hi] = [A, B].
+	 */
+	for (trial = 0; trial < 60; trial++)
+		v[trial] = 1025 + 17 * trial;
+	ok = 0;
+	for (idx = 0; idx < 20; idx++)
+		if (run_bounds(v, 60, 1.0, 0, idx, &lo, &hi) == 0 &&
+			lo == 1024.0 && hi == 2048.0)
+			ok++;
+	assert_true(ok >= 17);
+}
+
+/*
+ * Stage 1's noise scale and threshold: m copies of one value fill one bin;
+ * stage 1 finds a bin with probability P(m + Laplace(4/eps) > (4/eps)
+ * ln(147/0.01)) (plus < 0.6% for an empty bin passing).
+ */
+static void
+test_dp_bounds_stage1_threshold(void **state)
+{
+	const double eps = 1.0;
+	const double b = 4.0 / eps;
+	const double thr = b * log(147 / 0.01);
+	const int	trials = 2000;
+	double		v[64];
+	int			a,
+				i;
+
+	for (i = 0; i < 64; i++)
+		v[i] = 5.0;
+	for (a = 0; a < 3; a++)
+	{
+		int			m = (int) floor(thr) + 4 * (a - 1);	/* 34, 38, 42 */
+		double		gap = thr - m;
+		double		p = gap >= 0 ? 0.5 * exp(-gap / b) : 1 - 0.5 * exp(gap / b);
+		int			found = 0,
+					t;
+		double		lo,
+					hi;
+
+		for (t = 0; t < trials; t++)
+			found += (run_bounds(v, (size_t) m, eps, 0, 1000 + (uint64_t) t,
+								 &lo, &hi) == 0);
+		/* sd <= 0.0112 */
+		assert_true(fabs((double) found / trials - p) < 0.05);
+	}
+}
+
+/* T = 1 + (2/eps) ln(1/delta). */
+static void
+test_category_threshold(void **state)
+{
+	assert_true(rel_err(lv_dp_category_threshold(1.0, 1e-6),
+						1.0 + 2.0 * log(1e6)) < 1e-14);
+	assert_true(rel_err(lv_dp_category_threshold(0.5, 1e-5),
+						1.0 + 4.0 * log(1e5)) < 1e-14);
+	assert_true(rel_err(lv_dp_category_threshold(2.0, 1e-9),
+						1.0 + log(1e9)) < 1e-14);
+}
+
+/* run_select runs lv_dp_select_categories with a fresh PREPROCESS stream. */
+static int
+run_select(const double *c, int k, double eps, double delta, int max_keep,
+		   uint64_t idx, int *keep)
+{
+	lv_stream	rng;
+
+	lv_stream_init(&rng, test_key, LV_DOMAIN_PREPROCESS, idx);
+	return lv_dp_select_categories(c, k, eps, delta, max_keep, &rng, keep);
+}
+
+/* Large counts kept, singletons dropped, max_keep respected. */
+static void
+test_select_categories(void **state)
+{
+	const double counts[8] = {10000, 1, 5000, 1, 1, 300, 1, 2};
+	int			keep[8];
+	int			n;
+
+	n = run_select(counts, 8, 1.0, 1e-6, 100, 0, keep);
+	assert_int_equal(n, 3);
+	assert_int_equal(keep[0], 1);
+	assert_int_equal(keep[1], 0);
+	assert_int_equal(keep[2], 1);
+	assert_int_equal(keep[3], 0);
+	assert_int_equal(keep[4], 0);
+	assert_int_equal(keep[5], 1);
+	assert_int_equal(keep[6], 0);
+	assert_int_equal(keep[7], 0);
+
+	n = run_select(counts, 8, 1.0, 1e-6, 2, 0, keep);
+	assert_int_equal(n, 2);
+	assert_int_equal(keep[0], 1);
+	assert_int_equal(keep[2], 1);
+	assert_int_equal(keep[5], 0);
+
+	n = run_select(counts, 8, 1.0, 1e-6, 1, 0, keep);
+	assert_int_equal(n, 1);
+	assert_int_equal(keep[0], 1);
+	assert_int_equal(keep[2], 0);
+
+	n = run_select(counts, 8, 1.0, 1e-6, 0, 0, keep);
+	assert_int_equal(n, 0);
+	assert_int_equal(keep[0], 0);
+
+	/* max_keep < 0: no limit */
+	n = run_select(counts, 8, 1.0, 1e-6, -1, 0, keep);
+	assert_int_equal(n, 3);
+
+	/* bad input */
+	keep[0] = 7;
+	assert_int_equal(run_select(counts, 8, 0.0, 1e-6, 10, 0, keep), -1);
+	assert_int_equal(keep[0], 0);
+	assert_int_equal(run_select(counts, 8, 1.0, 0.0, 10, 0, keep), -1);
+	assert_int_equal(run_select(counts, 0, 1.0, 1e-6, 10, 0, keep), 0);
+}
+
+/* Many singleton categories: none survive at eps = 1, delta = 1e-6. */
+static void
+test_select_singletons_dropped(void **state)
+{
+	const int	k = 2000;
+	double	   *c = malloc(k * sizeof(double));
+	int		   *keep = malloc(k * sizeof(int));
+	int			i;
+
+	assert_non_null(c);
+	assert_non_null(keep);
+	for (i = 0; i < k; i++)
+		c[i] = 1.0;
+	assert_int_equal(run_select(c, k, 1.0, 1e-6, k, 0, keep), 0);
+	for (i = 0; i < k; i++)
+		assert_int_equal(keep[i], 0);
+	free(c);
+	free(keep);
+}
+
+/*
+ * The noise is Laplace(2/eps) around the count and the rule is >= T:
+ * counts at T are kept about half the time, counts one noise scale below
+ * T with probability e^-1/2, one scale above with 1 - e^-1/2.
+ */
+static void
+test_select_noise_scale(void **state)
+{
+	const int	k = 4000;
+	const double eps = 0.5;
+	const double T = lv_dp_category_threshold(eps, 1e-6);
+	const double b = 2.0 / eps;
+	const double off[3] = {0.0, -b, b};
+	const double expect[3] = {0.5, 0.5 * exp(-1.0), 1.0 - 0.5 * exp(-1.0)};
+	double	   *c = malloc(k * sizeof(double));
+	int		   *keep = malloc(k * sizeof(int));
+	int			i,
+				j,
+				n;
+
+	assert_non_null(c);
+	assert_non_null(keep);
+	for (j = 0; j < 3; j++)
+	{
+		for (i = 0; i < k; i++)
+			c[i] = T + off[j];
+		n = run_select(c, k, eps, 1e-6, k, (uint64_t) j + 10, keep);
+		/* sd <= 0.008 */
+		assert_true(fabs((double) n / k - expect[j]) < 0.035);
+	}
+	free(c);
+	free(keep);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_phi),
+		cmocka_unit_test(test_gdp_epsilon_table),
+		cmocka_unit_test(test_gdp_round_trip),
+		cmocka_unit_test(test_gdp_rounding_direction),
+		cmocka_unit_test(test_gdp_delta),
+		cmocka_unit_test(test_gdp_monotone),
+		cmocka_unit_test(test_gdp_edges),
+		cmocka_unit_test(test_encoding_diameter),
+		cmocka_unit_test(test_round_up),
+		cmocka_unit_test(test_dp_bounds_integer),
+		cmocka_unit_test(test_dp_bounds_real),
+		cmocka_unit_test(test_dp_bounds_constant),
+		cmocka_unit_test(test_dp_bounds_failure_and_order),
+		cmocka_unit_test(test_dp_bounds_stage1_threshold),
+		cmocka_unit_test(test_category_threshold),
+		cmocka_unit_test(test_select_categories),
+		cmocka_unit_test(test_select_singletons_dropped),
+		cmocka_unit_test(test_select_noise_scale),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
