@@ -190,7 +190,10 @@ int			lv_model_train(lv_model *m, const float *X, const int32_t *T,
  */
 double		lv_model_certify(const lv_model *m);
 
-/* lv_model_free releases everything m owns (not m itself). */
+/*
+ * lv_model_free releases everything m owns (not m itself): networks,
+ * center, means and schema.cols (so cols must come from lv_alloc).
+ */
 void		lv_model_free(lv_model *m);
 
 /* ---------- release ---------- */
