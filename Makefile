@@ -11,7 +11,7 @@ CORE_OBJS = $(patsubst %.c,%.o,$(wildcard src/core/*.c))
 GLUE_OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
 OBJS = $(GLUE_OBJS) $(CORE_OBJS)
 
-REGRESS = setup train sample privacy security badinput types
+REGRESS = setup train sample privacy security badinput types timeout
 REGRESS_OPTS = --inputdir=. --load-extension=lipvae
 
 PG_CPPFLAGS = -I$(srcdir)/src/core -I$(srcdir)/src
@@ -30,3 +30,15 @@ unittest:
 	$(MAKE) -C test run
 
 .PHONY: unittest
+
+FORMAT_FILES = $(wildcard $(srcdir)/src/*.[ch] $(srcdir)/src/core/*.[ch] $(srcdir)/test/*.c)
+
+# format applies the project's one formatter (.clang-format); format-check
+# fails when a file is not formatted (CI runs it).
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_FILES)
+
+.PHONY: format format-check

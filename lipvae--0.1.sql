@@ -97,7 +97,7 @@ CREATE FUNCTION lipvae_sample(
 	OUT scope text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'lipvae_sample_jsonb'
-LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL SAFE ROWS 1000;
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL RESTRICTED ROWS 1000;
 
 COMMENT ON FUNCTION lipvae_sample(text, bigint, bigint) IS
 'Synthetic rows start .. start+n-1 of MODEL as jsonb, each with the guarantee (epsilon, delta, scope) that holds up to it.';
@@ -108,7 +108,7 @@ CREATE FUNCTION lipvae_sample(
 	start bigint DEFAULT 0)
 RETURNS SETOF anyelement
 AS 'MODULE_PATHNAME', 'lipvae_sample_typed'
-LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL SAFE ROWS 1000;
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL RESTRICTED ROWS 1000;
 
 COMMENT ON FUNCTION lipvae_sample(anyelement, bigint, bigint) IS
 'Synthetic rows of the model whose row type is given (NULL::lipvae_types.<model>), with the training query''s column names and types plus epsilon, delta, scope.';
@@ -153,7 +153,7 @@ CREATE FUNCTION lipvae_models(
 	OUT details jsonb)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'lipvae_models'
-LANGUAGE C STABLE PARALLEL SAFE;
+LANGUAGE C STABLE PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION lipvae_models() IS
 'Models the caller owns or may sample, with their guarantees. DETAILS (query, encodings, training, privacy components) only for owners.';

@@ -25,10 +25,10 @@
 Oid
 lipvae_catalog_owner(void)
 {
-	Oid			nsp = get_namespace_oid("lipvae", true);
-	Oid			rel;
-	HeapTuple	tup;
-	Oid			owner;
+	Oid nsp = get_namespace_oid("lipvae", true);
+	Oid rel;
+	HeapTuple tup;
+	Oid owner;
 
 	if (!OidIsValid(nsp))
 		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -55,12 +55,12 @@ lipvae_catalog_owner(void)
 void
 lipvae_become_owner(LipvaeOwnerState *st)
 {
-	Oid			owner = lipvae_catalog_owner();
+	Oid owner = lipvae_catalog_owner();
 
 	GetUserIdAndSecContext(&st->save_userid, &st->save_sec_context);
 	SetUserIdAndSecContext(owner, st->save_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
+									  SECURITY_LOCAL_USERID_CHANGE |
+									  SECURITY_RESTRICTED_OPERATION);
 	st->save_nestlevel = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION,
@@ -82,7 +82,7 @@ lipvae_restore_user(LipvaeOwnerState *st)
 bool
 lipvae_is_owner(Oid owner)
 {
-	Oid			me = GetUserId();
+	Oid me = GetUserId();
 
 	return superuser_arg(me) || has_privs_of_role(me, owner);
 }
@@ -95,7 +95,7 @@ lipvae_is_owner(Oid owner)
 bool
 lipvae_may_sample(Oid owner, Datum acl, bool acl_null, bool private_model)
 {
-	Acl		   *a;
+	Acl *a;
 
 	if (lipvae_is_owner(owner))
 		return true;
@@ -116,14 +116,14 @@ static void
 change_grant(FunctionCallInfo fcinfo, bool grant)
 {
 	LipvaeOwnerState st;
-	char	   *name;
-	Oid			grantee;
-	Oid			argtypes[2] = {TEXTOID, OIDOID};
-	Datum		args[2];
-	Oid			owner;
-	bool		isnull;
-	char	   *mech;
-	int			rc;
+	char *name;
+	Oid grantee;
+	Oid argtypes[2] = {TEXTOID, OIDOID};
+	Datum args[2];
+	Oid owner;
+	bool isnull;
+	char *mech;
+	int rc;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -156,14 +156,13 @@ change_grant(FunctionCallInfo fcinfo, bool grant)
 						errmsg("lipvae model \"%s\" is non-private and cannot be granted", name),
 						errdetail("A model trained with mechanism => 'none' has no privacy guarantee; only its owner may sample it.")));
 	lipvae_become_owner(&st);
-	rc = SPI_execute_with_args(grant ?
-							   "UPDATE lipvae.models SET acl = pg_catalog.array_append("
-							   " pg_catalog.array_remove(acl, pg_catalog.makeaclitem($2, owner::pg_catalog.oid, 'USAGE', false)),"
-							   " pg_catalog.makeaclitem($2, owner::pg_catalog.oid, 'USAGE', false)) "
-							   "WHERE name OPERATOR(pg_catalog.=) $1" :
-							   "UPDATE lipvae.models SET acl = pg_catalog.array_remove(acl,"
-							   " pg_catalog.makeaclitem($2, owner::pg_catalog.oid, 'USAGE', false)) "
-							   "WHERE name OPERATOR(pg_catalog.=) $1",
+	rc = SPI_execute_with_args(grant ? "UPDATE lipvae.models SET acl = pg_catalog.array_append("
+									   " pg_catalog.array_remove(acl, pg_catalog.makeaclitem($2, owner::pg_catalog.oid, 'USAGE', false)),"
+									   " pg_catalog.makeaclitem($2, owner::pg_catalog.oid, 'USAGE', false)) "
+									   "WHERE name OPERATOR(pg_catalog.=) $1"
+									 : "UPDATE lipvae.models SET acl = pg_catalog.array_remove(acl,"
+									   " pg_catalog.makeaclitem($2, owner::pg_catalog.oid, 'USAGE', false)) "
+									   "WHERE name OPERATOR(pg_catalog.=) $1",
 							   2, argtypes, args, NULL, false, 0);
 	lipvae_restore_user(&st);
 	if (rc != SPI_OK_UPDATE)

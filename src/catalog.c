@@ -35,8 +35,8 @@ double
 lipvae_pass_epsilon(double eps_pre, double delta, double delta_pre,
 					double mu1, int64 pass)
 {
-	double		mu = lv_round_up(lv_round_up(sqrt((double) pass)) * mu1);
-	double		e = lv_gdp_epsilon(mu, delta - delta_pre);
+	double mu = lv_round_up(lv_round_up(sqrt((double) pass)) * mu1);
+	double e = lv_gdp_epsilon(mu, delta - delta_pre);
 
 	return eps_pre > 0 ? lv_round_up(eps_pre + e) : e;
 }
@@ -45,7 +45,7 @@ lipvae_pass_epsilon(double eps_pre, double delta, double delta_pre,
 static JsonbValue *
 jb_get(JsonbContainer *c, const char *key)
 {
-	JsonbValue	k;
+	JsonbValue k;
 
 	k.type = jbvString;
 	k.val.string.val = (char *) key;
@@ -84,8 +84,8 @@ void
 lipvae_columns_from_json(Jsonb *cols, LipvaeColumn **out, int *ncols,
 						 lv_schema *schema)
 {
-	int			n,
-				i;
+	int n,
+		i;
 	LipvaeColumn *lc;
 
 	if (!JB_ROOT_IS_ARRAY(cols))
@@ -97,10 +97,10 @@ lipvae_columns_from_json(Jsonb *cols, LipvaeColumn **out, int *ncols,
 	{
 		JsonbValue *e = getIthJsonbValueFromContainer(&cols->root, i);
 		JsonbContainer *c;
-		char	   *tname;
+		char *tname;
 		JsonbValue *cats;
-		Oid			typid;
-		int32		typmod;
+		Oid typid;
+		int32 typmod;
 
 		if (e == NULL || e->type != jbvBinary)
 			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
@@ -121,8 +121,8 @@ lipvae_columns_from_json(Jsonb *cols, LipvaeColumn **out, int *ncols,
 		cats = jb_get(c, "categories");
 		if (cats && cats->type == jbvBinary)
 		{
-			int			k,
-						m = JsonContainerSize(cats->val.binary.data);
+			int k,
+				m = JsonContainerSize(cats->val.binary.data);
 
 			lc[i].ncat = m;
 			lc[i].labels = palloc(sizeof(char *) * Max(m, 1));
@@ -150,7 +150,7 @@ lipvae_columns_from_json(Jsonb *cols, LipvaeColumn **out, int *ncols,
 						errmsg("lipvae model description does not match the model")));
 	for (i = 0; schema && i < n; i++)
 	{
-		bool		numeric = lipvae_class_is_numeric(lc[i].tclass);
+		bool numeric = lipvae_class_is_numeric(lc[i].tclass);
 
 		if (numeric != (schema->cols[i].kind == LV_COL_NUMERIC) ||
 			(!numeric && schema->cols[i].ncat != lc[i].ncat))
@@ -180,17 +180,17 @@ lipvae_load_model(const char *name, Oid want_rowtype)
 {
 	LipvaeOwnerState st;
 	LipvaeLoaded *lm = palloc0(sizeof(LipvaeLoaded));
-	Oid			argtype;
-	Datum		arg;
-	int			rc,
-				i;
-	HeapTuple	tup;
-	TupleDesc	desc;
-	bool		isnull,
-				acl_null;
-	Datum		acl;
-	bytea	   *blob;
-	Jsonb	   *cols;
+	Oid argtype;
+	Datum arg;
+	int rc,
+		i;
+	HeapTuple tup;
+	TupleDesc desc;
+	bool isnull,
+		acl_null;
+	Datum acl;
+	bytea *blob;
+	Jsonb *cols;
 	MemoryContext cxt = CurrentMemoryContext;
 
 	if (name)
@@ -206,15 +206,14 @@ lipvae_load_model(const char *name, Oid want_rowtype)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	lipvae_become_owner(&st);
-	rc = SPI_execute_with_args(name ?
-							   "SELECT name, owner::pg_catalog.oid, acl, mechanism, scope, delta, "
-							   " epsilon_preprocess, delta_preprocess, row_type::pg_catalog.oid, columns, model, "
-							   " mu_pass, passes "
-							   "FROM lipvae.models WHERE name OPERATOR(pg_catalog.=) $1" :
-							   "SELECT name, owner::pg_catalog.oid, acl, mechanism, scope, delta, "
-							   " epsilon_preprocess, delta_preprocess, row_type::pg_catalog.oid, columns, model, "
-							   " mu_pass, passes "
-							   "FROM lipvae.models WHERE row_type::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
+	rc = SPI_execute_with_args(name ? "SELECT name, owner::pg_catalog.oid, acl, mechanism, scope, delta, "
+									  " epsilon_preprocess, delta_preprocess, row_type::pg_catalog.oid, columns, model, "
+									  " mu_pass, passes "
+									  "FROM lipvae.models WHERE name OPERATOR(pg_catalog.=) $1"
+									: "SELECT name, owner::pg_catalog.oid, acl, mechanism, scope, delta, "
+									  " epsilon_preprocess, delta_preprocess, row_type::pg_catalog.oid, columns, model, "
+									  " mu_pass, passes "
+									  "FROM lipvae.models WHERE row_type::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
 							   1, &argtype, &arg, NULL, true, 1);
 	lipvae_restore_user(&st);
 	if (rc != SPI_OK_SELECT)
@@ -261,9 +260,9 @@ lipvae_load_model(const char *name, Oid want_rowtype)
 		MemoryContextSwitchTo(old);
 	}
 	{
-		double		mu_pass = DatumGetFloat8(SPI_getbinval(tup, desc, 12, &isnull));
-		bool		mu_null = isnull;
-		int			passes = DatumGetInt32(SPI_getbinval(tup, desc, 13, &isnull));
+		double mu_pass = DatumGetFloat8(SPI_getbinval(tup, desc, 12, &isnull));
+		bool mu_null = isnull;
+		int passes = DatumGetInt32(SPI_getbinval(tup, desc, 13, &isnull));
 		MemoryContext old = MemoryContextSwitchTo(cxt);
 
 		lipvae_use_palloc();
@@ -284,8 +283,8 @@ lipvae_load_model(const char *name, Oid want_rowtype)
 	for (i = 0; i < lm->ncols; i++)
 	{
 		LipvaeColumn *c = &lm->cols[i];
-		bool		isvarlena;
-		int			k;
+		bool isvarlena;
+		int k;
 
 		getTypeOutputInfo(c->typid, &c->typoutput, &isvarlena);
 		if (!lipvae_class_is_numeric(c->tclass))
@@ -307,12 +306,12 @@ Datum
 lipvae_drop(PG_FUNCTION_ARGS)
 {
 	LipvaeOwnerState st;
-	char	   *name;
-	Datum		arg;
-	Oid			argtype = TEXTOID;
-	Oid			owner;
-	bool		isnull;
-	int			rc;
+	char *name;
+	Datum arg;
+	Oid argtype = TEXTOID;
+	Oid owner;
+	bool isnull;
+	int rc;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -357,8 +356,8 @@ lipvae_models(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	LipvaeOwnerState st;
-	int			rc;
-	uint64		r;
+	int rc;
+	uint64 r;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -374,31 +373,31 @@ lipvae_models(PG_FUNCTION_ARGS)
 					 "   'noise_sd', noise_sd, 'lipschitz_target', lipschitz_target, "
 					 "   'lipschitz_certified', lipschitz_certified, 'mu_pass', mu_pass, 'training', training, "
 					 "   'model_bytes', pg_catalog.octet_length(model)) "
-					 "FROM lipvae.models ORDER BY name", true, 0);
+					 "FROM lipvae.models ORDER BY name",
+					 true, 0);
 	lipvae_restore_user(&st);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "lipvae: catalog lookup failed");
 	for (r = 0; r < SPI_processed; r++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[r];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		Datum		values[13];
-		bool		nulls[13];
-		bool		isnull,
-					acl_null;
-		Oid			owner = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
-		char	   *mech = TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull));
-		Datum		acl = SPI_getbinval(tup, desc, 12, &acl_null);
-		bool		is_owner = lipvae_is_owner(owner);
-		int			i;
+		HeapTuple tup = SPI_tuptable->vals[r];
+		TupleDesc desc = SPI_tuptable->tupdesc;
+		Datum values[13];
+		bool nulls[13];
+		bool isnull,
+			acl_null;
+		Oid owner = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
+		char *mech = TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull));
+		Datum acl = SPI_getbinval(tup, desc, 12, &acl_null);
+		bool is_owner = lipvae_is_owner(owner);
+		int i;
 
 		if (!lipvae_may_sample(owner, acl, acl_null, strcmp(mech, "none") != 0))
 			continue;
 		for (i = 0; i < 13; i++)
 			nulls[i] = false;
 		values[0] = SPI_getbinval(tup, desc, 1, &nulls[0]);
-		values[1] = CStringGetTextDatum(GetUserNameFromId(owner, true) ?
-										GetUserNameFromId(owner, true) : "(dropped role)");
+		values[1] = CStringGetTextDatum(GetUserNameFromId(owner, true) ? GetUserNameFromId(owner, true) : "(dropped role)");
 		values[2] = SPI_getbinval(tup, desc, 3, &nulls[2]);
 		values[3] = SPI_getbinval(tup, desc, 4, &nulls[3]);
 		values[4] = SPI_getbinval(tup, desc, 5, &nulls[4]);

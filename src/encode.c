@@ -127,9 +127,9 @@ lipvae_type_range(LipvaeTypeClass c, int32 typmod, double *lo, double *hi)
 		case LVT_NUMERIC:
 			if (typmod >= (int32) VARHDRSZ)
 			{
-				int			prec = ((typmod - VARHDRSZ) >> 16) & 0xffff;
-				int			scale = (typmod - VARHDRSZ) & 0xffff;
-				double		m = pow(10.0, prec - scale) - pow(10.0, -scale);
+				int prec = ((typmod - VARHDRSZ) >> 16) & 0xffff;
+				int scale = (typmod - VARHDRSZ) & 0xffff;
+				double m = pow(10.0, prec - scale) - pow(10.0, -scale);
 
 				*lo = -m;
 				*hi = m;
@@ -164,7 +164,7 @@ lipvae_type_range(LipvaeTypeClass c, int32 typmod, double *lo, double *hi)
 double
 lipvae_datum_to_double(Datum d, LipvaeTypeClass c, const char *colname)
 {
-	double		v;
+	double v;
 
 	switch (c)
 	{
@@ -232,15 +232,15 @@ lipvae_double_to_datum(double v, LipvaeColumn *col)
 		case LVT_FLOAT8:
 			return Float8GetDatum(v);
 		case LVT_NUMERIC:
-			{
-				Datum		num = DirectFunctionCall1(float8_numeric,
-													  Float8GetDatum(v));
+		{
+			Datum num = DirectFunctionCall1(float8_numeric,
+											Float8GetDatum(v));
 
-				if (col->typmod >= (int32) VARHDRSZ)
-					num = DirectFunctionCall2(numeric, num,
-											  Int32GetDatum(col->typmod));
-				return num;
-			}
+			if (col->typmod >= (int32) VARHDRSZ)
+				num = DirectFunctionCall2(numeric, num,
+										  Int32GetDatum(col->typmod));
+			return num;
+		}
 		case LVT_DATE:
 			return DateADTGetDatum((DateADT) rint(v));
 		case LVT_TIMESTAMP:
@@ -259,8 +259,8 @@ lipvae_double_to_datum(double v, LipvaeColumn *col)
 Datum
 lipvae_label_datum(LipvaeColumn *col, const char *label)
 {
-	Oid			typinput;
-	Oid			typioparam;
+	Oid typinput;
+	Oid typioparam;
 
 	getTypeInputInfo(col->typid, &typinput, &typioparam);
 	return OidInputFunctionCall(typinput, (char *) label, typioparam,
@@ -277,8 +277,8 @@ lipvae_parse_bound(LipvaeColumn *col, Jsonb *jb, JsonbValue *v,
 {
 	if (v->type == jbvNumeric)
 	{
-		double		d = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
-														   NumericGetDatum(v->val.numeric)));
+		double d = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+													  NumericGetDatum(v->val.numeric)));
 
 		if (col->tclass == LVT_DATE || col->tclass == LVT_TIMESTAMP ||
 			col->tclass == LVT_TIMESTAMPTZ)
@@ -292,8 +292,8 @@ lipvae_parse_bound(LipvaeColumn *col, Jsonb *jb, JsonbValue *v,
 	}
 	if (v->type == jbvString)
 	{
-		char	   *s = pnstrdup(v->val.string.val, v->val.string.len);
-		Datum		d = lipvae_label_datum(col, s);
+		char *s = pnstrdup(v->val.string.val, v->val.string.len);
+		Datum d = lipvae_label_datum(col, s);
 
 		return lipvae_datum_to_double(d, col->tclass, col->name);
 	}
@@ -311,8 +311,8 @@ lipvae_parse_bound(LipvaeColumn *col, Jsonb *jb, JsonbValue *v,
 char *
 lipvae_format_value(LipvaeColumn *col, double v)
 {
-	Oid			typoutput;
-	bool		isvarlena;
+	Oid typoutput;
+	bool isvarlena;
 	LipvaeColumn tmp = *col;
 
 	if (col->tclass == LVT_NUMERIC)

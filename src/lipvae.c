@@ -18,11 +18,11 @@
 
 PG_MODULE_MAGIC;
 
-int			lipvae_max_training_rows = 1000000;
-int			lipvae_max_sample_rows = 100000000;
-int			lipvae_blas_threads = 1;
+int lipvae_max_training_rows = 1000000;
+int lipvae_max_sample_rows = 100000000;
+int lipvae_blas_threads = 1;
 
-void		_PG_init(void);
+void _PG_init(void);
 
 /*
  * _PG_init registers lipvae's settings.
@@ -144,17 +144,17 @@ lipvae_strong_key(uint8 key[LV_KEY_BYTES])
 void
 lipvae_seed_key(int64 seed, const char *purpose, uint8 key[LV_KEY_BYTES])
 {
-	uint32		k[8] = {0};
-	uint32		nonce[3] = {0};
-	uint32		out[16];
-	uint32		h = 2166136261u;
-	int			i;
+	uint32 k[8] = {0};
+	uint32 nonce[3] = {0};
+	uint32 out[16];
+	uint32 h = 2166136261u;
+	int i;
 
 	for (i = 0; purpose[i]; i++)
 		h = (h ^ (uint8) purpose[i]) * 16777619u;
 	k[0] = (uint32) seed;
 	k[1] = (uint32) ((uint64) seed >> 32);
-	k[2] = 0x6c697076;			/* "lipv" */
+	k[2] = 0x6c697076; /* "lipv" */
 	nonce[0] = h;
 	lv_chacha20_block(k, 0, nonce, out);
 	for (i = 0; i < 8; i++)
@@ -173,7 +173,7 @@ lipvae_seed_key(int64 seed, const char *purpose, uint8 key[LV_KEY_BYTES])
 void
 lipvae_check_model_name(const char *name)
 {
-	size_t		len = strlen(name);
+	size_t len = strlen(name);
 
 	if (len == 0)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -13,9 +13,9 @@
 #include "lv_model.h"
 
 /* ---- settings (lipvae.c) ---- */
-extern int	lipvae_max_training_rows;
-extern int	lipvae_max_sample_rows;
-extern int	lipvae_blas_threads;
+extern int lipvae_max_training_rows;
+extern int lipvae_max_sample_rows;
+extern int lipvae_blas_threads;
 
 #define LIPVAE_SCOPE_LATENT "per-record, replace-one"
 #define LIPVAE_SCOPE_NONE "none: no privacy guarantee"
@@ -32,12 +32,12 @@ extern void lipvae_check_model_name(const char *name);
 /* ---- acting as the catalog owner (acl.c) ---- */
 typedef struct LipvaeOwnerState
 {
-	Oid			save_userid;
-	int			save_sec_context;
-	int			save_nestlevel;
+	Oid save_userid;
+	int save_sec_context;
+	int save_nestlevel;
 } LipvaeOwnerState;
 
-extern Oid	lipvae_catalog_owner(void);
+extern Oid lipvae_catalog_owner(void);
 extern void lipvae_become_owner(LipvaeOwnerState *st);
 extern void lipvae_restore_user(LipvaeOwnerState *st);
 extern bool lipvae_is_owner(Oid owner);
@@ -57,23 +57,23 @@ typedef enum LipvaeTypeClass
 	LVT_TIMESTAMP,
 	LVT_TIMESTAMPTZ,
 	LVT_BOOL,
-	LVT_TEXT,					/* text, varchar, bpchar */
+	LVT_TEXT, /* text, varchar, bpchar */
 	LVT_ENUM
 } LipvaeTypeClass;
 
 /* One column as the glue layer sees it: SQL type plus decoding tables. */
 typedef struct LipvaeColumn
 {
-	char	   *name;
-	Oid			typid;			/* base type (domains resolved) */
-	int32		typmod;
+	char *name;
+	Oid typid; /* base type (domains resolved) */
+	int32 typmod;
 	LipvaeTypeClass tclass;
-	int			ncat;
-	char	  **labels;			/* ncat category labels (text form) */
-	char	   *other;			/* emitted for the other slot, or NULL */
-	Datum	   *cat_datums;		/* sampling: labels as typed Datums */
-	Datum		other_datum;
-	Oid			typoutput;		/* sampling: output function for jsonb */
+	int ncat;
+	char **labels;     /* ncat category labels (text form) */
+	char *other;       /* emitted for the other slot, or NULL */
+	Datum *cat_datums; /* sampling: labels as typed Datums */
+	Datum other_datum;
+	Oid typoutput; /* sampling: output function for jsonb */
 } LipvaeColumn;
 
 extern bool lipvae_type_class(Oid typid, LipvaeTypeClass *tclass);
@@ -92,17 +92,17 @@ extern char *lipvae_format_value(LipvaeColumn *col, double v);
 /* ---- a model loaded for sampling (catalog.c) ---- */
 typedef struct LipvaeLoaded
 {
-	char	   *name;
-	Oid			owner;
-	char	   *mechanism;
-	char	   *scope;
-	double		delta;
-	double		eps_pre;
-	double		delta_pre;
-	Oid			row_type;
-	int			ncols;
+	char *name;
+	Oid owner;
+	char *mechanism;
+	char *scope;
+	double delta;
+	double eps_pre;
+	double delta_pre;
+	Oid row_type;
+	int ncols;
 	LipvaeColumn *cols;
-	lv_model	model;
+	lv_model model;
 } LipvaeLoaded;
 
 extern LipvaeLoaded *lipvae_load_model(const char *name, Oid want_rowtype);

@@ -59,9 +59,9 @@ get_count(FunctionCallInfo fcinfo, int64 *n, int64 *start)
 Datum
 lipvae_sample_jsonb(PG_FUNCTION_ARGS)
 {
-	char	   *name;
-	int64		n,
-				start;
+	char *name;
+	int64 n,
+		start;
 	LipvaeLoaded *lm;
 
 	if (PG_ARGISNULL(0))
@@ -85,12 +85,12 @@ lipvae_sample_jsonb(PG_FUNCTION_ARGS)
 Datum
 lipvae_sample_typed(PG_FUNCTION_ARGS)
 {
-	Oid			typoid = get_fn_expr_argtype(fcinfo->flinfo, 0);
-	int64		n,
-				start;
+	Oid typoid = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	int64 n,
+		start;
 	LipvaeLoaded *lm;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	TupleDesc	td;
+	TupleDesc td;
 
 	if (!OidIsValid(typoid) || !type_is_rowtype(typoid))
 		ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -113,8 +113,8 @@ lipvae_sample_typed(PG_FUNCTION_ARGS)
 static void
 check_row_type(LipvaeLoaded *lm, TupleDesc td)
 {
-	int			i,
-				j = 0;
+	int i,
+		j = 0;
 	static const char *const priv[3] = {"epsilon", "delta", "scope"};
 	static const Oid privtype[3] = {FLOAT8OID, FLOAT8OID, TEXTOID};
 
@@ -122,7 +122,7 @@ check_row_type(LipvaeLoaded *lm, TupleDesc td)
 	{
 		Form_pg_attribute a = TupleDescAttr(td, i);
 		const char *want;
-		Oid			wtype;
+		Oid wtype;
 
 		if (a->attisdropped)
 			continue;
@@ -156,7 +156,7 @@ check_row_type(LipvaeLoaded *lm, TupleDesc td)
 static void
 check_request(LipvaeLoaded *lm, int64 start, int64 n)
 {
-	int64		limit;
+	int64 limit;
 
 	if (lm->model.mechanism != LV_MECH_LATENT)
 		return;
@@ -175,7 +175,7 @@ check_request(LipvaeLoaded *lm, int64 start, int64 n)
 static void
 push_key(JsonbParseState **st, const char *key)
 {
-	JsonbValue	k;
+	JsonbValue k;
 
 	k.type = jbvString;
 	k.val.string.val = (char *) key;
@@ -206,22 +206,20 @@ json_value(JsonbValue *v, LipvaeColumn *c, Datum d)
 				v->val.numeric = int64_to_numeric(DatumGetInt64(d));
 			else
 				v->val.numeric = DatumGetNumeric(DirectFunctionCall1(float8_numeric,
-																	 Float8GetDatum(c->tclass == LVT_FLOAT4 ?
-																					(double) DatumGetFloat4(d) :
-																					DatumGetFloat8(d))));
+																	 Float8GetDatum(c->tclass == LVT_FLOAT4 ? (double) DatumGetFloat4(d) : DatumGetFloat8(d))));
 			break;
 		case LVT_BOOL:
 			v->type = jbvBool;
 			v->val.boolean = DatumGetBool(d);
 			break;
 		default:
-			{
-				char	   *s = OidOutputFunctionCall(c->typoutput, d);
+		{
+			char *s = OidOutputFunctionCall(c->typoutput, d);
 
-				v->type = jbvString;
-				v->val.string.val = s;
-				v->val.string.len = strlen(s);
-			}
+			v->type = jbvString;
+			v->val.string.val = s;
+			v->val.string.len = strlen(s);
+		}
 	}
 }
 
@@ -234,29 +232,29 @@ sample_rows(FunctionCallInfo fcinfo, LipvaeLoaded *lm, int64 start, int64 n,
 			bool typed)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	TupleDesc	td = rsinfo->setDesc;
+	TupleDesc td = rsinfo->setDesc;
 	MemoryContext chunk_cxt;
 	MemoryContext old;
-	int			ncols = lm->ncols;
-	int			nout = typed ? ncols + 3 : 5;
-	Datum	   *values = palloc(sizeof(Datum) * nout);
-	bool	   *nulls = palloc(sizeof(bool) * nout);
-	lv_cell    *cells = palloc(sizeof(lv_cell) * LV_RELEASE_CHUNK * ncols);
-	bool		private_model = lm->model.mechanism == LV_MECH_LATENT;
-	Datum		scope = CStringGetTextDatum(lm->scope);
-	int64		cur_pass = -1;
-	double		cur_eps = INFINITY;
-	int64		done = 0;
+	int ncols = lm->ncols;
+	int nout = typed ? ncols + 3 : 5;
+	Datum *values = palloc(sizeof(Datum) * nout);
+	bool *nulls = palloc(sizeof(bool) * nout);
+	lv_cell *cells = palloc(sizeof(lv_cell) * LV_RELEASE_CHUNK * ncols);
+	bool private_model = lm->model.mechanism == LV_MECH_LATENT;
+	Datum scope = CStringGetTextDatum(lm->scope);
+	int64 cur_pass = -1;
+	double cur_eps = INFINITY;
+	int64 done = 0;
 
 	lipvae_set_blas_threads();
 	chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "lipvae sample chunk",
 									  ALLOCSET_DEFAULT_SIZES);
 	while (done < n)
 	{
-		int			cnt = (int) Min((int64) LV_RELEASE_CHUNK, n - done);
-		int			rc,
-					r,
-					i;
+		int cnt = (int) Min((int64) LV_RELEASE_CHUNK, n - done);
+		int rc,
+			r,
+			i;
 
 		CHECK_FOR_INTERRUPTS();
 		old = MemoryContextSwitchTo(chunk_cxt);
@@ -266,14 +264,14 @@ sample_rows(FunctionCallInfo fcinfo, LipvaeLoaded *lm, int64 start, int64 n,
 		lipvae_core_error(rc, "sampling");
 		for (r = 0; r < cnt; r++)
 		{
-			int64		j = start + done + r;
-			lv_cell    *row = &cells[r * ncols];
+			int64 j = start + done + r;
+			lv_cell *row = &cells[r * ncols];
 			JsonbParseState *st = NULL;
 
 			/* the guarantee of the pass this row belongs to */
 			if (private_model)
 			{
-				int64		pass = j / lm->model.nrows + 1;
+				int64 pass = j / lm->model.nrows + 1;
 
 				if (pass != cur_pass)
 				{
@@ -287,8 +285,8 @@ sample_rows(FunctionCallInfo fcinfo, LipvaeLoaded *lm, int64 start, int64 n,
 			for (i = 0; i < ncols; i++)
 			{
 				LipvaeColumn *c = &lm->cols[i];
-				Datum		d = (Datum) 0;
-				bool		isnull = row[i].isnull != 0;
+				Datum d = (Datum) 0;
+				bool isnull = row[i].isnull != 0;
 
 				if (!isnull)
 				{
@@ -308,7 +306,7 @@ sample_rows(FunctionCallInfo fcinfo, LipvaeLoaded *lm, int64 start, int64 n,
 				}
 				else
 				{
-					JsonbValue	v;
+					JsonbValue v;
 
 					push_key(&st, c->name);
 					if (isnull)

@@ -45,57 +45,57 @@ PG_FUNCTION_INFO_V1(lipvae_train);
 /* Training options after validation. */
 typedef struct TrainOptions
 {
-	char	   *model;
-	char	   *query;
-	double		epsilon;
-	double		delta;
-	int			passes;
-	int			mechanism;		/* LV_MECH_* */
-	Jsonb	   *bounds;
-	Jsonb	   *categories;
-	List	   *not_null;		/* of char * */
-	int			epochs;			/* 0 = default */
-	int			batch;
-	int			latent;
-	int			hidden;
-	double		lr;
-	int			bins;
-	double		share;
-	bool		seeded;
-	int64		seed;
-	bool		replace;
+	char *model;
+	char *query;
+	double epsilon;
+	double delta;
+	int passes;
+	int mechanism; /* LV_MECH_* */
+	Jsonb *bounds;
+	Jsonb *categories;
+	List *not_null; /* of char * */
+	int epochs;     /* 0 = default */
+	int batch;
+	int latent;
+	int hidden;
+	double lr;
+	int bins;
+	double share;
+	bool seeded;
+	int64 seed;
+	bool replace;
 } TrainOptions;
 
 /* Per-column training state: what the glue learns about each column. */
 typedef struct TrainColumn
 {
 	LipvaeColumn col;
-	bool		numeric;
-	bool		not_null;
-	bool		integer;
-	bool		have_bounds;
-	double		lo,
-				hi;
+	bool numeric;
+	bool not_null;
+	bool integer;
+	bool have_bounds;
+	double lo,
+		hi;
 	const char *bounds_source;
 	const char *categories_source;
 	/* categorical raw values: label -> raw id */
-	HTAB	   *raw;
-	int			nraw;
-	char	  **raw_labels;
-	double	   *raw_counts;
-	int			raw_cap;
-	int		   *raw_to_cat;
+	HTAB *raw;
+	int nraw;
+	char **raw_labels;
+	double *raw_counts;
+	int raw_cap;
+	int *raw_to_cat;
 	/* enum: enum value oid -> index */
-	Oid		   *enum_oids;
-	int64		nonnull;
-	double		eps_used;
-	double		delta_used;
+	Oid *enum_oids;
+	int64 nonnull;
+	double eps_used;
+	double delta_used;
 } TrainColumn;
 
 typedef struct CatEntry
 {
-	char	   *key;
-	int			id;
+	char *key;
+	int id;
 } CatEntry;
 
 static void parse_options(FunctionCallInfo fcinfo, TrainOptions *o);
@@ -107,12 +107,12 @@ static void preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n,
 					   TrainOptions *o, const uint8 *pkey, double *eps_pre,
 					   double *delta_pre, StringInfo components);
 static void existing_model(const char *name, bool replace, bool *exists);
-static Oid	store_model(TrainOptions *o, TrainColumn *tc, int ncols, bool exists,
-						const char *columns_json, const char *settings_json,
-						const char *preprocess_json, const char *training_json,
-						lv_model *m, double eps_last, double eps_pre,
-						double delta_pre, double diameter, bytea *blob);
-static int	interrupt_pending(void *arg);
+static Oid store_model(TrainOptions *o, TrainColumn *tc, int ncols, bool exists,
+					   const char *columns_json, const char *settings_json,
+					   const char *preprocess_json, const char *training_json,
+					   lv_model *m, double eps_last, double eps_pre,
+					   double delta_pre, double diameter, bytea *blob);
+static int interrupt_pending(void *arg);
 static void json_num(StringInfo s, double v);
 
 /*
@@ -125,41 +125,41 @@ lipvae_train(PG_FUNCTION_ARGS)
 	TrainOptions o;
 	MemoryContext cxt;
 	MemoryContext old;
-	TupleDesc	desc;
-	SPIPlanPtr	plan;
+	TupleDesc desc;
+	SPIPlanPtr plan;
 	TrainColumn *tc;
-	int			ncols;
-	int64		n;
-	lv_cell    *cells;
-	lv_schema	schema;
-	lv_model	m;
+	int ncols;
+	int64 n;
+	lv_cell *cells;
+	lv_schema schema;
+	lv_model m;
 	lv_train_config cfg;
 	lv_train_result res;
-	float	   *X;
-	int32	   *T;
-	int			d;
-	int			i;
-	int64		r;
-	uint8		pkey[LV_KEY_BYTES];
-	double		eps_pre = 0,
-				delta_pre = 0,
-				diameter,
-				eps_last = 0,
-				mu_total,
-				mu1 = 0;
+	float *X;
+	int32 *T;
+	int d;
+	int i;
+	int64 r;
+	uint8 pkey[LV_KEY_BYTES];
+	double eps_pre = 0,
+		   delta_pre = 0,
+		   diameter,
+		   eps_last = 0,
+		   mu_total,
+		   mu1 = 0;
 	StringInfoData components,
-				cols_json,
-				settings_json,
-				training_json,
-				summary;
-	bool		exists;
-	instr_time	t0,
-				t1;
-	int			rc;
-	uint8	   *blob_bytes;
-	size_t		blob_len;
-	bytea	   *blob;
-	Jsonb	   *result;
+		cols_json,
+		settings_json,
+		training_json,
+		summary;
+	bool exists;
+	instr_time t0,
+		t1;
+	int rc;
+	uint8 *blob_bytes;
+	size_t blob_len;
+	bytea *blob;
+	Jsonb *result;
 
 	INSTR_TIME_SET_CURRENT(t0);
 	parse_options(fcinfo, &o);
@@ -203,11 +203,11 @@ lipvae_train(PG_FUNCTION_ARGS)
 	schema.cols = palloc0(sizeof(lv_column) * ncols);
 	for (i = 0; i < ncols; i++)
 	{
-		lv_column  *c = &schema.cols[i];
+		lv_column *c = &schema.cols[i];
 
 		if (tc[i].numeric)
 		{
-			double		range = tc[i].hi - tc[i].lo;
+			double range = tc[i].hi - tc[i].lo;
 
 			c->kind = LV_COL_NUMERIC;
 			c->nullable = !tc[i].not_null;
@@ -237,7 +237,7 @@ lipvae_train(PG_FUNCTION_ARGS)
 	T = MemoryContextAllocHuge(cxt, sizeof(int32) * (Size) n * ncols);
 	for (r = 0; r < n; r++)
 	{
-		lv_cell    *row = &cells[r * ncols];
+		lv_cell *row = &cells[r * ncols];
 
 		for (i = 0; i < ncols; i++)
 			if (!tc[i].numeric && !row[i].isnull && tc[i].raw_to_cat)
@@ -252,8 +252,7 @@ lipvae_train(PG_FUNCTION_ARGS)
 	m.schema = schema;
 	m.mechanism = o.mechanism;
 	m.passes = o.passes;
-	cfg.epochs = o.epochs > 0 ? o.epochs :
-		Min(1000, Max(5, (int) ceil(3000.0 * o.batch / (double) n)));
+	cfg.epochs = o.epochs > 0 ? o.epochs : Min(1000, Max(5, (int) ceil(3000.0 * o.batch / (double) n)));
 	cfg.batch = o.batch;
 	cfg.latent = o.latent;
 	cfg.hidden = o.hidden;
@@ -305,8 +304,8 @@ lipvae_train(PG_FUNCTION_ARGS)
 	for (i = 0; i < ncols; i++)
 	{
 		TrainColumn *t = &tc[i];
-		lv_column  *c = &schema.cols[i];
-		int			j;
+		lv_column *c = &schema.cols[i];
+		int j;
 
 		if (i > 0)
 			appendStringInfoString(&cols_json, ", ");
@@ -457,7 +456,7 @@ bad_option(const char *name, const char *detail, const char *hint)
 static int
 int_arg(FunctionCallInfo fcinfo, int i, int def, int lo, int hi, const char *name)
 {
-	int			v;
+	int v;
 
 	if (PG_ARGISNULL(i))
 		return def;
@@ -490,8 +489,7 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 		bad_option("epsilon", "epsilon must be a finite number greater than 0.",
 				   "A non-private model is asked for with mechanism => 'none', not with an infinite epsilon.");
 	if (o->epsilon > LIPVAE_MAX_EPSILON)
-		bad_option("epsilon", psprintf("epsilon %g is above the limit of %g, where a guarantee means nothing.",
-									   o->epsilon, LIPVAE_MAX_EPSILON),
+		bad_option("epsilon", psprintf("epsilon %g is above the limit of %g, where a guarantee means nothing.", o->epsilon, LIPVAE_MAX_EPSILON),
 				   "Use mechanism => 'none' for a non-private model.");
 	o->delta = PG_ARGISNULL(3) ? 1e-6 : PG_GETARG_FLOAT8(3);
 	if (!(o->delta > 0 && o->delta < 1))
@@ -501,7 +499,7 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 	o->mechanism = LV_MECH_LATENT;
 	if (!PG_ARGISNULL(5))
 	{
-		char	   *mech = text_to_cstring(PG_GETARG_TEXT_PP(5));
+		char *mech = text_to_cstring(PG_GETARG_TEXT_PP(5));
 
 		if (strcmp(mech, "latent") == 0)
 			o->mechanism = LV_MECH_LATENT;
@@ -521,11 +519,11 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 				   "For example categories => '{\"sex\": [\"F\", \"M\"]}'.");
 	if (!PG_ARGISNULL(8))
 	{
-		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(8);
-		Datum	   *elems;
-		bool	   *nulls;
-		int			nelems,
-					i;
+		ArrayType *arr = PG_GETARG_ARRAYTYPE_P(8);
+		Datum *elems;
+		bool *nulls;
+		int nelems,
+			i;
 
 		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &nelems);
 		for (i = 0; i < nelems; i++)
@@ -560,10 +558,10 @@ static void
 existing_model(const char *name, bool replace, bool *exists)
 {
 	LipvaeOwnerState st;
-	Datum		arg = CStringGetTextDatum(name);
-	Oid			argtype = TEXTOID;
-	Oid			owner = InvalidOid;
-	int			rc;
+	Datum arg = CStringGetTextDatum(name);
+	Oid argtype = TEXTOID;
+	Oid owner = InvalidOid;
+	int rc;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -575,7 +573,7 @@ existing_model(const char *name, bool replace, bool *exists)
 	*exists = SPI_processed > 0;
 	if (*exists)
 	{
-		bool		isnull;
+		bool isnull;
 
 		owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
@@ -600,10 +598,10 @@ existing_model(const char *name, bool replace, bool *exists)
 static SPIPlanPtr
 prepare_query(const char *query, TupleDesc *desc)
 {
-	SPIPlanPtr	plan;
-	List	   *sources;
+	SPIPlanPtr plan;
+	List *sources;
 	CachedPlanSource *ps;
-	ListCell   *lc;
+	ListCell *lc;
 
 	plan = SPI_prepare(query, 0, NULL);
 	if (plan == NULL)
@@ -617,9 +615,9 @@ prepare_query(const char *query, TupleDesc *desc)
 							   list_length(sources)),
 						errhint("Pass a single SELECT.")));
 	ps = (CachedPlanSource *) linitial(sources);
-	foreach(lc, ps->query_list)
+	foreach (lc, ps->query_list)
 	{
-		Query	   *q = lfirst_node(Query, lc);
+		Query *q = lfirst_node(Query, lc);
 
 		if (q->commandType != CMD_SELECT || q->utilityStmt != NULL)
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -647,11 +645,11 @@ prepare_query(const char *query, TupleDesc *desc)
 static bool
 find_name(List *names, const char *name)
 {
-	ListCell   *lc;
+	ListCell *lc;
 
-	foreach(lc, names)
+	foreach (lc, names)
 		if (strcmp((char *) lfirst(lc), name) == 0)
-		return true;
+			return true;
 	return false;
 }
 
@@ -680,10 +678,10 @@ static TrainColumn *
 describe_columns(TupleDesc desc, TrainOptions *o, int *ncols)
 {
 	TrainColumn *tc;
-	int			n = 0;
-	int			i,
-				j;
-	ListCell   *lc;
+	int n = 0;
+	int i,
+		j;
+	ListCell *lc;
 
 	for (i = 0; i < desc->natts; i++)
 		if (!TupleDescAttr(desc, i)->attisdropped)
@@ -700,9 +698,9 @@ describe_columns(TupleDesc desc, TrainOptions *o, int *ncols)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 		TrainColumn *t;
-		int32		typmod = att->atttypmod;
-		Oid			base;
-		int			k;
+		int32 typmod = att->atttypmod;
+		Oid base;
+		int k;
 
 		if (att->attisdropped)
 			continue;
@@ -742,11 +740,11 @@ describe_columns(TupleDesc desc, TrainOptions *o, int *ncols)
 		}
 		else if (t->col.tclass == LVT_ENUM)
 		{
-			CatCList   *list = SearchSysCacheList1(ENUMTYPOIDNAME, ObjectIdGetDatum(base));
-			float4	   *orders;
-			int			m = list->n_members,
-						a,
-						b;
+			CatCList *list = SearchSysCacheList1(ENUMTYPOIDNAME, ObjectIdGetDatum(base));
+			float4 *orders;
+			int m = list->n_members,
+				a,
+				b;
 
 			if (m > LV_MAX_CATEGORIES)
 				ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -758,7 +756,7 @@ describe_columns(TupleDesc desc, TrainOptions *o, int *ncols)
 			orders = palloc(sizeof(float4) * Max(m, 1));
 			for (a = 0; a < m; a++)
 			{
-				HeapTuple	et = &list->members[a]->tuple;
+				HeapTuple et = &list->members[a]->tuple;
 				Form_pg_enum e = (Form_pg_enum) GETSTRUCT(et);
 
 				t->enum_oids[a] = e->oid;
@@ -770,9 +768,9 @@ describe_columns(TupleDesc desc, TrainOptions *o, int *ncols)
 			for (a = 1; a < m; a++)
 				for (b = a; b > 0 && orders[b - 1] > orders[b]; b--)
 				{
-					float4		tf = orders[b];
-					Oid			to = t->enum_oids[b];
-					char	   *tl = t->col.labels[b];
+					float4 tf = orders[b];
+					Oid to = t->enum_oids[b];
+					char *tl = t->col.labels[b];
 
 					orders[b] = orders[b - 1];
 					orders[b - 1] = tf;
@@ -785,7 +783,7 @@ describe_columns(TupleDesc desc, TrainOptions *o, int *ncols)
 		}
 		else if (t->col.tclass == LVT_TEXT)
 		{
-			HASHCTL		ctl;
+			HASHCTL ctl;
 
 			memset(&ctl, 0, sizeof(ctl));
 			ctl.keysize = sizeof(char *);
@@ -800,9 +798,9 @@ describe_columns(TupleDesc desc, TrainOptions *o, int *ncols)
 			t->raw_counts = palloc0(sizeof(double) * t->raw_cap);
 		}
 	}
-	foreach(lc, o->not_null)
+	foreach (lc, o->not_null)
 	{
-		char	   *nm = lfirst(lc);
+		char *nm = lfirst(lc);
 
 		for (i = 0; i < n; i++)
 			if (strcmp(tc[i].col.name, nm) == 0)
@@ -818,8 +816,8 @@ describe_columns(TupleDesc desc, TrainOptions *o, int *ncols)
 static int
 raw_category(TrainColumn *t, char *s)
 {
-	CatEntry   *e;
-	bool		found;
+	CatEntry *e;
+	bool found;
 
 	e = hash_search(t->raw, &s, HASH_ENTER, &found);
 	if (!found)
@@ -847,17 +845,17 @@ raw_category(TrainColumn *t, char *s)
 static lv_cell *
 read_rows(SPIPlanPtr plan, TrainColumn *tc, int ncols, int64 *nrows)
 {
-	Portal		portal;
-	int64		n = 0,
-				cap = 1024;
-	lv_cell    *cells = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(lv_cell) * cap * ncols);
+	Portal portal;
+	int64 n = 0,
+		  cap = 1024;
+	lv_cell *cells = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(lv_cell) * cap * ncols);
 	MemoryContext cxt = CurrentMemoryContext;
-	int			i;
+	int i;
 
 	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
 	for (;;)
 	{
-		uint64		k;
+		uint64 k;
 
 		CHECK_FOR_INTERRUPTS();
 		SPI_cursor_fetch(portal, true, FETCH_BATCH);
@@ -876,16 +874,16 @@ read_rows(SPIPlanPtr plan, TrainColumn *tc, int ncols, int64 *nrows)
 		}
 		for (k = 0; k < SPI_processed; k++)
 		{
-			HeapTuple	tup = SPI_tuptable->vals[k];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			lv_cell    *row = &cells[n * ncols];
-			int			att = 0;
+			HeapTuple tup = SPI_tuptable->vals[k];
+			TupleDesc desc = SPI_tuptable->tupdesc;
+			lv_cell *row = &cells[n * ncols];
+			int att = 0;
 
 			for (i = 0; i < ncols; i++)
 			{
 				TrainColumn *t = &tc[i];
-				bool		isnull;
-				Datum		v;
+				bool isnull;
+				Datum v;
 
 				while (TupleDescAttr(desc, att)->attisdropped)
 					att++;
@@ -910,26 +908,26 @@ read_rows(SPIPlanPtr plan, TrainColumn *tc, int ncols, int64 *nrows)
 						row[i].cat = DatumGetBool(v) ? 1 : 0;
 						break;
 					case LVT_ENUM:
-						{
-							Oid			eo = DatumGetObjectId(v);
-							int			c;
+					{
+						Oid eo = DatumGetObjectId(v);
+						int c;
 
-							for (c = 0; c < t->col.ncat; c++)
-								if (t->enum_oids[c] == eo)
-									break;
-							if (c == t->col.ncat)
-								elog(ERROR, "lipvae: enum value of column \"%s\" not found", t->col.name);
-							row[i].cat = c;
-						}
-						break;
+						for (c = 0; c < t->col.ncat; c++)
+							if (t->enum_oids[c] == eo)
+								break;
+						if (c == t->col.ncat)
+							elog(ERROR, "lipvae: enum value of column \"%s\" not found", t->col.name);
+						row[i].cat = c;
+					}
+					break;
 					case LVT_TEXT:
-						{
-							char	   *s = TextDatumGetCString(v);
+					{
+						char *s = TextDatumGetCString(v);
 
-							row[i].cat = raw_category(t, s);
-							pfree(s);
-						}
-						break;
+						row[i].cat = raw_category(t, s);
+						pfree(s);
+					}
+					break;
 					default:
 						row[i].value = lipvae_datum_to_double(v, t->col.tclass, t->col.name);
 				}
@@ -962,7 +960,7 @@ read_rows(SPIPlanPtr plan, TrainColumn *tc, int ncols, int64 *nrows)
 static JsonbValue *
 json_lookup(Jsonb *jb, const char *key)
 {
-	JsonbValue	k;
+	JsonbValue k;
 
 	k.type = jbvString;
 	k.val.string.val = (char *) key;
@@ -975,9 +973,9 @@ static void
 check_json_keys(Jsonb *jb, TrainColumn *tc, int ncols, const char *option)
 {
 	JsonbIterator *it = JsonbIteratorInit(&jb->root);
-	JsonbValue	v;
+	JsonbValue v;
 	JsonbIteratorToken tok;
-	int			depth = 0;
+	int depth = 0;
 
 	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
 	{
@@ -987,8 +985,8 @@ check_json_keys(Jsonb *jb, TrainColumn *tc, int ncols, const char *option)
 			depth--;
 		else if (tok == WJB_KEY && depth == 1)
 		{
-			char	   *key = pnstrdup(v.val.string.val, v.val.string.len);
-			int			i;
+			char *key = pnstrdup(v.val.string.val, v.val.string.len);
+			int i;
 
 			for (i = 0; i < ncols; i++)
 				if (strcmp(tc[i].col.name, key) == 0)
@@ -1023,7 +1021,7 @@ is_array(JsonbValue *v, int *len)
 static void
 apply_user_settings(TrainColumn *tc, int ncols, TrainOptions *o)
 {
-	int			i;
+	int i;
 
 	if (o->bounds)
 		check_json_keys(o->bounds, tc, ncols, "bounds");
@@ -1034,16 +1032,15 @@ apply_user_settings(TrainColumn *tc, int ncols, TrainOptions *o)
 		TrainColumn *t = &tc[i];
 		JsonbValue *b = o->bounds ? json_lookup(o->bounds, t->col.name) : NULL;
 		JsonbValue *c = o->categories ? json_lookup(o->categories, t->col.name) : NULL;
-		int			len;
+		int len;
 
 		if (b)
 		{
-			double		tlo,
-						thi;
+			double tlo,
+				thi;
 
 			if (!t->numeric)
-				bad_option("bounds", psprintf("Column \"%s\" is categorical; give its values in categories instead.",
-											  t->col.name), NULL);
+				bad_option("bounds", psprintf("Column \"%s\" is categorical; give its values in categories instead.", t->col.name), NULL);
 			if (!is_array(b, &len) || len != 2)
 				bad_option("bounds", psprintf("The bounds of column \"%s\" must be an array [low, high].", t->col.name), NULL);
 			t->lo = lipvae_parse_bound(&t->col, o->bounds, array_elem(b, 0), "low");
@@ -1065,16 +1062,15 @@ apply_user_settings(TrainColumn *tc, int ncols, TrainOptions *o)
 		{
 			JsonbValue *vals = c;
 			JsonbValue *other = NULL;
-			int			j;
+			int j;
 
 			if (t->numeric)
-				bad_option("categories", psprintf("Column \"%s\" is numeric; give its range in bounds instead.",
-												  t->col.name), NULL);
+				bad_option("categories", psprintf("Column \"%s\" is numeric; give its range in bounds instead.", t->col.name), NULL);
 			if (t->col.tclass != LVT_TEXT)
 				bad_option("categories", psprintf("The categories of column \"%s\" are fixed by its type.", t->col.name), NULL);
 			if (c->type == jbvBinary && JsonContainerIsObject(c->val.binary.data))
 			{
-				JsonbValue	k;
+				JsonbValue k;
 
 				k.type = jbvString;
 				k.val.string.val = "values";
@@ -1097,12 +1093,12 @@ apply_user_settings(TrainColumn *tc, int ncols, TrainOptions *o)
 			for (j = 0; j < len; j++)
 			{
 				JsonbValue *e = array_elem(vals, j);
-				int			k;
+				int k;
 
 				if (e->type != jbvString)
 					bad_option("categories", psprintf("The categories of column \"%s\" must be strings.", t->col.name), NULL);
 				t->col.labels[j] = pnstrdup(e->val.string.val, e->val.string.len);
-				(void) lipvae_label_datum(&t->col, t->col.labels[j]);	/* fits the type? */
+				(void) lipvae_label_datum(&t->col, t->col.labels[j]); /* fits the type? */
 				for (k = 0; k < j; k++)
 					if (strcmp(t->col.labels[k], t->col.labels[j]) == 0)
 						bad_option("categories", psprintf("Column \"%s\" lists a category twice.", t->col.name), NULL);
@@ -1139,12 +1135,12 @@ preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n, TrainOptions *o,
 		   const uint8 *pkey, double *eps_pre, double *delta_pre,
 		   StringInfo components)
 {
-	int			nbounds = 0,
-				ncats = 0,
-				i;
-	double		eps_col = 0,
-				delta_col = 0;
-	bool		first = true;
+	int nbounds = 0,
+		ncats = 0,
+		i;
+	double eps_col = 0,
+		   delta_col = 0;
+	bool first = true;
 
 	for (i = 0; i < ncols; i++)
 	{
@@ -1165,17 +1161,17 @@ preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n, TrainOptions *o,
 	for (i = 0; i < ncols; i++)
 	{
 		TrainColumn *t = &tc[i];
-		lv_stream	rng;
-		int64		r;
+		lv_stream rng;
+		int64 r;
 
 		CHECK_FOR_INTERRUPTS();
 		lv_stream_init(&rng, pkey, LV_DOMAIN_PREPROCESS, (uint64) i);
 		if (t->numeric && !t->have_bounds)
 		{
-			double	   *vals = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * t->nonnull);
-			int64		m = 0;
-			double		tlo,
-						thi;
+			double *vals = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * t->nonnull);
+			int64 m = 0;
+			double tlo,
+				thi;
 
 			for (r = 0; r < n; r++)
 				if (!cells[r * ncols + i].isnull)
@@ -1194,8 +1190,8 @@ preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n, TrainOptions *o,
 			else
 			{
 				/* non-private model: exact range, labelled as such */
-				double		mn = vals[0],
-							mx = vals[0];
+				double mn = vals[0],
+					   mx = vals[0];
 
 				for (r = 1; r < m; r++)
 				{
@@ -1222,9 +1218,9 @@ preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n, TrainOptions *o,
 		}
 		else if (t->col.tclass == LVT_TEXT && t->col.labels == NULL)
 		{
-			int		   *keep = palloc0(sizeof(int) * Max(t->nraw, 1));
-			int			kept = 0,
-						j;
+			int *keep = palloc0(sizeof(int) * Max(t->nraw, 1));
+			int kept = 0,
+				j;
 
 			if (o->mechanism == LV_MECH_LATENT)
 			{
@@ -1274,19 +1270,19 @@ preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n, TrainOptions *o,
 		/* map raw ids to list indices (-1 = other) */
 		if (t->col.tclass == LVT_TEXT)
 		{
-			int			j;
+			int j;
 
 			t->raw_to_cat = palloc(sizeof(int) * Max(t->nraw, 1));
 			for (j = 0; j < t->nraw; j++)
 			{
-				int			lo = 0,
-							hi = t->col.ncat - 1;
+				int lo = 0,
+					hi = t->col.ncat - 1;
 
 				t->raw_to_cat[j] = -1;
 				while (lo <= hi)
 				{
-					int			mid = (lo + hi) / 2;
-					int			c = strcmp(t->col.labels[mid], t->raw_labels[j]);
+					int mid = (lo + hi) / 2;
+					int c = strcmp(t->col.labels[mid], t->raw_labels[j]);
 
 					if (c == 0)
 					{
@@ -1303,7 +1299,7 @@ preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n, TrainOptions *o,
 			if (strcmp(t->categories_source, "user") == 0)
 				for (j = 0; j < t->nraw; j++)
 				{
-					int			k;
+					int k;
 
 					t->raw_to_cat[j] = -1;
 					for (k = 0; k < t->col.ncat; k++)
@@ -1342,15 +1338,15 @@ store_model(TrainOptions *o, TrainColumn *tc, int ncols, bool exists,
 	LipvaeOwnerState st;
 	StringInfoData typedef_sql;
 	StringInfoData want;
-	char	   *qname = psprintf("lipvae_types.%s", quote_identifier(o->model));
-	Oid			typoid;
-	int			i,
-				rc;
-	bool		keep_type = false;
-	Oid			argtypes[18];
-	Datum		args[18];
-	char		nulls[18];
-	Oid			owner = GetUserId();
+	char *qname = psprintf("lipvae_types.%s", quote_identifier(o->model));
+	Oid typoid;
+	int i,
+		rc;
+	bool keep_type = false;
+	Oid argtypes[18];
+	Datum args[18];
+	char nulls[18];
+	Oid owner = GetUserId();
 
 	/* the row type: the query's columns (base types) + privacy columns */
 	initStringInfo(&want);
@@ -1367,7 +1363,7 @@ store_model(TrainOptions *o, TrainColumn *tc, int ncols, bool exists,
 	if (OidIsValid(typoid))
 	{
 		/* keep the existing type when it already has exactly these columns */
-		TupleDesc	td = lookup_rowtype_tupdesc_noerror(typoid, -1, true);
+		TupleDesc td = lookup_rowtype_tupdesc_noerror(typoid, -1, true);
 
 		if (td)
 		{
@@ -1468,34 +1464,33 @@ store_model(TrainOptions *o, TrainColumn *tc, int ncols, bool exists,
 	args[17] = PointerGetDatum(blob);
 
 	rc = SPI_execute_with_args(psprintf("%s%s",
-							   "INSERT INTO lipvae.models AS m (name, owner, query, columns, settings, mechanism, scope, "
-							   " epsilon, delta, epsilon_requested, epsilon_preprocess, delta_preprocess, preprocess, "
-							   " passes, nrows, diameter, noise_sd, lipschitz_target, lipschitz_certified, mu_pass, "
-							   " row_type, training, model) "
-							   "SELECT $1, $2::pg_catalog.oid::pg_catalog.regrole, $3, $4::pg_catalog.jsonb, $5::pg_catalog.jsonb, $6, $7, "
-							   " $8, $9, $10, $11, $12, $13::pg_catalog.jsonb, $14, $15, "
-							   " (j OPERATOR(pg_catalog.->>) 'diameter')::pg_catalog.float8, "
-							   " (j OPERATOR(pg_catalog.->>) 'noise_sd')::pg_catalog.float8, "
-							   " NULLIF((j OPERATOR(pg_catalog.->>) 'lipschitz_target')::pg_catalog.float8, 0), "
-							   " (j OPERATOR(pg_catalog.->>) 'lipschitz_certified')::pg_catalog.float8, "
-							   " NULLIF((j OPERATOR(pg_catalog.->>) 'mu_pass')::pg_catalog.float8, 0), "
-							   " (j OPERATOR(pg_catalog.->>) 'row_type')::pg_catalog.oid::pg_catalog.regtype, "
-							   " $17::pg_catalog.jsonb, $18 "
-							   "FROM (SELECT $16::pg_catalog.jsonb) AS x(j) ",
-							   !exists ? "" :
-							   "ON CONFLICT (name) DO UPDATE SET "
-							   " created = pg_catalog.now(), query = excluded.query, columns = excluded.columns, "
-							   " settings = excluded.settings, mechanism = excluded.mechanism, scope = excluded.scope, "
-							   " epsilon = excluded.epsilon, delta = excluded.delta, "
-							   " epsilon_requested = excluded.epsilon_requested, "
-							   " epsilon_preprocess = excluded.epsilon_preprocess, "
-							   " delta_preprocess = excluded.delta_preprocess, preprocess = excluded.preprocess, "
-							   " passes = excluded.passes, nrows = excluded.nrows, diameter = excluded.diameter, "
-							   " noise_sd = excluded.noise_sd, lipschitz_target = excluded.lipschitz_target, "
-							   " lipschitz_certified = excluded.lipschitz_certified, mu_pass = excluded.mu_pass, "
-							   " row_type = excluded.row_type, training = excluded.training, model = excluded.model, "
-							   " acl = CASE WHEN excluded.mechanism OPERATOR(pg_catalog.=) 'none' "
-							   "        THEN '{}'::pg_catalog.aclitem[] ELSE m.acl END"),
+										"INSERT INTO lipvae.models AS m (name, owner, query, columns, settings, mechanism, scope, "
+										" epsilon, delta, epsilon_requested, epsilon_preprocess, delta_preprocess, preprocess, "
+										" passes, nrows, diameter, noise_sd, lipschitz_target, lipschitz_certified, mu_pass, "
+										" row_type, training, model) "
+										"SELECT $1, $2::pg_catalog.oid::pg_catalog.regrole, $3, $4::pg_catalog.jsonb, $5::pg_catalog.jsonb, $6, $7, "
+										" $8, $9, $10, $11, $12, $13::pg_catalog.jsonb, $14, $15, "
+										" (j OPERATOR(pg_catalog.->>) 'diameter')::pg_catalog.float8, "
+										" (j OPERATOR(pg_catalog.->>) 'noise_sd')::pg_catalog.float8, "
+										" NULLIF((j OPERATOR(pg_catalog.->>) 'lipschitz_target')::pg_catalog.float8, 0), "
+										" (j OPERATOR(pg_catalog.->>) 'lipschitz_certified')::pg_catalog.float8, "
+										" NULLIF((j OPERATOR(pg_catalog.->>) 'mu_pass')::pg_catalog.float8, 0), "
+										" (j OPERATOR(pg_catalog.->>) 'row_type')::pg_catalog.oid::pg_catalog.regtype, "
+										" $17::pg_catalog.jsonb, $18 "
+										"FROM (SELECT $16::pg_catalog.jsonb) AS x(j) ",
+										!exists ? "" : "ON CONFLICT (name) DO UPDATE SET "
+													   " created = pg_catalog.now(), query = excluded.query, columns = excluded.columns, "
+													   " settings = excluded.settings, mechanism = excluded.mechanism, scope = excluded.scope, "
+													   " epsilon = excluded.epsilon, delta = excluded.delta, "
+													   " epsilon_requested = excluded.epsilon_requested, "
+													   " epsilon_preprocess = excluded.epsilon_preprocess, "
+													   " delta_preprocess = excluded.delta_preprocess, preprocess = excluded.preprocess, "
+													   " passes = excluded.passes, nrows = excluded.nrows, diameter = excluded.diameter, "
+													   " noise_sd = excluded.noise_sd, lipschitz_target = excluded.lipschitz_target, "
+													   " lipschitz_certified = excluded.lipschitz_certified, mu_pass = excluded.mu_pass, "
+													   " row_type = excluded.row_type, training = excluded.training, model = excluded.model, "
+													   " acl = CASE WHEN excluded.mechanism OPERATOR(pg_catalog.=) 'none' "
+													   "        THEN '{}'::pg_catalog.aclitem[] ELSE m.acl END"),
 							   18, argtypes, args, nulls, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "lipvae: could not store the model");

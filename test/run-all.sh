@@ -18,6 +18,13 @@ stage() { printf '\n=== %s (%s)\n' "$1" "$(date +%T)"; }
 stage "dependencies"
 bash scripts/deps.sh
 
+stage "format"
+if command -v clang-format >/dev/null; then
+	make -s format-check
+else
+	echo "clang-format not installed: format not checked"
+fi
+
 stage "build (warnings are errors)"
 make -s clean >/dev/null
 make -s LIPVAE_CFLAGS=-Werror

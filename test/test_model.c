@@ -29,7 +29,7 @@
 static void
 fill_key(uint8_t key[LV_KEY_BYTES], int seed)
 {
-	int			i;
+	int i;
 
 	for (i = 0; i < LV_KEY_BYTES; i++)
 		key[i] = (uint8_t) (seed + i);
@@ -52,8 +52,7 @@ new_schema(lv_schema *s, const lv_column *cols, int ncols)
  */
 static const lv_column table_cols[2] = {
 	{LV_COL_CATEGORICAL, 0, 0, 0, 0, 3, 0.0, 0.0},
-	{LV_COL_NUMERIC, 0, 1, 21, 1, 0, 0.0, 20.0}
-};
+	{LV_COL_NUMERIC, 0, 1, 21, 1, 0, 0.0, 20.0}};
 
 #define TABLE_ROWS 2000
 
@@ -61,16 +60,16 @@ static const lv_column table_cols[2] = {
 static void
 make_table(lv_cell *cells, int n)
 {
-	uint8_t		key[LV_KEY_BYTES];
-	lv_stream	s;
-	int			i;
+	uint8_t key[LV_KEY_BYTES];
+	lv_stream s;
+	int i;
 
 	fill_key(key, 77);
 	lv_stream_init(&s, key, LV_DOMAIN_PREPROCESS, 0);
 	for (i = 0; i < n; i++)
 	{
-		double		u = lv_stream_uniform(&s);
-		double		v;
+		double u = lv_stream_uniform(&s);
+		double v;
 
 		memset(&cells[2 * i], 0, 2 * sizeof(lv_cell));
 		cells[2 * i].cat = u < 0.6 ? 0 : (u < 0.9 ? 1 : 2);
@@ -88,8 +87,8 @@ static void
 encode_all(const lv_schema *s, const lv_cell *cells, int n, float **X,
 		   int32_t **T)
 {
-	int			d = lv_schema_input_dim(s);
-	int			i;
+	int d = lv_schema_input_dim(s);
+	int i;
 
 	*X = malloc(sizeof(float) * (size_t) n * d);
 	*T = malloc(sizeof(int32_t) * (size_t) n * s->ncols);
@@ -119,14 +118,14 @@ default_config(void)
 /* Models trained once for the whole group. */
 typedef struct fixture
 {
-	lv_cell    *cells;
-	float	   *X;
-	int32_t    *T;
-	lv_model	none;			/* LV_MECH_NONE */
-	lv_model	priv;			/* LV_MECH_LATENT, target 0.05 */
+	lv_cell *cells;
+	float *X;
+	int32_t *T;
+	lv_model none; /* LV_MECH_NONE */
+	lv_model priv; /* LV_MECH_LATENT, target 0.05 */
 	lv_train_result res_none;
 	unsigned int csr_before,
-				csr_after;		/* MXCSR around a successful training */
+		csr_after; /* MXCSR around a successful training */
 } fixture;
 
 static fixture fx;
@@ -136,7 +135,7 @@ static int
 setup_models(void **state)
 {
 	lv_train_config cfg = default_config();
-	int			rc;
+	int rc;
 
 	fx.cells = calloc(2 * TABLE_ROWS, sizeof(lv_cell));
 	make_table(fx.cells, TABLE_ROWS);
@@ -197,21 +196,20 @@ test_encode_row(void **state)
 		{LV_COL_NUMERIC, 1, 0, 5, 0, 0, 0.0, 10.0},
 		{LV_COL_NUMERIC, 0, 1, 4, 1, 0, 1.0, 4.0},
 		{LV_COL_CATEGORICAL, 1, 0, 0, 0, 3, 0.0, 0.0},
-		{LV_COL_CATEGORICAL, 0, 0, 0, 0, 2, 0.0, 0.0}
-	};
-	lv_schema	s = {4, (lv_column *) cols};
-	lv_cell		r1[4] = {{2.5, 0, 0}, {3.0, 0, 0}, {0, 1, 0}, {0, -1, 0}};
-	lv_cell		r2[4] = {{0, 0, 1}, {99.0, 0, 0}, {0, 0, 1}, {0, 5, 0}};
-	lv_cell		r3[4] = {{-4.0, 0, 0}, {1.4, 0, 0}, {0, 2, 0}, {0, 1, 0}};
+		{LV_COL_CATEGORICAL, 0, 0, 0, 0, 2, 0.0, 0.0}};
+	lv_schema s = {4, (lv_column *) cols};
+	lv_cell r1[4] = {{2.5, 0, 0}, {3.0, 0, 0}, {0, 1, 0}, {0, -1, 0}};
+	lv_cell r2[4] = {{0, 0, 1}, {99.0, 0, 0}, {0, 0, 1}, {0, 5, 0}};
+	lv_cell r3[4] = {{-4.0, 0, 0}, {1.4, 0, 0}, {0, 2, 0}, {0, 1, 0}};
 	const float e1[11] = {0.25f, 0, 2.0f / 3.0f, 0, 1, 0, 0, 0, 0, 0, 1};
 	const float e2[11] = {0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 1};
 	const float e3[11] = {0, 0, 0.4f / 3.0f, 0, 0, 1, 0, 0, 0, 1, 0};
 	const int32_t t1[4] = {1, 2, 1, 2};
 	const int32_t t2[4] = {-1, 3, 4, 2};
 	const int32_t t3[4] = {0, 0, 2, 1};
-	float		x[11];
-	int32_t		t[4];
-	int			i;
+	float x[11];
+	int32_t t[4];
+	int i;
 
 	(void) state;
 	assert_int_equal(lv_schema_check(&s), LV_OK);
@@ -239,10 +237,10 @@ test_encode_row(void **state)
 
 	/* invalid schemas */
 	{
-		lv_column	bad = cols[1];
-		lv_schema	bs = {1, &bad};
+		lv_column bad = cols[1];
+		lv_schema bs = {1, &bad};
 
-		bad.nbins = 5;			/* exact bins need hi - lo + 1 bins */
+		bad.nbins = 5; /* exact bins need hi - lo + 1 bins */
 		assert_int_equal(lv_schema_check(&bs), LV_ERR_ARG);
 		bad = cols[0];
 		bad.lo = bad.hi;
@@ -262,11 +260,11 @@ test_encode_row(void **state)
 static float *
 mlp_param(lv_mlp *net, size_t idx)
 {
-	int			l;
+	int l;
 
 	for (l = 0; l < net->nlayers; l++)
 	{
-		size_t		nw = (size_t) net->layers[l].out * net->layers[l].in;
+		size_t nw = (size_t) net->layers[l].out * net->layers[l].in;
 
 		if (idx < nw)
 			return &net->layers[l].W[idx];
@@ -285,34 +283,33 @@ test_gradient_check(void **state)
 	static const lv_column cols[3] = {
 		{LV_COL_NUMERIC, 1, 0, 3, 0, 0, 0.0, 1.0},
 		{LV_COL_CATEGORICAL, 1, 0, 0, 0, 2, 0.0, 0.0},
-		{LV_COL_NUMERIC, 0, 0, 2, 0, 0, 0.0, 1.0}
-	};
-	lv_schema	s = {3, (lv_column *) cols};
-	const int	B = 5,
-				k = 2,
-				h = 6;
-	int			d = lv_schema_input_dim(&s),
-				o = lv_schema_output_dim(&s);
-	int			ew[4] = {d, h, h, k},
-				dw[4] = {k, h, h, o};
-	lv_mlp		enc,
-				dec,
-				genc,
-				gdec,
-				genc2,
-				gdec2;
+		{LV_COL_NUMERIC, 0, 0, 2, 0, 0, 0.0, 1.0}};
+	lv_schema s = {3, (lv_column *) cols};
+	const int B = 5,
+			  k = 2,
+			  h = 6;
+	int d = lv_schema_input_dim(&s),
+		o = lv_schema_output_dim(&s);
+	int ew[4] = {d, h, h, k},
+		dw[4] = {k, h, h, o};
+	lv_mlp enc,
+		dec,
+		genc,
+		gdec,
+		genc2,
+		gdec2;
 	lv_vae_work w;
-	lv_stream	rs;
-	uint8_t		key[LV_KEY_BYTES];
-	float		X[5 * 7],
-				xi[5 * 2];
-	int32_t		T[5 * 3] = {0, 0, 1, 2, 3, 0, -1, 1, 1, 1, 2, 0, 2, 1, 1};
-	double		num = 0.0,
-				den = 0.0,
-				maxerr = 0.0;
-	int			net,
-				i,
-				l;
+	lv_stream rs;
+	uint8_t key[LV_KEY_BYTES];
+	float X[5 * 7],
+		xi[5 * 2];
+	int32_t T[5 * 3] = {0, 0, 1, 2, 3, 0, -1, 1, 1, 1, 2, 0, 2, 1, 1};
+	double num = 0.0,
+		   den = 0.0,
+		   maxerr = 0.0;
+	int net,
+		i,
+		l;
 
 	(void) state;
 	assert_int_equal(d, 7);
@@ -343,19 +340,19 @@ test_gradient_check(void **state)
 
 	for (net = 0; net < 2; net++)
 	{
-		lv_mlp	   *p = net == 0 ? &enc : &dec;
-		lv_mlp	   *g = net == 0 ? &genc : &gdec;
-		size_t		idx;
-		float	   *wp;
+		lv_mlp *p = net == 0 ? &enc : &dec;
+		lv_mlp *g = net == 0 ? &genc : &gdec;
+		size_t idx;
+		float *wp;
 
 		for (idx = 0; (wp = mlp_param(p, idx)) != NULL; idx++)
 		{
 			const float hstep = 2e-3f;
-			float		saved = *wp;
-			double		lp,
-						lm,
-						fd,
-						an = *mlp_param(g, idx);
+			float saved = *wp;
+			double lp,
+				lm,
+				fd,
+				an = *mlp_param(g, idx);
 
 			*wp = saved + hstep;
 			lp = lv_vae_grad(&s, &enc, &dec, X, T, xi, B, &w, &genc2, &gdec2,
@@ -392,13 +389,13 @@ static void
 test_infer_matches_forward(void **state)
 {
 	const lv_mlp *enc = &fx.none.enc;
-	int			d = enc->layers[0].in,
-				k = fx.none.latent,
-				B = 37,
-				i;
+	int d = enc->layers[0].in,
+		k = fx.none.latent,
+		B = 37,
+		i;
 	lv_mlp_cache c;
-	float	   *out = malloc(sizeof(float) * B * k);
-	float	   *scratch = malloc(sizeof(float) * 2 * B * lv_mlp_max_width(enc));
+	float *out = malloc(sizeof(float) * B * k);
+	float *scratch = malloc(sizeof(float) * 2 * B * lv_mlp_max_width(enc));
 
 	(void) state;
 	assert_int_equal(lv_mlp_cache_alloc(&c, enc, B), LV_OK);
@@ -417,22 +414,22 @@ test_infer_matches_forward(void **state)
 static void
 test_spectral_norm_exact(void **state)
 {
-	float		D[3 * 4] = {0};
-	float		R[5 * 7];
-	float		u[5] = {1, -2, 0.5f, 3, 0.25f},
-				v[7] = {0.5f, 1, -1, 2, 0, 0.125f, -3};
-	double		nu = 0,
-				nv = 0;
-	int			i,
-				j;
-	lv_layer	L;
-	float	   *W,
-				pv[40],
-				pu[30];
-	uint8_t		key[LV_KEY_BYTES];
-	lv_stream	rs;
-	double		exact,
-				est;
+	float D[3 * 4] = {0};
+	float R[5 * 7];
+	float u[5] = {1, -2, 0.5f, 3, 0.25f},
+		  v[7] = {0.5f, 1, -1, 2, 0, 0.125f, -3};
+	double nu = 0,
+		   nv = 0;
+	int i,
+		j;
+	lv_layer L;
+	float *W,
+		pv[40],
+		pu[30];
+	uint8_t key[LV_KEY_BYTES];
+	lv_stream rs;
+	double exact,
+		est;
 
 	(void) state;
 	D[0 * 4 + 0] = 2.0f;
@@ -452,7 +449,7 @@ test_spectral_norm_exact(void **state)
 	assert_true(fabs(lv_spectral_norm_exact(R, 5, 7) - sqrt(nu * nv)) <
 				1e-6 * sqrt(nu * nv));
 	{
-		float		bad[2] = {1.0f, NAN};
+		float bad[2] = {1.0f, NAN};
 
 		assert_true(lv_spectral_norm_exact(bad, 1, 2) < 0.0);
 	}
@@ -484,10 +481,10 @@ test_spectral_norm_exact(void **state)
 static double
 tvd(const double *a, const double *b, int n)
 {
-	double		sa = 0,
-				sb = 0,
-				t = 0;
-	int			i;
+	double sa = 0,
+		   sb = 0,
+		   t = 0;
+	int i;
 
 	for (i = 0; i < n; i++)
 	{
@@ -503,16 +500,16 @@ tvd(const double *a, const double *b, int n)
 static void
 test_train_marginals(void **state)
 {
-	const int	nsyn = 5000;
-	lv_cell    *syn = calloc((size_t) nsyn * 2, sizeof(lv_cell));
-	double		rc_[4] = {0},
-				sc[4] = {0},
-				rv[21] = {0},
-				sv[21] = {0};
-	int			i,
-				start;
-	double		t1,
-				t2;
+	const int nsyn = 5000;
+	lv_cell *syn = calloc((size_t) nsyn * 2, sizeof(lv_cell));
+	double rc_[4] = {0},
+		   sc[4] = {0},
+		   rv[21] = {0},
+		   sv[21] = {0};
+	int i,
+		start;
+	double t1,
+		t2;
 
 	(void) state;
 	assert_int_equal(fx.res_none.epochs_run, 20);
@@ -526,13 +523,14 @@ test_train_marginals(void **state)
 
 	for (start = 0; start < nsyn; start += LV_RELEASE_CHUNK)
 	{
-		int			cnt = nsyn - start;
+		int cnt = nsyn - start;
 
 		if (cnt > LV_RELEASE_CHUNK)
 			cnt = LV_RELEASE_CHUNK;
 
 		assert_int_equal(lv_release_rows(&fx.none, start, cnt,
-										 syn + (size_t) start * 2), LV_OK);
+										 syn + (size_t) start * 2),
+						 LV_OK);
 	}
 	for (i = 0; i < TABLE_ROWS; i++)
 	{
@@ -541,7 +539,7 @@ test_train_marginals(void **state)
 	}
 	for (i = 0; i < nsyn; i++)
 	{
-		double		v = syn[2 * i + 1].value;
+		double v = syn[2 * i + 1].value;
 
 		assert_false(syn[2 * i].isnull);
 		assert_false(syn[2 * i + 1].isnull);
@@ -562,7 +560,7 @@ test_train_marginals(void **state)
 static void
 encoder_mu(const lv_model *m, const float *X, int B, float *mu)
 {
-	float	   *scratch = malloc(sizeof(float) * 2 * B * lv_mlp_max_width(&m->enc));
+	float *scratch = malloc(sizeof(float) * 2 * B * lv_mlp_max_width(&m->enc));
 
 	lv_mlp_infer(&m->enc, X, B, mu, scratch);
 	free(scratch);
@@ -573,18 +571,18 @@ static void
 test_train_private_certificate(void **state)
 {
 	const lv_model *m = &fx.priv;
-	int			d = lv_schema_input_dim(&m->schema),
-				k = m->latent,
-				l,
-				i,
-				c;
-	double		prod = 1.0,
-				worst = 0.0;
-	float	   *mu = malloc(sizeof(float) * TABLE_ROWS * k);
-	float	   *zero = calloc(d, sizeof(float));
-	float		mu0[16];
-	uint8_t		key[LV_KEY_BYTES];
-	lv_stream	rs;
+	int d = lv_schema_input_dim(&m->schema),
+		k = m->latent,
+		l,
+		i,
+		c;
+	double prod = 1.0,
+		   worst = 0.0;
+	float *mu = malloc(sizeof(float) * TABLE_ROWS * k);
+	float *zero = calloc(d, sizeof(float));
+	float mu0[16];
+	uint8_t key[LV_KEY_BYTES];
+	lv_stream rs;
 
 	(void) state;
 	assert_true(m->lipschitz_certified > 0.0);
@@ -616,20 +614,21 @@ test_train_private_certificate(void **state)
 	lv_stream_init(&rs, key, LV_DOMAIN_TRAIN, 0);
 	for (i = 0; i < 2000; i++)
 	{
-		int			a = (int) lv_stream_below(&rs, TABLE_ROWS),
-					b = (int) lv_stream_below(&rs, TABLE_ROWS);
-		double		dx = 0,
-					dm = 0;
+		int a = (int) lv_stream_below(&rs, TABLE_ROWS),
+			b = (int) lv_stream_below(&rs, TABLE_ROWS);
+		double dx = 0,
+			   dm = 0;
 
 		for (c = 0; c < d; c++)
 			dx += (double) (fx.X[a * d + c] - fx.X[b * d + c]) *
-				(fx.X[a * d + c] - fx.X[b * d + c]);
+				  (fx.X[a * d + c] - fx.X[b * d + c]);
 		for (c = 0; c < k; c++)
 			dm += (double) (m->means[a * k + c] - m->means[b * k + c]) *
-				(m->means[a * k + c] - m->means[b * k + c]);
+				  (m->means[a * k + c] - m->means[b * k + c]);
 		assert_true(sqrt(dm) <= m->lipschitz_certified * sqrt(dx) + 1e-6);
 		assert_true(sqrt(dm) <= m->lipschitz_certified *
-					lv_schema_diameter(&m->schema) + 1e-6);
+										lv_schema_diameter(&m->schema) +
+									1e-6);
 		if (dx > 0 && sqrt(dm / dx) > worst)
 			worst = sqrt(dm / dx);
 	}
@@ -644,21 +643,21 @@ static void
 test_train_bad_args(void **state)
 {
 	lv_train_config cfg = default_config();
-	lv_model	m;
-	int32_t		T2[2 * 2];
+	lv_model m;
+	int32_t T2[2 * 2];
 
 	(void) state;
 	memset(&m, 0, sizeof(m));
 	new_schema(&m.schema, table_cols, 2);
 	m.mechanism = LV_MECH_LATENT;
-	cfg.lipschitz_target = 0.0;	/* private needs a target */
+	cfg.lipschitz_target = 0.0; /* private needs a target */
 	assert_int_equal(lv_model_train(&m, fx.X, fx.T, 2, &cfg, NULL), LV_ERR_ARG);
 	cfg.lipschitz_target = 1.0;
 	cfg.lr = NAN;
 	assert_int_equal(lv_model_train(&m, fx.X, fx.T, 2, &cfg, NULL), LV_ERR_ARG);
 	cfg.lr = 1e-3;
 	memcpy(T2, fx.T, sizeof(T2));
-	T2[1] = 21;					/* bin out of range */
+	T2[1] = 21; /* bin out of range */
 	assert_int_equal(lv_model_train(&m, fx.X, T2, 2, &cfg, NULL), LV_ERR_ARG);
 	assert_int_equal(lv_model_train(&m, fx.X, fx.T, 0, &cfg, NULL), LV_ERR_ARG);
 	assert_null(m.enc.layers);
@@ -669,8 +668,8 @@ test_train_bad_args(void **state)
 
 typedef struct poll_state
 {
-	int			calls;
-	int			ftz_seen;
+	int calls;
+	int ftz_seen;
 } poll_state;
 
 /* stop_after_3 asks to stop on its third call; notes FTZ/DAZ if set. */
@@ -691,9 +690,9 @@ static void
 test_train_interrupted(void **state)
 {
 	lv_train_config cfg = default_config();
-	lv_model	m;
-	poll_state	ps = {0, 0};
-	int			rc;
+	lv_model m;
+	poll_state ps = {0, 0};
+	int rc;
 #ifdef HAVE_MXCSR
 	unsigned int before = _mm_getcsr();
 #endif
@@ -724,7 +723,7 @@ static void
 test_train_diverges(void **state)
 {
 	lv_train_config cfg = default_config();
-	lv_model	m;
+	lv_model m;
 #ifdef HAVE_MXCSR
 	unsigned int before = _mm_getcsr();
 #endif
@@ -750,7 +749,7 @@ test_train_diverges(void **state)
 static int
 cells_equal(const lv_cell *a, const lv_cell *b, int n)
 {
-	int			i;
+	int i;
 
 	for (i = 0; i < n; i++)
 		if (a[i].value != b[i].value || a[i].cat != b[i].cat ||
@@ -763,12 +762,12 @@ cells_equal(const lv_cell *a, const lv_cell *b, int n)
 static void
 test_release_determinism(void **state)
 {
-	lv_cell		a[100 * 2],
-				b[100 * 2],
-				c[10 * 2];
-	lv_model	other = fx.none;
-	int			differ = 0,
-				i;
+	lv_cell a[100 * 2],
+		b[100 * 2],
+		c[10 * 2];
+	lv_model other = fx.none;
+	int differ = 0,
+		i;
 
 	(void) state;
 	assert_int_equal(lv_release_rows(&fx.none, 0, 100, a), LV_OK);
@@ -804,22 +803,21 @@ test_release_nullable(void **state)
 {
 	static const lv_column cols[2] = {
 		{LV_COL_NUMERIC, 1, 0, 8, 0, 0, -1.0, 3.0},
-		{LV_COL_CATEGORICAL, 1, 0, 0, 0, 2, 0.0, 0.0}
-	};
+		{LV_COL_CATEGORICAL, 1, 0, 0, 0, 2, 0.0, 0.0}};
 	enum
 	{
 		N = 400
 	};
-	lv_cell    *cells = calloc(N * 2, sizeof(lv_cell));
-	lv_cell		out[LV_RELEASE_CHUNK * 2];
-	float	   *X;
-	int32_t    *T;
-	lv_model	m;
+	lv_cell *cells = calloc(N * 2, sizeof(lv_cell));
+	lv_cell out[LV_RELEASE_CHUNK * 2];
+	float *X;
+	int32_t *T;
+	lv_model m;
 	lv_train_config cfg = default_config();
-	int			i,
-				nnull0 = 0,
-				nnull1 = 0,
-				nother = 0;
+	int i,
+		nnull0 = 0,
+		nnull1 = 0,
+		nother = 0;
 
 	(void) state;
 	for (i = 0; i < N; i++)
@@ -866,10 +864,10 @@ test_release_nullable(void **state)
 static void
 test_crc32(void **state)
 {
-	uint8_t		big[1000];
-	uint32_t	slow = 0xFFFFFFFFu;
-	int			i,
-				j;
+	uint8_t big[1000];
+	uint32_t slow = 0xFFFFFFFFu;
+	int i,
+		j;
 
 	(void) state;
 	assert_int_equal(lv_crc32((const uint8_t *) "123456789", 9), 0xCBF43926u);
@@ -910,13 +908,13 @@ small_private_model(lv_model *m, int rows)
 static void
 test_format_roundtrip(void **state)
 {
-	uint8_t    *blob,
-			   *blob2;
-	size_t		len,
-				len2;
-	lv_model	m;
-	lv_cell		a[50 * 2],
-				b[50 * 2];
+	uint8_t *blob,
+		*blob2;
+	size_t len,
+		len2;
+	lv_model m;
+	lv_cell a[50 * 2],
+		b[50 * 2];
 
 	(void) state;
 	assert_int_equal(lv_model_serialize(&fx.priv, &blob, &len), LV_OK);
@@ -947,7 +945,7 @@ test_format_roundtrip(void **state)
 static void
 set_crc(uint8_t *blob, size_t len)
 {
-	uint32_t	c = lv_crc32(blob, len - 4);
+	uint32_t c = lv_crc32(blob, len - 4);
 
 	blob[len - 4] = (uint8_t) c;
 	blob[len - 3] = (uint8_t) (c >> 8);
@@ -959,16 +957,16 @@ set_crc(uint8_t *blob, size_t len)
 static void
 test_format_corruption(void **state)
 {
-	lv_model	src,
-				m;
-	uint8_t    *blob,
-			   *copy;
-	size_t		len,
-				pos;
-	int			bit,
-				rc,
-				accepted = 0,
-				refused = 0;
+	lv_model src,
+		m;
+	uint8_t *blob,
+		*copy;
+	size_t len,
+		pos;
+	int bit,
+		rc,
+		accepted = 0,
+		refused = 0;
 
 	(void) state;
 	small_private_model(&src, 40);
@@ -991,7 +989,7 @@ test_format_corruption(void **state)
 	}
 	/* trailing garbage */
 	{
-		uint8_t    *longer = malloc(len + 4);
+		uint8_t *longer = malloc(len + 4);
 
 		memcpy(longer, blob, len - 4);
 		memset(longer + len - 4, 0, 4);
@@ -1047,12 +1045,12 @@ test_format_corruption(void **state)
 static void
 test_format_certificate(void **state)
 {
-	lv_model	src,
-				m;
-	uint8_t    *blob;
-	size_t		len,
-				i;
-	lv_layer   *L;
+	lv_model src,
+		m;
+	uint8_t *blob;
+	size_t len,
+		i;
+	lv_layer *L;
 
 	(void) state;
 	small_private_model(&src, 40);
@@ -1111,12 +1109,12 @@ static void
 test_allocator_hooks(void **state)
 {
 	lv_allocator a = {count_alloc, count_free, NULL};
-	lv_model	src,
-				m;
-	uint8_t    *blob;
-	size_t		len,
-				pos;
-	lv_cell		out[20];
+	lv_model src,
+		m;
+	uint8_t *blob;
+	size_t len,
+		pos;
+	lv_cell out[20];
 
 	(void) state;
 	lv_set_allocator(&a);
@@ -1139,7 +1137,7 @@ test_allocator_hooks(void **state)
 	lv_model_free(&src);
 	assert_int_equal(live_allocs, 0);
 	lv_set_allocator(NULL);
-	assert_null(lv_calloc((size_t) 1 << 62, 16));	/* overflow */
+	assert_null(lv_calloc((size_t) 1 << 62, 16)); /* overflow */
 	assert_string_equal(lv_strerror(LV_ERR_CERTIFICATE),
 						"model Lipschitz certificate check failed");
 }

@@ -19,8 +19,7 @@ static const uint8_t test_key[LV_KEY_BYTES] = {
 	0x3a, 0x91, 0x07, 0xc4, 0x5e, 0x22, 0xf0, 0x18,
 	0x6b, 0xd3, 0x44, 0x9a, 0x01, 0x7e, 0xb5, 0x2c,
 	0x88, 0x13, 0x6f, 0xe2, 0x4d, 0xa0, 0x39, 0x57,
-	0xc1, 0x0e, 0x92, 0x7b, 0x25, 0xfd, 0x64, 0xa8
-};
+	0xc1, 0x0e, 0x92, 0x7b, 0x25, 0xfd, 0x64, 0xa8};
 
 /* rel_err returns |a - b| / |b|. */
 static double
@@ -70,13 +69,12 @@ test_gdp_epsilon_table(void **state)
 	/* the same, to 17 digits with mpmath bisection */
 	static const double exact[] = {
 		0.49919287153347658, 0.99979056336727166, 2.0019966304464531,
-		4.0003441898447341, 7.9998224541174082
-	};
-	int			i;
+		4.0003441898447341, 7.9998224541174082};
+	int i;
 
 	for (i = 0; i < 5; i++)
 	{
-		double		e = lv_gdp_epsilon(mu[i], 1e-5);
+		double e = lv_gdp_epsilon(mu[i], 1e-5);
 
 		assert_true(rel_err(e, eps[i]) < 0.02);
 		assert_true(rel_err(e, exact[i]) < 1e-9);
@@ -95,16 +93,16 @@ test_gdp_round_trip(void **state)
 {
 	static const double epss[] = {0.01, 0.1, 0.5, 1, 2, 4, 8, 16, 50, 300};
 	static const double deltas[] = {1e-3, 1e-5, 1e-6, 1e-9, 1e-12};
-	size_t		a,
-				b;
+	size_t a,
+		b;
 
 	for (a = 0; a < sizeof(epss) / sizeof(epss[0]); a++)
 		for (b = 0; b < sizeof(deltas) / sizeof(deltas[0]); b++)
 		{
-			double		eps = epss[a];
-			double		delta = deltas[b];
-			double		mu = lv_gdp_mu(eps, delta);
-			double		e2 = lv_gdp_epsilon(mu, delta);
+			double eps = epss[a];
+			double delta = deltas[b];
+			double mu = lv_gdp_mu(eps, delta);
+			double e2 = lv_gdp_epsilon(mu, delta);
 
 			assert_true(mu > 0 && isfinite(mu));
 			assert_true(e2 <= eps);
@@ -126,15 +124,15 @@ test_gdp_rounding_direction(void **state)
 {
 	static const double mus[] = {0.05, 0.142, 0.268, 0.5, 1.0, 1.666, 3.0, 10.0};
 	static const double deltas[] = {1e-3, 1e-5, 1e-6, 1e-10};
-	size_t		a,
-				b;
+	size_t a,
+		b;
 
 	for (a = 0; a < sizeof(mus) / sizeof(mus[0]); a++)
 		for (b = 0; b < sizeof(deltas) / sizeof(deltas[0]); b++)
 		{
-			double		mu = mus[a];
-			double		delta = deltas[b];
-			double		e = lv_gdp_epsilon(mu, delta);
+			double mu = mus[a];
+			double delta = deltas[b];
+			double e = lv_gdp_epsilon(mu, delta);
 			long double d_ref;
 
 			assert_true(e > 0 && isfinite(e));
@@ -150,7 +148,7 @@ test_gdp_rounding_direction(void **state)
 
 	/* mu: the returned value satisfies delta, a slightly larger one not */
 	{
-		double		mu = lv_gdp_mu(2.0, 1e-6);
+		double mu = lv_gdp_mu(2.0, 1e-6);
 
 		assert_true(ref_delta(mu, 2.0) <= 1e-6 * (1 + 1e-9L));
 		assert_true(ref_delta(mu * (1 + 1e-6), 2.0) > 1e-6);
@@ -163,13 +161,13 @@ test_gdp_delta(void **state)
 {
 	static const double mus[] = {0.1, 0.5, 1.0, 3.0, 20.0, 40.0};
 	static const double epss[] = {0.0, 0.3, 1.0, 5.0, 50.0, 200.0, 800.0, 1000.0};
-	size_t		a,
-				b;
+	size_t a,
+		b;
 
 	for (a = 0; a < sizeof(mus) / sizeof(mus[0]); a++)
 		for (b = 0; b < sizeof(epss) / sizeof(epss[0]); b++)
 		{
-			double		d = lv_gdp_delta(mus[a], epss[b]);
+			double d = lv_gdp_delta(mus[a], epss[b]);
 			long double r = ref_delta(mus[a], epss[b]);
 
 			assert_true(d >= 0.0 && d <= 1.0);
@@ -190,14 +188,14 @@ test_gdp_delta(void **state)
 static void
 test_gdp_monotone(void **state)
 {
-	double		prev;
-	double		x;
+	double prev;
+	double x;
 
 	/* eps increases with mu */
 	prev = 0;
 	for (x = 0.05; x < 20; x *= 1.3)
 	{
-		double		e = lv_gdp_epsilon(x, 1e-6);
+		double e = lv_gdp_epsilon(x, 1e-6);
 
 		assert_true(e > prev);
 		prev = e;
@@ -206,7 +204,7 @@ test_gdp_monotone(void **state)
 	prev = INFINITY;
 	for (x = 1e-14; x < 0.5; x *= 10)
 	{
-		double		e = lv_gdp_epsilon(1.0, x);
+		double e = lv_gdp_epsilon(1.0, x);
 
 		assert_true(e < prev);
 		prev = e;
@@ -215,7 +213,7 @@ test_gdp_monotone(void **state)
 	prev = 0;
 	for (x = 0.01; x < 100; x *= 1.5)
 	{
-		double		m = lv_gdp_mu(x, 1e-6);
+		double m = lv_gdp_mu(x, 1e-6);
 
 		assert_true(m > prev);
 		prev = m;
@@ -224,7 +222,7 @@ test_gdp_monotone(void **state)
 	prev = 1.0;
 	for (x = 0.0; x < 10; x += 0.25)
 	{
-		double		d = lv_gdp_delta(1.0, x);
+		double d = lv_gdp_delta(1.0, x);
 
 		assert_true(d < prev);
 		prev = d;
@@ -232,7 +230,7 @@ test_gdp_monotone(void **state)
 	prev = 0.0;
 	for (x = 0.1; x < 10; x += 0.25)
 	{
-		double		d = lv_gdp_delta(x, 1.0);
+		double d = lv_gdp_delta(x, 1.0);
 
 		assert_true(d > prev);
 		prev = d;
@@ -260,7 +258,7 @@ test_gdp_edges(void **state)
 	assert_true(isnan(lv_gdp_mu(INFINITY, 1e-5)));
 	/* eps = 0: mu = 2 Phi^-1((1 + delta)/2), tiny but positive */
 	{
-		double		m = lv_gdp_mu(0.0, 1e-5);
+		double m = lv_gdp_mu(0.0, 1e-5);
 
 		assert_true(m > 0 && m < 1e-4);
 		assert_true(lv_gdp_delta(m, 0.0) <= 1e-5);
@@ -299,7 +297,7 @@ static int
 run_bounds(const double *v, size_t m, double eps, int integer, uint64_t idx,
 		   double *lo, double *hi)
 {
-	lv_stream	rng;
+	lv_stream rng;
 
 	lv_stream_init(&rng, test_key, LV_DOMAIN_PREPROCESS, idx);
 	return lv_dp_bounds(v, m, eps, integer, &rng, lo, hi);
@@ -310,12 +308,12 @@ static void
 test_dp_bounds_integer(void **state)
 {
 	const size_t m = 20000;
-	double	   *v = malloc(m * sizeof(double));
-	lv_stream	g;
-	double		lo,
-				hi;
-	size_t		i;
-	uint64_t	idx;
+	double *v = malloc(m * sizeof(double));
+	lv_stream g;
+	double lo,
+		hi;
+	size_t i;
+	uint64_t idx;
 
 	assert_non_null(v);
 	lv_stream_init(&g, test_key, LV_DOMAIN_TRAIN, 99);
@@ -349,8 +347,8 @@ test_dp_bounds_integer(void **state)
 
 	/* deterministic given the stream */
 	{
-		double		lo2,
-					hi2;
+		double lo2,
+			hi2;
 
 		assert_int_equal(run_bounds(v, m, 1.0, 1, 3, &lo, &hi), 0);
 		assert_int_equal(run_bounds(v, m, 1.0, 1, 3, &lo2, &hi2), 0);
@@ -364,11 +362,11 @@ static void
 test_dp_bounds_real(void **state)
 {
 	const size_t m = 20000;
-	double	   *v = malloc(m * sizeof(double));
-	lv_stream	g;
-	double		lo,
-				hi;
-	size_t		i;
+	double *v = malloc(m * sizeof(double));
+	lv_stream g;
+	double lo,
+		hi;
+	size_t i;
 
 	assert_non_null(v);
 	lv_stream_init(&g, test_key, LV_DOMAIN_TRAIN, 98);
@@ -403,10 +401,10 @@ static void
 test_dp_bounds_constant(void **state)
 {
 	const size_t m = 5000;
-	double	   *v = malloc(m * sizeof(double));
-	double		lo,
-				hi;
-	size_t		i;
+	double *v = malloc(m * sizeof(double));
+	double lo,
+		hi;
+	size_t i;
 
 	assert_non_null(v);
 	for (i = 0; i < m; i++)
@@ -450,13 +448,13 @@ static void
 test_dp_bounds_failure_and_order(void **state)
 {
 	const double three[3] = {1.0, 2.0, 3.0};
-	double		v[2000];
-	lv_stream	g;
-	double		lo = -123,
-				hi = -456;
-	uint64_t	idx;
-	int			trial,
-				ok = 0;
+	double v[2000];
+	lv_stream g;
+	double lo = -123,
+		   hi = -456;
+	uint64_t idx;
+	int trial,
+		ok = 0;
 
 	assert_int_equal(run_bounds(three, 3, 0.01, 1, 0, &lo, &hi), -1);
 	assert_int_equal(run_bounds(three, 3, 0.01, 0, 1, &lo, &hi), -1);
@@ -467,15 +465,15 @@ test_dp_bounds_failure_and_order(void **state)
 	lv_stream_init(&g, test_key, LV_DOMAIN_TRAIN, 97);
 	for (trial = 0; trial < 60; trial++)
 	{
-		double		scale = ldexp(1.0, (int) lv_stream_below(&g, 60) - 20);
-		double		shift = lv_stream_gaussian(&g) * scale;
-		int			i;
+		double scale = ldexp(1.0, (int) lv_stream_below(&g, 60) - 20);
+		double shift = lv_stream_gaussian(&g) * scale;
+		int i;
 
 		for (i = 0; i < 2000; i++)
 			v[i] = shift + scale * lv_stream_gaussian(&g);
 		for (idx = 0; idx < 2; idx++)
 		{
-			double		eps = (trial % 3 == 0) ? 0.1 : 1.0;
+			double eps = (trial % 3 == 0) ? 0.1 : 1.0;
 
 			if (run_bounds(v, 2000, eps, trial % 2, idx, &lo, &hi) == 0)
 			{
@@ -512,22 +510,22 @@ test_dp_bounds_stage1_threshold(void **state)
 	const double eps = 1.0;
 	const double b = 4.0 / eps;
 	const double thr = b * log(147 / 0.01);
-	const int	trials = 2000;
-	double		v[64];
-	int			a,
-				i;
+	const int trials = 2000;
+	double v[64];
+	int a,
+		i;
 
 	for (i = 0; i < 64; i++)
 		v[i] = 5.0;
 	for (a = 0; a < 3; a++)
 	{
-		int			m = (int) floor(thr) + 4 * (a - 1);	/* 34, 38, 42 */
-		double		gap = thr - m;
-		double		p = gap >= 0 ? 0.5 * exp(-gap / b) : 1 - 0.5 * exp(gap / b);
-		int			found = 0,
-					t;
-		double		lo,
-					hi;
+		int m = (int) floor(thr) + 4 * (a - 1); /* 34, 38, 42 */
+		double gap = thr - m;
+		double p = gap >= 0 ? 0.5 * exp(-gap / b) : 1 - 0.5 * exp(gap / b);
+		int found = 0,
+			t;
+		double lo,
+			hi;
 
 		for (t = 0; t < trials; t++)
 			found += (run_bounds(v, (size_t) m, eps, 0, 1000 + (uint64_t) t,
@@ -554,7 +552,7 @@ static int
 run_select(const double *c, int k, double eps, double delta, int max_keep,
 		   uint64_t idx, int *keep)
 {
-	lv_stream	rng;
+	lv_stream rng;
 
 	lv_stream_init(&rng, test_key, LV_DOMAIN_PREPROCESS, idx);
 	return lv_dp_select_categories(c, k, eps, delta, max_keep, &rng, keep);
@@ -565,8 +563,8 @@ static void
 test_select_categories(void **state)
 {
 	const double counts[8] = {10000, 1, 5000, 1, 1, 300, 1, 2};
-	int			keep[8];
-	int			n;
+	int keep[8];
+	int n;
 
 	n = run_select(counts, 8, 1.0, 1e-6, 100, 0, keep);
 	assert_int_equal(n, 3);
@@ -610,10 +608,10 @@ test_select_categories(void **state)
 static void
 test_select_singletons_dropped(void **state)
 {
-	const int	k = 2000;
-	double	   *c = malloc(k * sizeof(double));
-	int		   *keep = malloc(k * sizeof(int));
-	int			i;
+	const int k = 2000;
+	double *c = malloc(k * sizeof(double));
+	int *keep = malloc(k * sizeof(int));
+	int i;
 
 	assert_non_null(c);
 	assert_non_null(keep);
@@ -634,17 +632,17 @@ test_select_singletons_dropped(void **state)
 static void
 test_select_noise_scale(void **state)
 {
-	const int	k = 4000;
+	const int k = 4000;
 	const double eps = 0.5;
 	const double T = lv_dp_category_threshold(eps, 1e-6);
 	const double b = 2.0 / eps;
 	const double off[3] = {0.0, -b, b};
 	const double expect[3] = {0.5, 0.5 * exp(-1.0), 1.0 - 0.5 * exp(-1.0)};
-	double	   *c = malloc(k * sizeof(double));
-	int		   *keep = malloc(k * sizeof(int));
-	int			i,
-				j,
-				n;
+	double *c = malloc(k * sizeof(double));
+	int *keep = malloc(k * sizeof(int));
+	int i,
+		j,
+		n;
 
 	assert_non_null(c);
 	assert_non_null(keep);

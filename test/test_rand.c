@@ -18,7 +18,7 @@
 static void
 rfc_key(uint8_t key[LV_KEY_BYTES])
 {
-	int			i;
+	int i;
 
 	for (i = 0; i < LV_KEY_BYTES; i++)
 		key[i] = (uint8_t) i;
@@ -28,18 +28,18 @@ rfc_key(uint8_t key[LV_KEY_BYTES])
 static void
 rfc_key_words(uint32_t kw[8])
 {
-	int			i;
+	int i;
 
 	for (i = 0; i < 8; i++)
 		kw[i] = (uint32_t) (4 * i) | ((uint32_t) (4 * i + 1) << 8) |
-			((uint32_t) (4 * i + 2) << 16) | ((uint32_t) (4 * i + 3) << 24);
+				((uint32_t) (4 * i + 2) << 16) | ((uint32_t) (4 * i + 3) << 24);
 }
 
 /* serialise words little-endian */
 static void
 words_to_bytes(const uint32_t *w, int nwords, uint8_t *out)
 {
-	int			i;
+	int i;
 
 	for (i = 0; i < nwords; i++)
 	{
@@ -58,8 +58,7 @@ test_chacha20_block_rfc_2_3_2(void **state)
 		0xe4e7f110, 0x15593bd1, 0x1fdd0f50, 0xc47120a3,
 		0xc7f4d1c7, 0x0368c033, 0x9aaa2204, 0x4e6cd4c3,
 		0x466482d2, 0x09aa9f07, 0x05d7c214, 0xa2028bd9,
-		0xd19c12b5, 0xb94e16de, 0xe883d0cb, 0x4e3c50a2
-	};
+		0xd19c12b5, 0xb94e16de, 0xe883d0cb, 0x4e3c50a2};
 	static const uint8_t expect_bytes[64] = {
 		0x10, 0xf1, 0xe7, 0xe4, 0xd1, 0x3b, 0x59, 0x15,
 		0x50, 0x0f, 0xdd, 0x1f, 0xa3, 0x20, 0x71, 0xc4,
@@ -68,14 +67,13 @@ test_chacha20_block_rfc_2_3_2(void **state)
 		0xd2, 0x82, 0x64, 0x46, 0x07, 0x9f, 0xaa, 0x09,
 		0x14, 0xc2, 0xd7, 0x05, 0xd9, 0x8b, 0x02, 0xa2,
 		0xb5, 0x12, 0x9c, 0xd1, 0xde, 0x16, 0x4e, 0xb9,
-		0xcb, 0xd0, 0x83, 0xe8, 0xa2, 0x50, 0x3c, 0x4e
-	};
+		0xcb, 0xd0, 0x83, 0xe8, 0xa2, 0x50, 0x3c, 0x4e};
 	/* nonce bytes 00 00 00 09 00 00 00 4a 00 00 00 00, little-endian words */
 	const uint32_t nonce[3] = {0x09000000, 0x4a000000, 0x00000000};
-	uint32_t	kw[8];
-	uint32_t	out[16];
-	uint8_t		bytes[64];
-	int			i;
+	uint32_t kw[8];
+	uint32_t out[16];
+	uint8_t bytes[64];
+	int i;
 
 	rfc_key_words(kw);
 	lv_chacha20_block(kw, 1, nonce, out);
@@ -100,8 +98,7 @@ test_chacha20_keystream_rfc_2_4_2(void **state)
 		0x8a, 0x3b, 0x0a, 0xa3, 0x72, 0x60, 0x0a, 0x92,
 		0xb5, 0x79, 0x74, 0xcd, 0xed, 0x2b, 0x93, 0x34,
 		0x79, 0x4c, 0xba, 0x40, 0xc6, 0x3e, 0x34, 0xcd,
-		0xea, 0x21, 0x2c, 0x4c, 0xf0, 0x7d, 0x41, 0xb7
-	};
+		0xea, 0x21, 0x2c, 0x4c, 0xf0, 0x7d, 0x41, 0xb7};
 	static const uint8_t expect_ks2_head[50] = {
 		0x69, 0xa6, 0x74, 0x9f, 0x3f, 0x63, 0x0f, 0x41,
 		0x22, 0xca, 0xfe, 0x28, 0xec, 0x4d, 0xc4, 0x7e,
@@ -109,8 +106,7 @@ test_chacha20_keystream_rfc_2_4_2(void **state)
 		0xf3, 0xe9, 0xc5, 0x3a, 0xc4, 0x0c, 0x59, 0x45,
 		0x39, 0x8b, 0x6e, 0xda, 0x1a, 0x83, 0x2c, 0x89,
 		0xc1, 0x67, 0xea, 0xcd, 0x90, 0x1d, 0x7e, 0x2b,
-		0xf3, 0x63
-	};
+		0xf3, 0x63};
 	static const uint8_t expect_ct[114] = {
 		0x6e, 0x2e, 0x35, 0x9a, 0x25, 0x68, 0xf9, 0x80,
 		0x41, 0xba, 0x07, 0x28, 0xdd, 0x0d, 0x69, 0x81,
@@ -126,15 +122,14 @@ test_chacha20_keystream_rfc_2_4_2(void **state)
 		0x81, 0x8c, 0xe9, 0x1a, 0xb7, 0x79, 0x37, 0x36,
 		0x5a, 0xf9, 0x0b, 0xbf, 0x74, 0xa3, 0x5b, 0xe6,
 		0xb4, 0x0b, 0x8e, 0xed, 0xf2, 0x78, 0x5e, 0x42,
-		0x87, 0x4d
-	};
+		0x87, 0x4d};
 	/* nonce bytes 00 00 00 00 00 00 00 4a 00 00 00 00 */
 	const uint32_t nonce[3] = {0x00000000, 0x4a000000, 0x00000000};
-	uint32_t	kw[8];
-	uint32_t	out[16];
-	uint8_t		ks[128];
-	uint8_t		ct[114];
-	int			i;
+	uint32_t kw[8];
+	uint32_t out[16];
+	uint8_t ks[128];
+	uint8_t ct[114];
+	int i;
 
 	assert_int_equal(strlen(plaintext), 114);
 	rfc_key_words(kw);
@@ -156,14 +151,14 @@ test_chacha20_keystream_rfc_2_4_2(void **state)
 static void
 test_stream_layout(void **state)
 {
-	uint8_t		key[LV_KEY_BYTES];
-	uint32_t	kw[8];
-	uint32_t	blk[16];
-	uint64_t	index = 0x0123456789abcdefULL;
+	uint8_t key[LV_KEY_BYTES];
+	uint32_t kw[8];
+	uint32_t blk[16];
+	uint64_t index = 0x0123456789abcdefULL;
 	const uint32_t nonce[3] = {LV_DOMAIN_RELEASE, 0x89abcdef, 0x01234567};
-	lv_stream	s;
-	uint32_t	c;
-	int			i;
+	lv_stream s;
+	uint32_t c;
+	int i;
 
 	rfc_key(key);
 	rfc_key_words(kw);
@@ -188,17 +183,17 @@ test_stream_layout(void **state)
 static void
 test_stream_determinism(void **state)
 {
-	uint8_t		key[LV_KEY_BYTES];
-	uint8_t		key2[LV_KEY_BYTES];
-	lv_stream	a,
-				b,
-				c,
-				d,
-				e;
-	int			i,
-				same_idx = 0,
-				same_dom = 0,
-				same_key = 0;
+	uint8_t key[LV_KEY_BYTES];
+	uint8_t key2[LV_KEY_BYTES];
+	lv_stream a,
+		b,
+		c,
+		d,
+		e;
+	int i,
+		same_idx = 0,
+		same_dom = 0,
+		same_key = 0;
 
 	rfc_key(key);
 	memcpy(key2, key, LV_KEY_BYTES);
@@ -210,7 +205,7 @@ test_stream_determinism(void **state)
 	lv_stream_init(&e, key2, LV_DOMAIN_TRAIN, 42);
 	for (i = 0; i < 1000; i++)
 	{
-		uint64_t	va = lv_stream_u64(&a);
+		uint64_t va = lv_stream_u64(&a);
 
 		assert_true(va == lv_stream_u64(&b));
 		same_idx += (va == lv_stream_u64(&c));
@@ -235,7 +230,7 @@ test_stream_determinism(void **state)
 	/* re-initialising forgets the Box-Muller spare */
 	lv_stream_init(&a, key, LV_DOMAIN_RELEASE, 8);
 	{
-		double		g1 = lv_stream_gaussian(&a);
+		double g1 = lv_stream_gaussian(&a);
 
 		assert_true(a.have_spare);
 		lv_stream_init(&a, key, LV_DOMAIN_RELEASE, 8);
@@ -248,21 +243,21 @@ test_stream_determinism(void **state)
 static void
 test_uniform_moments(void **state)
 {
-	uint8_t		key[LV_KEY_BYTES];
-	lv_stream	s;
-	const int	n = 200000;
-	double		sum = 0,
-				sum2 = 0,
-				mean,
-				var;
-	int			i,
-				low_decile = 0;
+	uint8_t key[LV_KEY_BYTES];
+	lv_stream s;
+	const int n = 200000;
+	double sum = 0,
+		   sum2 = 0,
+		   mean,
+		   var;
+	int i,
+		low_decile = 0;
 
 	rfc_key(key);
 	lv_stream_init(&s, key, LV_DOMAIN_TRAIN, 1);
 	for (i = 0; i < n; i++)
 	{
-		double		u = lv_stream_uniform(&s);
+		double u = lv_stream_uniform(&s);
 
 		assert_true(u > 0.0 && u < 1.0);
 		sum += u;
@@ -282,10 +277,10 @@ test_uniform_moments(void **state)
 static void
 test_uniform_edges(void **state)
 {
-	uint8_t		key[LV_KEY_BYTES];
-	lv_stream	s;
-	double		u;
-	int			i;
+	uint8_t key[LV_KEY_BYTES];
+	lv_stream s;
+	double u;
+	int i;
 
 	rfc_key(key);
 	lv_stream_init(&s, key, LV_DOMAIN_TRAIN, 2);
@@ -300,10 +295,10 @@ test_uniform_edges(void **state)
 	for (i = 0; i < 16; i++)
 		s.buf[i] = 0;
 	s.buf[2] = 0;
-	s.buf[3] = 0x80000000u;		/* second u64 = 2^63: k = 2^52 */
+	s.buf[3] = 0x80000000u; /* second u64 = 2^63: k = 2^52 */
 	s.pos = 0;
 	u = lv_stream_uniform(&s);
-	assert_true(u == 0.5);		/* first (zero) draw was rejected */
+	assert_true(u == 0.5); /* first (zero) draw was rejected */
 	assert_int_equal(s.pos, 4);
 
 	/* the smallest value is 2^-53 > 0 */
@@ -320,15 +315,15 @@ test_uniform_edges(void **state)
 static void
 test_below_unbiased(void **state)
 {
-	uint8_t		key[LV_KEY_BYTES];
-	lv_stream	s;
-	const int	n = 100000;
-	long		cnt[10];
-	double		chi2;
-	uint64_t	big = (uint64_t) 3 << 62;	/* 2^64 mod big = 2^62 */
-	int			i,
-				j,
-				below_quarter = 0;
+	uint8_t key[LV_KEY_BYTES];
+	lv_stream s;
+	const int n = 100000;
+	long cnt[10];
+	double chi2;
+	uint64_t big = (uint64_t) 3 << 62; /* 2^64 mod big = 2^62 */
+	int i,
+		j,
+		below_quarter = 0;
 
 	rfc_key(key);
 	lv_stream_init(&s, key, LV_DOMAIN_PREPROCESS, 3);
@@ -340,7 +335,7 @@ test_below_unbiased(void **state)
 	memset(cnt, 0, sizeof(cnt));
 	for (i = 0; i < n; i++)
 	{
-		uint64_t	v = lv_stream_below(&s, 10);
+		uint64_t v = lv_stream_below(&s, 10);
 
 		assert_true(v < 10);
 		cnt[v]++;
@@ -365,7 +360,7 @@ test_below_unbiased(void **state)
 	 */
 	for (i = 0; i < 30000; i++)
 	{
-		uint64_t	v = lv_stream_below(&s, big);
+		uint64_t v = lv_stream_below(&s, big);
 
 		assert_true(v < big);
 		below_quarter += (v < ((uint64_t) 1 << 62));
@@ -378,22 +373,22 @@ test_below_unbiased(void **state)
 static void
 test_gaussian_moments(void **state)
 {
-	uint8_t		key[LV_KEY_BYTES];
-	lv_stream	s;
-	const int	n = 200000;
-	double		sum = 0,
-				sum2 = 0,
-				sum4 = 0,
-				mean,
-				var;
-	int			i,
-				inside = 0;
+	uint8_t key[LV_KEY_BYTES];
+	lv_stream s;
+	const int n = 200000;
+	double sum = 0,
+		   sum2 = 0,
+		   sum4 = 0,
+		   mean,
+		   var;
+	int i,
+		inside = 0;
 
 	rfc_key(key);
 	lv_stream_init(&s, key, LV_DOMAIN_RELEASE, 4);
 	for (i = 0; i < n; i++)
 	{
-		double		z = lv_stream_gaussian(&s);
+		double z = lv_stream_gaussian(&s);
 
 		assert_true(isfinite(z));
 		sum += z;
@@ -403,34 +398,34 @@ test_gaussian_moments(void **state)
 	}
 	mean = sum / n;
 	var = sum2 / n - mean * mean;
-	assert_true(fabs(mean) < 0.011);	/* sd 0.0022 */
-	assert_true(fabs(var - 1.0) < 0.016);	/* sd 0.0032 */
-	assert_true(fabs(sum4 / n - 3.0) < 0.12);	/* sd 0.022 */
-	assert_true(fabs((double) inside / n - 0.95) < 0.0025);	/* sd 0.0005 */
+	assert_true(fabs(mean) < 0.011);                        /* sd 0.0022 */
+	assert_true(fabs(var - 1.0) < 0.016);                   /* sd 0.0032 */
+	assert_true(fabs(sum4 / n - 3.0) < 0.12);               /* sd 0.022 */
+	assert_true(fabs((double) inside / n - 0.95) < 0.0025); /* sd 0.0005 */
 }
 
 /* Laplace(b): mean 0, variance 2 b^2, E|X| = b, median of |X| = b ln 2. */
 static void
 test_laplace_moments(void **state)
 {
-	uint8_t		key[LV_KEY_BYTES];
-	lv_stream	s;
-	const int	n = 200000;
+	uint8_t key[LV_KEY_BYTES];
+	lv_stream s;
+	const int n = 200000;
 	const double b = 1.5;
-	double		sum = 0,
-				sum2 = 0,
-				sumabs = 0,
-				mean,
-				var;
-	int			i,
-				small = 0,
-				positive = 0;
+	double sum = 0,
+		   sum2 = 0,
+		   sumabs = 0,
+		   mean,
+		   var;
+	int i,
+		small = 0,
+		positive = 0;
 
 	rfc_key(key);
 	lv_stream_init(&s, key, LV_DOMAIN_PREPROCESS, 5);
 	for (i = 0; i < n; i++)
 	{
-		double		x = lv_stream_laplace(&s, b);
+		double x = lv_stream_laplace(&s, b);
 
 		assert_true(isfinite(x));
 		sum += x;
@@ -441,10 +436,10 @@ test_laplace_moments(void **state)
 	}
 	mean = sum / n;
 	var = sum2 / n - mean * mean;
-	assert_true(fabs(mean) < 0.025);	/* sd 0.0047 */
-	assert_true(fabs(var - 2 * b * b) < 0.12);	/* sd 0.0225 */
-	assert_true(fabs(sumabs / n - b) < 0.017);	/* sd 0.0034 */
-	assert_true(abs(small - n / 2) < 1200);	/* sd 224 */
+	assert_true(fabs(mean) < 0.025);           /* sd 0.0047 */
+	assert_true(fabs(var - 2 * b * b) < 0.12); /* sd 0.0225 */
+	assert_true(fabs(sumabs / n - b) < 0.017); /* sd 0.0034 */
+	assert_true(abs(small - n / 2) < 1200);    /* sd 224 */
 	assert_true(abs(positive - n / 2) < 1200);
 }
 
@@ -453,12 +448,12 @@ static void
 check_bijection(const uint8_t *key, uint64_t tweak, uint64_t n)
 {
 	unsigned char *seen = calloc(n, 1);
-	uint64_t	i;
+	uint64_t i;
 
 	assert_non_null(seen);
 	for (i = 0; i < n; i++)
 	{
-		uint64_t	p = lv_permute(key, tweak, n, i);
+		uint64_t p = lv_permute(key, tweak, n, i);
 
 		assert_true(p < n);
 		assert_int_equal(seen[p], 0);
@@ -472,9 +467,9 @@ static void
 test_permute_bijection(void **state)
 {
 	static const uint64_t ns[] = {1, 2, 3, 4, 5, 10, 17, 1000, 4096, 4097};
-	uint8_t		key[LV_KEY_BYTES];
-	size_t		a;
-	uint64_t	t;
+	uint8_t key[LV_KEY_BYTES];
+	size_t a;
+	uint64_t t;
 
 	rfc_key(key);
 	for (a = 0; a < sizeof(ns) / sizeof(ns[0]); a++)
@@ -487,23 +482,23 @@ test_permute_bijection(void **state)
 static void
 test_permute_keyed(void **state)
 {
-	uint8_t		key[LV_KEY_BYTES];
-	uint8_t		key2[LV_KEY_BYTES];
+	uint8_t key[LV_KEY_BYTES];
+	uint8_t key2[LV_KEY_BYTES];
 	const uint64_t n = 1000;
-	uint64_t	i;
-	int			diff_tweak = 0,
-				diff_key = 0,
-				fixed = 0,
-				seen_swap = 0,
-				seen_id = 0,
-				t;
+	uint64_t i;
+	int diff_tweak = 0,
+		diff_key = 0,
+		fixed = 0,
+		seen_swap = 0,
+		seen_id = 0,
+		t;
 
 	rfc_key(key);
 	memcpy(key2, key, LV_KEY_BYTES);
 	key2[0] ^= 0x80;
 	for (i = 0; i < n; i++)
 	{
-		uint64_t	p = lv_permute(key, 1, n, i);
+		uint64_t p = lv_permute(key, 1, n, i);
 
 		assert_true(p == lv_permute(key, 1, n, i));
 		diff_tweak += (p != lv_permute(key, 2, n, i));
@@ -532,22 +527,21 @@ test_permute_large(void **state)
 {
 	static const uint64_t ns[] = {
 		(uint64_t) 1 << 62, ((uint64_t) 1 << 62) - 3, ((uint64_t) 1 << 40) + 1,
-		UINT64_MAX
-	};
-	uint8_t		key[LV_KEY_BYTES];
-	uint64_t	img[512];
-	size_t		a;
-	int			i,
-				j;
+		UINT64_MAX};
+	uint8_t key[LV_KEY_BYTES];
+	uint64_t img[512];
+	size_t a;
+	int i,
+		j;
 
 	rfc_key(key);
 	for (a = 0; a < sizeof(ns) / sizeof(ns[0]); a++)
 	{
-		uint64_t	n = ns[a];
+		uint64_t n = ns[a];
 
 		for (i = 0; i < 512; i++)
 		{
-			uint64_t	x = (i < 256) ? (uint64_t) i : n - 1 - (uint64_t) (i - 256);
+			uint64_t x = (i < 256) ? (uint64_t) i : n - 1 - (uint64_t) (i - 256);
 
 			img[i] = lv_permute(key, 77, n, x);
 			assert_true(img[i] < n);
@@ -558,7 +552,7 @@ test_permute_large(void **state)
 				assert_true(img[i] != img[j]);
 		/* images spread over the range, not clustered near the inputs */
 		{
-			int			high = 0;
+			int high = 0;
 
 			for (i = 0; i < 256; i++)
 				high += (img[i] > n / 2);

@@ -14,8 +14,7 @@ static void *lv_default_alloc(size_t size, void *ctx);
 static void lv_default_free(void *ptr, void *ctx);
 
 static lv_allocator lv_current_allocator = {
-	lv_default_alloc, lv_default_free, NULL
-};
+	lv_default_alloc, lv_default_free, NULL};
 
 /* lv_strerror returns a static English text for an error code. */
 const char *
@@ -73,7 +72,7 @@ lv_alloc(size_t size)
 void *
 lv_calloc(size_t n, size_t size)
 {
-	void	   *p;
+	void *p;
 
 	if (size != 0 && n > ((size_t) -1) / size)
 		return NULL;

@@ -16,11 +16,11 @@ enum
 	LV_OK = 0,
 	LV_ERR_NOMEM = -1,
 	LV_ERR_INTERRUPTED = -2,
-	LV_ERR_ARG = -3,			/* bad argument (caller bug or bad option) */
-	LV_ERR_FORMAT = -4,			/* blob: bad magic, version, length, values */
-	LV_ERR_CHECKSUM = -5,		/* blob: checksum mismatch */
-	LV_ERR_CERTIFICATE = -6,	/* blob: Lipschitz certificate fails */
-	LV_ERR_NUMERIC = -7,		/* training diverged (NaN/Inf loss) */
+	LV_ERR_ARG = -3,         /* bad argument (caller bug or bad option) */
+	LV_ERR_FORMAT = -4,      /* blob: bad magic, version, length, values */
+	LV_ERR_CHECKSUM = -5,    /* blob: checksum mismatch */
+	LV_ERR_CERTIFICATE = -6, /* blob: Lipschitz certificate fails */
+	LV_ERR_NUMERIC = -7,     /* training diverged (NaN/Inf loss) */
 	LV_ERR_LAPACK = -8
 };
 
@@ -30,22 +30,22 @@ const char *lv_strerror(int code);
 /* ---------- allocation hooks ---------- */
 typedef struct lv_allocator
 {
-	void	   *(*alloc) (size_t size, void *ctx);	/* may longjmp; NULL = fail */
-	void		(*free) (void *ptr, void *ctx);
-	void	   *ctx;
+	void *(*alloc)(size_t size, void *ctx); /* may longjmp; NULL = fail */
+	void (*free)(void *ptr, void *ctx);
+	void *ctx;
 } lv_allocator;
 
 /* lv_set_allocator installs hooks (NULL restores malloc/free). */
-void		lv_set_allocator(const lv_allocator *a);
-void	   *lv_alloc(size_t size);
-void	   *lv_calloc(size_t n, size_t size);	/* zeroed; overflow-checked */
-void		lv_free(void *p);
+void lv_set_allocator(const lv_allocator *a);
+void *lv_alloc(size_t size);
+void *lv_calloc(size_t n, size_t size); /* zeroed; overflow-checked */
+void lv_free(void *p);
 
 /* ---------- encoding schema ---------- */
 enum
 {
-	LV_COL_NUMERIC = 0,			/* numeric, date, time: clipped to [lo,hi] */
-	LV_COL_CATEGORICAL = 1		/* one-hot over a public category list */
+	LV_COL_NUMERIC = 0,    /* numeric, date, time: clipped to [lo,hi] */
+	LV_COL_CATEGORICAL = 1 /* one-hot over a public category list */
 };
 
 #define LV_MAX_COLUMNS 256
@@ -54,23 +54,23 @@ enum
 
 typedef struct lv_column
 {
-	int32_t		kind;			/* LV_COL_* */
-	int32_t		nullable;		/* numeric: null indicator input and
+	int32_t kind;       /* LV_COL_* */
+	int32_t nullable;   /* numeric: null indicator input and
 								 * Bernoulli head; categorical: a NULL slot */
-	int32_t		integer;		/* numeric: decoded values are integers */
-	int32_t		nbins;			/* numeric: softmax head over nbins bins */
-	int32_t		exact_bins;		/* numeric integer: one bin per integer
+	int32_t integer;    /* numeric: decoded values are integers */
+	int32_t nbins;      /* numeric: softmax head over nbins bins */
+	int32_t exact_bins; /* numeric integer: one bin per integer
 								 * lo..hi (nbins = hi-lo+1) */
-	int32_t		ncat;			/* categorical: listed categories; slots are
+	int32_t ncat;       /* categorical: listed categories; slots are
 								 * ncat listed + 1 other + nullable NULL */
-	double		lo,
-				hi;				/* numeric public bounds, lo < hi */
+	double lo,
+		hi; /* numeric public bounds, lo < hi */
 } lv_column;
 
 typedef struct lv_schema
 {
-	int32_t		ncols;
-	lv_column  *cols;			/* ncols entries */
+	int32_t ncols;
+	lv_column *cols; /* ncols entries */
 } lv_schema;
 
 /*
@@ -80,90 +80,90 @@ typedef struct lv_schema
  */
 typedef struct lv_cell
 {
-	double		value;
-	int32_t		cat;
-	int32_t		isnull;
+	double value;
+	int32_t cat;
+	int32_t isnull;
 } lv_cell;
 
 /* lv_schema_input_dim returns d, the width of an encoded row. */
-int			lv_schema_input_dim(const lv_schema *s);
+int lv_schema_input_dim(const lv_schema *s);
 
 /* lv_schema_output_dim returns the width of the decoder's logit vector. */
-int			lv_schema_output_dim(const lv_schema *s);
+int lv_schema_output_dim(const lv_schema *s);
 
 /* lv_schema_diameter returns the L2 diameter D of the encoded domain. */
-double		lv_schema_diameter(const lv_schema *s);
+double lv_schema_diameter(const lv_schema *s);
 
 /*
  * lv_encode_row encodes one row of cells into x (d floats in [0,1]) and
  * target (ncols ints: numeric bin index or -1 for NULL; categorical slot).
  */
-void		lv_encode_row(const lv_schema *s, const lv_cell *cells, float *x,
-						  int32_t *target);
+void lv_encode_row(const lv_schema *s, const lv_cell *cells, float *x,
+				   int32_t *target);
 
 /* ---------- network ---------- */
 typedef struct lv_layer
 {
-	int32_t		in,
-				out;
-	float	   *W;				/* out x in, row-major */
-	float	   *b;				/* out */
+	int32_t in,
+		out;
+	float *W; /* out x in, row-major */
+	float *b; /* out */
 } lv_layer;
 
 typedef struct lv_mlp
 {
-	int32_t		nlayers;		/* ReLU between layers, none after the last */
-	lv_layer   *layers;
+	int32_t nlayers; /* ReLU between layers, none after the last */
+	lv_layer *layers;
 } lv_mlp;
 
 enum
 {
-	LV_MECH_NONE = 0,			/* non-private: no constraint, no guarantee */
-	LV_MECH_LATENT = 1			/* per-record latent Gaussian mechanism */
+	LV_MECH_NONE = 0,  /* non-private: no constraint, no guarantee */
+	LV_MECH_LATENT = 1 /* per-record latent Gaussian mechanism */
 };
 
 typedef struct lv_model
 {
-	lv_schema	schema;
-	int32_t		mechanism;		/* LV_MECH_* */
-	int32_t		latent;			/* k */
-	int32_t		hidden;			/* hidden width of both networks */
-	lv_mlp		enc;			/* d -> hidden -> hidden -> k (encoder mean) */
-	lv_mlp		dec;			/* k -> hidden -> hidden -> output logits */
-	double		noise_sd;		/* s: fixed posterior standard deviation */
-	double		lipschitz_target;	/* L the encoder was constrained to */
-	double		lipschitz_certified;	/* exact bound, rounded up */
-	double		mu1;			/* per-pass GDP parameter, >= L_cert D / s */
-	int32_t		passes;			/* p: releases allowed per source row */
-	uint8_t		key[LV_KEY_BYTES];	/* release key: secret */
-	int64_t		nrows;			/* n training rows */
-	double	   *center;			/* k: mu(0) in double precision */
-	float	   *means;			/* n x k: mu(x_i) - center */
+	lv_schema schema;
+	int32_t mechanism;          /* LV_MECH_* */
+	int32_t latent;             /* k */
+	int32_t hidden;             /* hidden width of both networks */
+	lv_mlp enc;                 /* d -> hidden -> hidden -> k (encoder mean) */
+	lv_mlp dec;                 /* k -> hidden -> hidden -> output logits */
+	double noise_sd;            /* s: fixed posterior standard deviation */
+	double lipschitz_target;    /* L the encoder was constrained to */
+	double lipschitz_certified; /* exact bound, rounded up */
+	double mu1;                 /* per-pass GDP parameter, >= L_cert D / s */
+	int32_t passes;             /* p: releases allowed per source row */
+	uint8_t key[LV_KEY_BYTES];  /* release key: secret */
+	int64_t nrows;              /* n training rows */
+	double *center;             /* k: mu(0) in double precision */
+	float *means;               /* n x k: mu(x_i) - center */
 } lv_model;
 
 /* ---------- training ---------- */
 typedef struct lv_train_config
 {
-	int32_t		epochs;
-	int32_t		batch;
-	int32_t		latent;
-	int32_t		hidden;
-	double		lr;
-	double		lipschitz_target;	/* encoder product bound; <= 0: none */
-	double		decoder_layer_bound;	/* per-layer spectral bound; <= 0:
+	int32_t epochs;
+	int32_t batch;
+	int32_t latent;
+	int32_t hidden;
+	double lr;
+	double lipschitz_target;         /* encoder product bound; <= 0: none */
+	double decoder_layer_bound;      /* per-layer spectral bound; <= 0:
 										 * none */
-	uint8_t		train_key[LV_KEY_BYTES];	/* init, order, noise */
+	uint8_t train_key[LV_KEY_BYTES]; /* init, order, noise */
 	/* polled between minibatches; nonzero return stops with INTERRUPTED */
-	int			(*interrupted) (void *arg);
-	void	   *interrupted_arg;
+	int (*interrupted)(void *arg);
+	void *interrupted_arg;
 } lv_train_config;
 
 typedef struct lv_train_result
 {
-	int32_t		epochs_run;
-	double		final_loss;		/* mean negative ELBO per row, last epoch */
-	double		final_recon;	/* mean reconstruction part */
-	double		final_kl;		/* mean KL part */
+	int32_t epochs_run;
+	double final_loss;  /* mean negative ELBO per row, last epoch */
+	double final_recon; /* mean reconstruction part */
+	double final_kl;    /* mean KL part */
 } lv_train_result;
 
 /*
@@ -178,9 +178,9 @@ typedef struct lv_train_result
  * center, means. Does not set mu1 (privacy arithmetic is the caller's).
  * Restores the floating-point environment before returning.
  */
-int			lv_model_train(lv_model *m, const float *X, const int32_t *T,
-						   int64_t n, const lv_train_config *cfg,
-						   lv_train_result *res);
+int lv_model_train(lv_model *m, const float *X, const int32_t *T,
+				   int64_t n, const lv_train_config *cfg,
+				   lv_train_result *res);
 
 /*
  * lv_model_certify returns an upper bound on the Lipschitz constant of the
@@ -188,13 +188,13 @@ int			lv_model_train(lv_model *m, const float *X, const int32_t *T,
  * dgesvd in double on the stored float weights) times (1 + 1e-4), rounded
  * up. Returns a negative value on LAPACK failure.
  */
-double		lv_model_certify(const lv_model *m);
+double lv_model_certify(const lv_model *m);
 
 /*
  * lv_model_free releases everything m owns (not m itself): networks,
  * center, means and schema.cols (so cols must come from lv_alloc).
  */
-void		lv_model_free(lv_model *m);
+void lv_model_free(lv_model *m);
 
 /* ---------- release ---------- */
 
@@ -207,8 +207,8 @@ void		lv_model_free(lv_model *m);
  * same stream. count <= LV_RELEASE_CHUNK. The caller checks the pass limit.
  */
 #define LV_RELEASE_CHUNK 512
-int			lv_release_rows(const lv_model *m, int64_t start, int count,
-							lv_cell *out);
+int lv_release_rows(const lv_model *m, int64_t start, int count,
+					lv_cell *out);
 
 /* ---------- binary format ---------- */
 
@@ -217,7 +217,7 @@ int			lv_release_rows(const lv_model *m, int64_t start, int count,
  * little-endian format: magic "LIPVAE\r\n", format version, fields, and a
  * trailing CRC-32 of everything before it.
  */
-int			lv_model_serialize(const lv_model *m, uint8_t **out, size_t *len);
+int lv_model_serialize(const lv_model *m, uint8_t **out, size_t *len);
 
 /*
  * lv_model_deserialize parses and validates a blob into m (allocating with
@@ -225,9 +225,9 @@ int			lv_model_serialize(const lv_model *m, uint8_t **out, size_t *len);
  * the certificate (lv_model_certify <= stored certified bound) and
  * mu1 >= certified * D / s for private models. On failure m is left empty.
  */
-int			lv_model_deserialize(const uint8_t *buf, size_t len, lv_model *m);
+int lv_model_deserialize(const uint8_t *buf, size_t len, lv_model *m);
 
 /* lv_crc32 returns the CRC-32 (IEEE 802.3) of buf. */
-uint32_t	lv_crc32(const uint8_t *buf, size_t len);
+uint32_t lv_crc32(const uint8_t *buf, size_t len);
 
 #endif

@@ -39,18 +39,18 @@
 #define LV_MAX_NROWS ((int64_t) 1 << 40)
 
 static uint32_t lv_crc_table[8][256];
-static int	lv_crc_ready = 0;
+static int lv_crc_ready = 0;
 
 /* lv_crc_init builds the slicing-by-8 tables of the reflected IEEE CRC-32. */
 static void
 lv_crc_init(void)
 {
-	uint32_t	i,
-				j;
+	uint32_t i,
+		j;
 
 	for (i = 0; i < 256; i++)
 	{
-		uint32_t	c = i;
+		uint32_t c = i;
 
 		for (j = 0; j < 8; j++)
 			c = (c & 1) ? (c >> 1) ^ 0xEDB88320u : c >> 1;
@@ -59,7 +59,7 @@ lv_crc_init(void)
 	for (i = 0; i < 256; i++)
 		for (j = 1; j < 8; j++)
 			lv_crc_table[j][i] = (lv_crc_table[j - 1][i] >> 8) ^
-				lv_crc_table[0][lv_crc_table[j - 1][i] & 0xff];
+								 lv_crc_table[0][lv_crc_table[j - 1][i] & 0xff];
 	lv_crc_ready = 1;
 }
 
@@ -67,22 +67,22 @@ lv_crc_init(void)
 uint32_t
 lv_crc32(const uint8_t *buf, size_t len)
 {
-	uint32_t	crc = 0xFFFFFFFFu;
+	uint32_t crc = 0xFFFFFFFFu;
 
 	if (!lv_crc_ready)
 		lv_crc_init();
 	while (len >= 8)
 	{
 		crc ^= (uint32_t) buf[0] | ((uint32_t) buf[1] << 8) |
-			((uint32_t) buf[2] << 16) | ((uint32_t) buf[3] << 24);
+			   ((uint32_t) buf[2] << 16) | ((uint32_t) buf[3] << 24);
 		crc = lv_crc_table[7][crc & 0xff] ^
-			lv_crc_table[6][(crc >> 8) & 0xff] ^
-			lv_crc_table[5][(crc >> 16) & 0xff] ^
-			lv_crc_table[4][crc >> 24] ^
-			lv_crc_table[3][buf[4]] ^
-			lv_crc_table[2][buf[5]] ^
-			lv_crc_table[1][buf[6]] ^
-			lv_crc_table[0][buf[7]];
+			  lv_crc_table[6][(crc >> 8) & 0xff] ^
+			  lv_crc_table[5][(crc >> 16) & 0xff] ^
+			  lv_crc_table[4][crc >> 24] ^
+			  lv_crc_table[3][buf[4]] ^
+			  lv_crc_table[2][buf[5]] ^
+			  lv_crc_table[1][buf[6]] ^
+			  lv_crc_table[0][buf[7]];
 		buf += 8;
 		len -= 8;
 	}
@@ -97,7 +97,7 @@ lv_crc32(const uint8_t *buf, size_t len)
 static void
 lv_put_u32(uint8_t **p, uint32_t v)
 {
-	uint8_t    *q = *p;
+	uint8_t *q = *p;
 
 	q[0] = (uint8_t) v;
 	q[1] = (uint8_t) (v >> 8);
@@ -118,7 +118,7 @@ lv_put_u64(uint8_t **p, uint64_t v)
 static void
 lv_put_f64(uint8_t **p, double v)
 {
-	uint64_t	bits;
+	uint64_t bits;
 
 	memcpy(&bits, &v, sizeof(bits));
 	lv_put_u64(p, bits);
@@ -128,7 +128,7 @@ lv_put_f64(uint8_t **p, double v)
 static void
 lv_put_f32(uint8_t **p, float v)
 {
-	uint32_t	bits;
+	uint32_t bits;
 
 	memcpy(&bits, &v, sizeof(bits));
 	lv_put_u32(p, bits);
@@ -138,12 +138,12 @@ lv_put_f32(uint8_t **p, float v)
 static size_t
 lv_mlp_bytes(const lv_mlp *net)
 {
-	size_t		sz = 4;
-	int			l;
+	size_t sz = 4;
+	int l;
 
 	for (l = 0; l < net->nlayers; l++)
 		sz += 8 + 8 + 4 * (size_t) net->layers[l].out * net->layers[l].in +
-			8 + 4 * (size_t) net->layers[l].out;
+			  8 + 4 * (size_t) net->layers[l].out;
 	return sz;
 }
 
@@ -151,14 +151,14 @@ lv_mlp_bytes(const lv_mlp *net)
 static void
 lv_put_mlp(uint8_t **p, const lv_mlp *net)
 {
-	int			l;
+	int l;
 
 	lv_put_u32(p, (uint32_t) net->nlayers);
 	for (l = 0; l < net->nlayers; l++)
 	{
 		const lv_layer *L = &net->layers[l];
-		size_t		i,
-					nw = (size_t) L->out * L->in;
+		size_t i,
+			nw = (size_t) L->out * L->in;
 
 		lv_put_u32(p, (uint32_t) L->in);
 		lv_put_u32(p, (uint32_t) L->out);
@@ -175,7 +175,7 @@ lv_put_mlp(uint8_t **p, const lv_mlp *net)
 static int
 lv_mlp_ok(const lv_mlp *net)
 {
-	int			l;
+	int l;
 
 	if (net->nlayers != 3 || net->layers == NULL)
 		return 0;
@@ -193,12 +193,12 @@ lv_mlp_ok(const lv_mlp *net)
 int
 lv_model_serialize(const lv_model *m, uint8_t **out, size_t *len)
 {
-	size_t		sz,
-				nm,
-				i;
-	uint8_t    *buf,
-			   *p;
-	int			c;
+	size_t sz,
+		nm,
+		i;
+	uint8_t *buf,
+		*p;
+	int c;
 
 	if (m == NULL || out == NULL || len == NULL)
 		return LV_ERR_ARG;
@@ -212,8 +212,8 @@ lv_model_serialize(const lv_model *m, uint8_t **out, size_t *len)
 
 	nm = (size_t) m->nrows * (size_t) m->latent;
 	sz = LV_HEADER_LEN + 4 + (size_t) m->schema.ncols * LV_COLUMN_BYTES +
-		3 * 4 + lv_mlp_bytes(&m->enc) + lv_mlp_bytes(&m->dec) + 4 * 8 + 4 +
-		LV_KEY_BYTES + 8 + 8 + 8 * (size_t) m->latent + 8 + 4 * nm + 4;
+		 3 * 4 + lv_mlp_bytes(&m->enc) + lv_mlp_bytes(&m->dec) + 4 * 8 + 4 +
+		 LV_KEY_BYTES + 8 + 8 + 8 * (size_t) m->latent + 8 + 4 * nm + 4;
 	buf = lv_alloc(sz);
 	if (buf == NULL)
 		return LV_ERR_NOMEM;
@@ -268,7 +268,7 @@ lv_model_serialize(const lv_model *m, uint8_t **out, size_t *len)
 typedef struct lv_reader
 {
 	const uint8_t *p;
-	size_t		left;
+	size_t left;
 } lv_reader;
 
 /* lv_get_u32 reads a little-endian u32; 0 when too few bytes remain. */
@@ -278,7 +278,7 @@ lv_get_u32(lv_reader *r, uint32_t *v)
 	if (r->left < 4)
 		return 0;
 	*v = (uint32_t) r->p[0] | ((uint32_t) r->p[1] << 8) |
-		((uint32_t) r->p[2] << 16) | ((uint32_t) r->p[3] << 24);
+		 ((uint32_t) r->p[2] << 16) | ((uint32_t) r->p[3] << 24);
 	r->p += 4;
 	r->left -= 4;
 	return 1;
@@ -288,7 +288,7 @@ lv_get_u32(lv_reader *r, uint32_t *v)
 static int
 lv_get_i32(lv_reader *r, int32_t *v)
 {
-	uint32_t	u;
+	uint32_t u;
 
 	if (!lv_get_u32(r, &u))
 		return 0;
@@ -300,8 +300,8 @@ lv_get_i32(lv_reader *r, int32_t *v)
 static int
 lv_get_u64(lv_reader *r, uint64_t *v)
 {
-	uint32_t	lo = 0,
-				hi = 0;
+	uint32_t lo = 0,
+			 hi = 0;
 
 	if (r->left < 8)
 		return 0;
@@ -315,7 +315,7 @@ lv_get_u64(lv_reader *r, uint64_t *v)
 static int
 lv_get_f64(lv_reader *r, double *v)
 {
-	uint64_t	bits;
+	uint64_t bits;
 
 	if (!lv_get_u64(r, &bits))
 		return 0;
@@ -327,15 +327,15 @@ lv_get_f64(lv_reader *r, double *v)
 static int
 lv_get_f32s(lv_reader *r, float *dst, size_t n)
 {
-	size_t		i;
+	size_t i;
 
 	if (n > r->left / 4)
 		return 0;
 	for (i = 0; i < n; i++)
 	{
 		const uint8_t *q = r->p + 4 * i;
-		uint32_t	bits = (uint32_t) q[0] | ((uint32_t) q[1] << 8) |
-			((uint32_t) q[2] << 16) | ((uint32_t) q[3] << 24);
+		uint32_t bits = (uint32_t) q[0] | ((uint32_t) q[1] << 8) |
+						((uint32_t) q[2] << 16) | ((uint32_t) q[3] << 24);
 
 		memcpy(&dst[i], &bits, sizeof(float));
 		if (!isfinite(dst[i]))
@@ -353,25 +353,25 @@ lv_get_f32s(lv_reader *r, float *dst, size_t n)
 static int
 lv_get_mlp(lv_reader *r, lv_mlp *net, const int *widths)
 {
-	uint32_t	nl,
-				in,
-				out;
-	uint64_t	cnt;
-	size_t		need = 0;
-	int			l;
+	uint32_t nl,
+		in,
+		out;
+	uint64_t cnt;
+	size_t need = 0;
+	int l;
 
 	if (!lv_get_u32(r, &nl) || nl != 3)
 		return LV_ERR_FORMAT;
 	for (l = 0; l < 3; l++)
 		need += 4 + 4 + 8 + 4 * (size_t) widths[l] * (size_t) widths[l + 1] +
-			8 + 4 * (size_t) widths[l + 1];
+				8 + 4 * (size_t) widths[l + 1];
 	if (need > r->left)
 		return LV_ERR_FORMAT;
 	if (lv_mlp_alloc(net, 3, widths) != LV_OK)
 		return LV_ERR_NOMEM;
 	for (l = 0; l < 3; l++)
 	{
-		lv_layer   *L = &net->layers[l];
+		lv_layer *L = &net->layers[l];
 
 		if (!lv_get_u32(r, &in) || !lv_get_u32(r, &out) ||
 			in != (uint32_t) L->in || out != (uint32_t) L->out)
@@ -390,18 +390,18 @@ lv_get_mlp(lv_reader *r, lv_mlp *net, const int *widths)
 static int
 lv_deserialize_body(lv_reader *r, lv_model *m)
 {
-	uint32_t	u,
-				latent,
-				hidden;
-	uint64_t	cnt;
-	int64_t		nrows;
-	int			widths[4],
-				d,
-				o,
-				c,
-				rc;
-	size_t		i;
-	double		cert;
+	uint32_t u,
+		latent,
+		hidden;
+	uint64_t cnt;
+	int64_t nrows;
+	int widths[4],
+		d,
+		o,
+		c,
+		rc;
+	size_t i;
+	double cert;
 
 	/* schema */
 	if (!lv_get_u32(r, &u) || u < 1 || u > LV_MAX_COLUMNS ||
@@ -413,7 +413,7 @@ lv_deserialize_body(lv_reader *r, lv_model *m)
 	m->schema.ncols = (int32_t) u;
 	for (c = 0; c < m->schema.ncols; c++)
 	{
-		lv_column  *col = &m->schema.cols[c];
+		lv_column *col = &m->schema.cols[c];
 
 		if (!lv_get_i32(r, &col->kind) || !lv_get_i32(r, &col->nullable) ||
 			!lv_get_i32(r, &col->integer) || !lv_get_i32(r, &col->nbins) ||
@@ -496,7 +496,7 @@ lv_deserialize_body(lv_reader *r, lv_model *m)
 		return LV_ERR_CERTIFICATE;
 	if (m->mechanism == LV_MECH_LATENT &&
 		!(m->mu1 >= m->lipschitz_certified * lv_schema_diameter(&m->schema) /
-		  m->noise_sd * (1.0 - 1e-12)))
+						m->noise_sd * (1.0 - 1e-12)))
 		return LV_ERR_CERTIFICATE;
 	return LV_OK;
 }
@@ -509,10 +509,10 @@ lv_deserialize_body(lv_reader *r, lv_model *m)
 int
 lv_model_deserialize(const uint8_t *buf, size_t len, lv_model *m)
 {
-	lv_reader	r;
-	uint32_t	stored = 0,
-				version = 0;
-	int			rc;
+	lv_reader r;
+	uint32_t stored = 0,
+			 version = 0;
+	int rc;
 
 	if (m == NULL)
 		return LV_ERR_ARG;

@@ -38,7 +38,7 @@ static void lv_adam_array(float *w, const float *g, float *m, float *v,
 int
 lv_mlp_alloc(lv_mlp *m, int nlayers, const int *widths)
 {
-	int			l;
+	int l;
 
 	m->nlayers = 0;
 	m->layers = NULL;
@@ -53,7 +53,7 @@ lv_mlp_alloc(lv_mlp *m, int nlayers, const int *widths)
 	m->nlayers = nlayers;
 	for (l = 0; l < nlayers; l++)
 	{
-		lv_layer   *L = &m->layers[l];
+		lv_layer *L = &m->layers[l];
 
 		L->in = widths[l];
 		L->out = widths[l + 1];
@@ -72,8 +72,8 @@ lv_mlp_alloc(lv_mlp *m, int nlayers, const int *widths)
 int
 lv_mlp_alloc_like(lv_mlp *dst, const lv_mlp *m)
 {
-	int			widths[64];
-	int			l;
+	int widths[64];
+	int l;
 
 	if (m->nlayers < 1 || m->nlayers >= 64)
 		return LV_ERR_ARG;
@@ -87,7 +87,7 @@ lv_mlp_alloc_like(lv_mlp *dst, const lv_mlp *m)
 void
 lv_mlp_free(lv_mlp *m)
 {
-	int			l;
+	int l;
 
 	if (m->layers != NULL)
 	{
@@ -106,8 +106,8 @@ lv_mlp_free(lv_mlp *m)
 int
 lv_mlp_max_width(const lv_mlp *m)
 {
-	int			l,
-				w = 0;
+	int l,
+		w = 0;
 
 	for (l = 0; l < m->nlayers; l++)
 		if (m->layers[l].out > w)
@@ -123,17 +123,17 @@ void
 lv_mlp_infer(const lv_mlp *m, const float *in, int B, float *out,
 			 float *scratch)
 {
-	size_t		half = (size_t) B * (size_t) lv_mlp_max_width(m);
+	size_t half = (size_t) B * (size_t) lv_mlp_max_width(m);
 	const float *x = in;
-	int			l;
+	int l;
 
 	if (B <= 0)
 		return;
 	for (l = 0; l < m->nlayers; l++)
 	{
 		const lv_layer *L = &m->layers[l];
-		int			last = (l == m->nlayers - 1);
-		float	   *y = last ? out : scratch + (size_t) (l % 2) * half;
+		int last = (l == m->nlayers - 1);
+		float *y = last ? out : scratch + (size_t) (l % 2) * half;
 
 		lv_fill_bias(y, L->b, B, L->out);
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, L->out, L->in,
@@ -148,8 +148,8 @@ lv_mlp_infer(const lv_mlp *m, const float *in, int B, float *out,
 int
 lv_mlp_cache_alloc(lv_mlp_cache *c, const lv_mlp *m, int maxB)
 {
-	size_t		mw;
-	int			l;
+	size_t mw;
+	int l;
 
 	memset(c, 0, sizeof(*c));
 	if (maxB < 1 || m->nlayers < 1)
@@ -186,7 +186,7 @@ nomem:
 void
 lv_mlp_cache_free(lv_mlp_cache *c)
 {
-	int			l;
+	int l;
 
 	if (c->act != NULL)
 	{
@@ -205,12 +205,12 @@ void
 lv_mlp_forward(const lv_mlp *m, const float *in, int B, lv_mlp_cache *c)
 {
 	const float *x = in;
-	int			l;
+	int l;
 
 	for (l = 0; l < m->nlayers; l++)
 	{
 		const lv_layer *L = &m->layers[l];
-		float	   *y = c->act[l];
+		float *y = c->act[l];
 
 		lv_fill_bias(y, L->b, B, L->out);
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, L->out, L->in,
@@ -231,12 +231,12 @@ lv_mlp_backward(const lv_mlp *m, const float *in, int B, lv_mlp_cache *c,
 				const float *dout, lv_mlp *grad, float *din)
 {
 	const float *dy = dout;
-	int			l;
+	int l;
 
 	for (l = m->nlayers - 1; l >= 0; l--)
 	{
 		const lv_layer *L = &m->layers[l];
-		lv_layer   *G = &grad->layers[l];
+		lv_layer *G = &grad->layers[l];
 		const float *x = (l == 0) ? in : c->act[l - 1];
 
 		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L->out, L->in, B,
@@ -245,7 +245,7 @@ lv_mlp_backward(const lv_mlp *m, const float *in, int B, lv_mlp_cache *c,
 					c->ones, 1, 0.0f, G->b, 1);
 		if (l > 0)
 		{
-			float	   *dx = (dy == c->d0) ? c->d1 : c->d0;
+			float *dx = (dy == c->d0) ? c->d1 : c->d0;
 			const float *a = c->act[l - 1];
 
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, L->in,
@@ -264,14 +264,14 @@ lv_mlp_backward(const lv_mlp *m, const float *in, int B, lv_mlp_cache *c,
 void
 lv_mlp_init_xavier(lv_mlp *m, lv_stream *rng)
 {
-	int			l;
+	int l;
 
 	for (l = 0; l < m->nlayers; l++)
 	{
-		lv_layer   *L = &m->layers[l];
-		double		a = sqrt(6.0 / (double) (L->in + L->out));
-		size_t		i,
-					n = (size_t) L->out * L->in;
+		lv_layer *L = &m->layers[l];
+		double a = sqrt(6.0 / (double) (L->in + L->out));
+		size_t i,
+			n = (size_t) L->out * L->in;
 
 		for (i = 0; i < n; i++)
 			L->W[i] = (float) ((2.0 * lv_stream_uniform(rng) - 1.0) * a);
@@ -287,16 +287,16 @@ void
 lv_adam_step(lv_mlp *m, const lv_mlp *grad, lv_mlp *m1, lv_mlp *m2,
 			 double lr, double beta1, double beta2, double eps, int64_t t)
 {
-	double		bc1 = 1.0 - pow(beta1, (double) t);
-	double		bc2 = 1.0 - pow(beta2, (double) t);
-	float		step = (float) (lr / bc1);
-	float		inv = (float) (1.0 / sqrt(bc2));
-	int			l;
+	double bc1 = 1.0 - pow(beta1, (double) t);
+	double bc2 = 1.0 - pow(beta2, (double) t);
+	float step = (float) (lr / bc1);
+	float inv = (float) (1.0 / sqrt(bc2));
+	int l;
 
 	for (l = 0; l < m->nlayers; l++)
 	{
-		lv_layer   *L = &m->layers[l];
-		size_t		n = (size_t) L->out * L->in;
+		lv_layer *L = &m->layers[l];
+		size_t n = (size_t) L->out * L->in;
 
 		lv_adam_array(L->W, grad->layers[l].W, m1->layers[l].W,
 					  m2->layers[l].W, n, (float) beta1, (float) beta2, step,
@@ -316,29 +316,29 @@ lv_adam_array(float *w, const float *g, float *m, float *v, size_t n,
 			  float beta1, float beta2, float step, float inv_sqrt_bc2,
 			  float eps)
 {
-	float		c1 = 1.0f - beta1;
-	float		c2 = 1.0f - beta2;
-	size_t		i = 0;
+	float c1 = 1.0f - beta1;
+	float c2 = 1.0f - beta2;
+	size_t i = 0;
 
 #if defined(__SSE2__)
 	{
-		__m128		vb1 = _mm_set1_ps(beta1),
-					vb2 = _mm_set1_ps(beta2),
-					vc1 = _mm_set1_ps(c1),
-					vc2 = _mm_set1_ps(c2),
-					vstep = _mm_set1_ps(step),
-					vinv = _mm_set1_ps(inv_sqrt_bc2),
-					veps = _mm_set1_ps(eps);
+		__m128 vb1 = _mm_set1_ps(beta1),
+			   vb2 = _mm_set1_ps(beta2),
+			   vc1 = _mm_set1_ps(c1),
+			   vc2 = _mm_set1_ps(c2),
+			   vstep = _mm_set1_ps(step),
+			   vinv = _mm_set1_ps(inv_sqrt_bc2),
+			   veps = _mm_set1_ps(eps);
 
 		for (; i + 4 <= n; i += 4)
 		{
-			__m128		gi = _mm_loadu_ps(g + i);
-			__m128		mi = _mm_add_ps(_mm_mul_ps(vb1, _mm_loadu_ps(m + i)),
-										_mm_mul_ps(vc1, gi));
-			__m128		vi = _mm_add_ps(_mm_mul_ps(vb2, _mm_loadu_ps(v + i)),
-										_mm_mul_ps(vc2, _mm_mul_ps(gi, gi)));
-			__m128		den = _mm_add_ps(_mm_mul_ps(_mm_sqrt_ps(vi), vinv),
-										 veps);
+			__m128 gi = _mm_loadu_ps(g + i);
+			__m128 mi = _mm_add_ps(_mm_mul_ps(vb1, _mm_loadu_ps(m + i)),
+								   _mm_mul_ps(vc1, gi));
+			__m128 vi = _mm_add_ps(_mm_mul_ps(vb2, _mm_loadu_ps(v + i)),
+								   _mm_mul_ps(vc2, _mm_mul_ps(gi, gi)));
+			__m128 den = _mm_add_ps(_mm_mul_ps(_mm_sqrt_ps(vi), vinv),
+									veps);
 
 			_mm_storeu_ps(m + i, mi);
 			_mm_storeu_ps(v + i, vi);
@@ -364,13 +364,13 @@ lv_adam_array(float *w, const float *g, float *m, float *v, size_t n,
 double
 lv_power_iterate(const lv_layer *L, float *v, float *u, int iters)
 {
-	double		sigma = 0.0;
-	int			it;
+	double sigma = 0.0;
+	int it;
 
 	for (it = 0; it < iters; it++)
 	{
-		float		nu,
-					nv;
+		float nu,
+			nv;
 
 		cblas_sgemv(CblasRowMajor, CblasNoTrans, L->out, L->in, 1.0f, L->W,
 					L->in, v, 1, 0.0f, u, 1);
@@ -389,13 +389,13 @@ lv_power_iterate(const lv_layer *L, float *v, float *u, int iters)
 	return sigma;
 
 reset:
-	{
-		float		c = (float) (1.0 / sqrt((double) L->in));
-		int			i;
+{
+	float c = (float) (1.0 / sqrt((double) L->in));
+	int i;
 
-		for (i = 0; i < L->in; i++)
-			v[i] = c;
-	}
+	for (i = 0; i < L->in; i++)
+		v[i] = c;
+}
 	return sigma;
 }
 
@@ -407,17 +407,17 @@ reset:
 double
 lv_spectral_project(lv_layer *L, float *v, float *u, int iters, double bound)
 {
-	double		sigma = lv_power_iterate(L, v, u, iters);
+	double sigma = lv_power_iterate(L, v, u, iters);
 
 	if (sigma > bound)
 	{
-		float		scale = (float) (bound / sigma);
-		size_t		i,
-					n = (size_t) L->out * L->in;
+		float scale = (float) (bound / sigma);
+		size_t i,
+			n = (size_t) L->out * L->in;
 
 		for (i = 0; i < n; i++)
 		{
-			float		w = L->W[i] * scale;
+			float w = L->W[i] * scale;
 
 			L->W[i] = (fabsf(w) < 1e-30f) ? 0.0f : w;
 		}
@@ -429,13 +429,13 @@ lv_spectral_project(lv_layer *L, float *v, float *u, int iters, double bound)
 void
 lv_mlp_flush_tiny(lv_mlp *m)
 {
-	int			l;
+	int l;
 
 	for (l = 0; l < m->nlayers; l++)
 	{
-		lv_layer   *L = &m->layers[l];
-		size_t		i,
-					n = (size_t) L->out * L->in;
+		lv_layer *L = &m->layers[l];
+		size_t i,
+			n = (size_t) L->out * L->in;
 
 		for (i = 0; i < n; i++)
 			if (fabsf(L->W[i]) < 1e-30f)
@@ -454,20 +454,20 @@ lv_mlp_flush_tiny(lv_mlp *m)
 double
 lv_spectral_norm_exact(const float *W, int out, int in)
 {
-	size_t		i,
-				n;
-	double	   *a,
-			   *s,
-			   *work;
-	double		wq,
-				dummy = 0.0,
-				result;
-	int			mm = in,		/* row-major out x in = column-major in x out */
-				nn = out,
-				lda = in,
-				one = 1,
-				lwork = -1,
-				info = 0;
+	size_t i,
+		n;
+	double *a,
+		*s,
+		*work;
+	double wq,
+		dummy = 0.0,
+		result;
+	int mm = in, /* row-major out x in = column-major in x out */
+		nn = out,
+		lda = in,
+		one = 1,
+		lwork = -1,
+		info = 0;
 
 	if (W == NULL || out < 1 || in < 1)
 		return -1.0;
@@ -514,7 +514,7 @@ lv_spectral_norm_exact(const float *W, int out, int in)
 static void
 lv_fill_bias(float *y, const float *b, int B, int out)
 {
-	int			r;
+	int r;
 
 	for (r = 0; r < B; r++)
 		memcpy(y + (size_t) r * out, b, sizeof(float) * out);
@@ -524,10 +524,10 @@ lv_fill_bias(float *y, const float *b, int B, int out)
 static void
 lv_relu(float *y, size_t n)
 {
-	size_t		i = 0;
+	size_t i = 0;
 
 #if defined(__SSE2__)
-	__m128		zero = _mm_setzero_ps();
+	__m128 zero = _mm_setzero_ps();
 
 	for (; i + 8 <= n; i += 8)
 	{
@@ -546,15 +546,15 @@ lv_relu(float *y, size_t n)
 static void
 lv_relu_mask(float *g, const float *a, size_t n)
 {
-	size_t		i = 0;
+	size_t i = 0;
 
 #if defined(__SSE2__)
-	__m128		zero = _mm_setzero_ps();
+	__m128 zero = _mm_setzero_ps();
 
 	for (; i + 8 <= n; i += 8)
 	{
-		__m128		m0 = _mm_cmpgt_ps(_mm_loadu_ps(a + i), zero);
-		__m128		m1 = _mm_cmpgt_ps(_mm_loadu_ps(a + i + 4), zero);
+		__m128 m0 = _mm_cmpgt_ps(_mm_loadu_ps(a + i), zero);
+		__m128 m1 = _mm_cmpgt_ps(_mm_loadu_ps(a + i + 4), zero);
 
 		_mm_storeu_ps(g + i, _mm_and_ps(_mm_loadu_ps(g + i), m0));
 		_mm_storeu_ps(g + i + 4, _mm_and_ps(_mm_loadu_ps(g + i + 4), m1));

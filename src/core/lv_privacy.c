@@ -19,9 +19,9 @@
 /* Stage-1 histogram of lv_dp_bounds: exponents -10..62 on each side. */
 #define LV_BOUNDS_EMIN (-10)
 #define LV_BOUNDS_EMAX 62
-#define LV_BOUNDS_NEXP (LV_BOUNDS_EMAX - LV_BOUNDS_EMIN + 1)	/* 73 */
-#define LV_BOUNDS_NBINS1 (2 * LV_BOUNDS_NEXP + 1)	/* 147 */
-#define LV_BOUNDS_ZERO LV_BOUNDS_NEXP	/* index of the zero bin */
+#define LV_BOUNDS_NEXP (LV_BOUNDS_EMAX - LV_BOUNDS_EMIN + 1) /* 73 */
+#define LV_BOUNDS_NBINS1 (2 * LV_BOUNDS_NEXP + 1)            /* 147 */
+#define LV_BOUNDS_ZERO LV_BOUNDS_NEXP                        /* index of the zero bin */
 #define LV_BOUNDS_NBINS2 256
 #define LV_BOUNDS_BETA 0.01
 
@@ -53,8 +53,8 @@ static long double
 lv_log_phil(long double x)
 {
 	long double t,
-				cf;
-	int			k;
+		cf;
+	int k;
 
 	if (x > -30.0L)
 		return logl(lv_phil(x));
@@ -65,7 +65,7 @@ lv_log_phil(long double x)
 	for (k = 60; k >= 1; k--)
 		cf = t + k / cf;
 	return -0.5L * t * t - logl(cf) -
-		0.918938533204672741780329736405617640L;	/* log sqrt(2 pi) */
+		   0.918938533204672741780329736405617640L; /* log sqrt(2 pi) */
 }
 
 /*
@@ -84,7 +84,7 @@ lv_gdp_deltal(long double mu, long double eps, long double *err)
 	long double a = -eps / mu + mu / 2;
 	long double b = -eps / mu - mu / 2;
 	long double t1,
-				t2;
+		t2;
 
 	t1 = lv_phil(a);
 	if (eps <= 700.0L && b > -30.0L)
@@ -95,8 +95,8 @@ lv_gdp_deltal(long double mu, long double eps, long double *err)
 		*err = 0.0L;
 	else
 		*err = 32.0L * LDBL_EPSILON * (t1 + t2) *
-			(1.0L + (fabsl(b) + 1.0L) * (fabsl(eps) / mu + mu) +
-			 fabsl(eps) + b * b);
+			   (1.0L + (fabsl(b) + 1.0L) * (fabsl(eps) / mu + mu) +
+				fabsl(eps) + b * b);
 	return t1 - t2;
 }
 
@@ -112,7 +112,7 @@ lv_gdp_delta_upper(double mu, double eps, long double slack)
 
 	d += slack * err;
 	if (isnan(d))
-		return 1.0L;			/* cannot evaluate: assume the worst */
+		return 1.0L; /* cannot evaluate: assume the worst */
 	return d;
 }
 
@@ -158,9 +158,9 @@ lv_gdp_delta(double mu, double eps)
 double
 lv_gdp_epsilon(double mu, double delta)
 {
-	double		lo,
-				hi;
-	int			iter;
+	double lo,
+		hi;
+	int iter;
 
 	if (isnan(mu) || isnan(delta) || !(delta > 0.0 && delta < 1.0))
 		return NAN;
@@ -183,7 +183,7 @@ lv_gdp_epsilon(double mu, double delta)
 
 	for (iter = 0; iter < LV_GDP_MAX_ITER; iter++)
 	{
-		double		mid = lo + (hi - lo) / 2.0;
+		double mid = lo + (hi - lo) / 2.0;
 
 		if (mid <= lo || mid >= hi)
 			break;
@@ -207,9 +207,9 @@ lv_gdp_epsilon(double mu, double delta)
 double
 lv_gdp_mu(double eps, double delta)
 {
-	double		lo,
-				hi;
-	int			iter;
+	double lo,
+		hi;
+	int iter;
 
 	if (isnan(eps) || isnan(delta) || !isfinite(eps) || eps < 0.0 ||
 		!(delta > 0.0 && delta < 1.0))
@@ -222,12 +222,12 @@ lv_gdp_mu(double eps, double delta)
 		lo = hi;
 		hi *= 2.0;
 		if (hi > LV_GDP_SEARCH_MAX)
-			return lo;			/* understated mu: overstated loss */
+			return lo; /* understated mu: overstated loss */
 	}
 
 	for (iter = 0; iter < LV_GDP_MAX_ITER; iter++)
 	{
-		double		mid = lo + (hi - lo) / 2.0;
+		double mid = lo + (hi - lo) / 2.0;
 
 		if (mid <= lo || mid >= hi)
 			break;
@@ -268,9 +268,9 @@ lv_round_up(double x)
 static int
 lv_bounds_bin1(double x)
 {
-	double		ax = fabs(x);
-	int			ex,
-				e;
+	double ax = fabs(x);
+	int ex,
+		e;
 
 	if (isnan(x))
 		return -1;
@@ -280,8 +280,8 @@ lv_bounds_bin1(double x)
 		e = LV_BOUNDS_EMAX;
 	else
 	{
-		(void) frexp(ax, &ex);	/* ax = f 2^ex, f in [0.5, 1) */
-		e = ex - 1;				/* ax in [2^e, 2^(e+1)) */
+		(void) frexp(ax, &ex); /* ax = f 2^ex, f in [0.5, 1) */
+		e = ex - 1;            /* ax in [2^e, 2^(e+1)) */
 		if (e > LV_BOUNDS_EMAX)
 			e = LV_BOUNDS_EMAX;
 	}
@@ -294,7 +294,7 @@ lv_bounds_bin1(double x)
 static double
 lv_bounds_edge1(int j, int upper)
 {
-	int			e;
+	int e;
 
 	if (j == LV_BOUNDS_ZERO)
 		return upper ? ldexp(1.0, LV_BOUNDS_EMIN) : -ldexp(1.0, LV_BOUNDS_EMIN);
@@ -323,20 +323,20 @@ int
 lv_dp_bounds(const double *vals, size_t m, double eps, int integer,
 			 lv_stream *rng, double *lo, double *hi)
 {
-	double		count1[LV_BOUNDS_NBINS1];
-	double		count2[LV_BOUNDS_NBINS2];
-	double		b,
-				thr1,
-				thr2,
-				A,
-				B,
-				width,
-				rlo,
-				rhi;
-	int			jlo,
-				jhi,
-				j;
-	size_t		i;
+	double count1[LV_BOUNDS_NBINS1];
+	double count2[LV_BOUNDS_NBINS2];
+	double b,
+		thr1,
+		thr2,
+		A,
+		B,
+		width,
+		rlo,
+		rhi;
+	int jlo,
+		jhi,
+		j;
+	size_t i;
 
 	if (!(eps > 0.0) || !isfinite(eps))
 		return -1;
@@ -356,7 +356,7 @@ lv_dp_bounds(const double *vals, size_t m, double eps, int integer,
 	jhi = -1;
 	for (j = 0; j < LV_BOUNDS_NBINS1; j++)
 	{
-		double		noisy = count1[j] + lv_stream_laplace(rng, b);
+		double noisy = count1[j] + lv_stream_laplace(rng, b);
 
 		if (noisy > thr1)
 		{
@@ -376,8 +376,8 @@ lv_dp_bounds(const double *vals, size_t m, double eps, int integer,
 		count2[j] = 0.0;
 	for (i = 0; i < m; i++)
 	{
-		double		x = vals[i];
-		double		pos;
+		double x = vals[i];
+		double pos;
 
 		if (isnan(x))
 			continue;
@@ -395,7 +395,7 @@ lv_dp_bounds(const double *vals, size_t m, double eps, int integer,
 	jhi = -1;
 	for (j = 0; j < LV_BOUNDS_NBINS2; j++)
 	{
-		double		noisy = count2[j] + lv_stream_laplace(rng, b);
+		double noisy = count2[j] + lv_stream_laplace(rng, b);
 
 		if (noisy > thr2)
 		{
@@ -417,8 +417,23 @@ lv_dp_bounds(const double *vals, size_t m, double eps, int integer,
 
 	if (integer)
 	{
-		rlo = floor(rlo);
-		rhi = ceil(rhi);
+		/*
+		 * The integers inside [rlo, rhi] are those inside [ceil, floor]: no
+		 * integer is clipped, and a bin edge at -2^-10 does not become -1.
+		 */
+		double ilo = ceil(rlo),
+			   ihi = floor(rhi);
+
+		if (ihi > ilo)
+		{
+			rlo = ilo;
+			rhi = ihi;
+		}
+		else
+		{
+			rlo = floor(rlo);
+			rhi = ceil(rhi);
+		}
 	}
 	if (!(rhi > rlo))
 	{
@@ -447,8 +462,8 @@ lv_dp_category_threshold(double eps, double delta)
 /* One passing category of lv_dp_select_categories. */
 typedef struct lv_cat_noisy
 {
-	double		noisy;
-	int			idx;
+	double noisy;
+	int idx;
 } lv_cat_noisy;
 
 /* lv_cat_cmp orders categories by noisy count descending, then index ascending. */
@@ -480,10 +495,10 @@ lv_dp_select_categories(const double *counts, int k, double eps,
 						lv_stream *rng, int *keep)
 {
 	lv_cat_noisy *pass;
-	double		b,
-				thr;
-	int			npass = 0;
-	int			i;
+	double b,
+		thr;
+	int npass = 0;
+	int i;
 
 	if (k < 0)
 		return -1;
@@ -502,7 +517,7 @@ lv_dp_select_categories(const double *counts, int k, double eps,
 	thr = lv_dp_category_threshold(eps, delta);
 	for (i = 0; i < k; i++)
 	{
-		double		noisy = counts[i] + lv_stream_laplace(rng, b);
+		double noisy = counts[i] + lv_stream_laplace(rng, b);
 
 		if (noisy >= thr)
 		{

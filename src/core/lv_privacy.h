@@ -16,36 +16,36 @@
 #include "lv_rand.h"
 
 /* lv_phi returns the standard normal CDF, accurate in both tails. */
-double		lv_phi(double x);
+double lv_phi(double x);
 
 /* lv_gdp_delta returns the smallest delta for which mu-GDP is (eps,delta)-DP. */
-double		lv_gdp_delta(double mu, double eps);
+double lv_gdp_delta(double mu, double eps);
 
 /*
  * lv_gdp_epsilon returns an epsilon >= the smallest eps for which mu-GDP is
  * (eps, delta)-DP (bisection; returns the upper end of the final bracket,
  * relative width <= 1e-12). mu <= 0 gives 0; delta outside (0,1) gives NaN.
  */
-double		lv_gdp_epsilon(double mu, double delta);
+double lv_gdp_epsilon(double mu, double delta);
 
 /*
  * lv_gdp_mu returns a mu <= the largest mu for which mu-GDP is (eps, delta)-DP
  * (bisection; lower end of the final bracket). Returns NaN on bad input.
  */
-double		lv_gdp_mu(double eps, double delta);
+double lv_gdp_mu(double eps, double delta);
 
 /*
  * lv_encoding_diameter returns the L2 diameter of the encoded domain:
  * sqrt(n_numeric + 2 n_categorical + n_nullable_numeric).
  */
-double		lv_encoding_diameter(int n_numeric, int n_categorical,
-								 int n_nullable_numeric);
+double lv_encoding_diameter(int n_numeric, int n_categorical,
+							int n_nullable_numeric);
 
 /*
  * lv_round_up returns the next double above x (used to overstate a privacy
  * loss after floating-point arithmetic).
  */
-double		lv_round_up(double x);
+double lv_round_up(double x);
 
 /*
  * lv_dp_bounds estimates public bounds [lo, hi] for a numeric column from
@@ -58,19 +58,20 @@ double		lv_round_up(double x);
  *  stage 2: a noisy histogram over 256 equal-width bins of [A, B]; lo/hi are
  *           the lower/upper edge of the lowest/highest bin whose noisy count
  *           exceeds the same kind of threshold (else A / B).
- * integer != 0 rounds lo down and hi up to integers. Guarantees hi > lo.
+ * integer != 0 moves lo up and hi down to the integers inside [lo, hi] (no
+ * integer value is clipped by this). Guarantees hi > lo.
  * vals need not be sorted. Returns 0 on success, -1 when stage 1 finds no
  * bin (too few rows for the budget): the caller must then ask for bounds.
  */
-int			lv_dp_bounds(const double *vals, size_t m, double eps, int integer,
-						 lv_stream *rng, double *lo, double *hi);
+int lv_dp_bounds(const double *vals, size_t m, double eps, int integer,
+				 lv_stream *rng, double *lo, double *hi);
 
 /*
  * lv_dp_category_threshold returns T = 1 + (2/eps) ln(1/delta): a category
  * whose count plus Laplace(2/eps) noise reaches T is kept. Releasing the kept
  * labels is (eps, delta)-DP under replace-one neighbours.
  */
-double		lv_dp_category_threshold(double eps, double delta);
+double lv_dp_category_threshold(double eps, double delta);
 
 /*
  * lv_dp_select_categories adds Laplace(2/eps) noise to each of the k counts
@@ -78,8 +79,8 @@ double		lv_dp_category_threshold(double eps, double delta);
  * keeping at most max_keep of them (largest noisy counts). Returns the
  * number kept.
  */
-int			lv_dp_select_categories(const double *counts, int k, double eps,
-									double delta, int max_keep,
-									lv_stream *rng, int *keep);
+int lv_dp_select_categories(const double *counts, int k, double eps,
+							double delta, int max_keep,
+							lv_stream *rng, int *keep);
 
 #endif

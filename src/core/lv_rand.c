@@ -19,11 +19,20 @@
 #define ROTL32(v, c) (((v) << (c)) | ((v) >> (32 - (c))))
 
 #define QUARTERROUND(x, a, b, c, d) \
-	do { \
-		x[a] += x[b]; x[d] ^= x[a]; x[d] = ROTL32(x[d], 16); \
-		x[c] += x[d]; x[b] ^= x[c]; x[b] = ROTL32(x[b], 12); \
-		x[a] += x[b]; x[d] ^= x[a]; x[d] = ROTL32(x[d], 8); \
-		x[c] += x[d]; x[b] ^= x[c]; x[b] = ROTL32(x[b], 7); \
+	do                              \
+	{                               \
+		x[a] += x[b];               \
+		x[d] ^= x[a];               \
+		x[d] = ROTL32(x[d], 16);    \
+		x[c] += x[d];               \
+		x[b] ^= x[c];               \
+		x[b] = ROTL32(x[b], 12);    \
+		x[a] += x[b];               \
+		x[d] ^= x[a];               \
+		x[d] = ROTL32(x[d], 8);     \
+		x[c] += x[d];               \
+		x[b] ^= x[c];               \
+		x[b] = ROTL32(x[b], 7);     \
 	} while (0)
 
 /*
@@ -35,11 +44,11 @@ void
 lv_chacha20_block(const uint32_t key[8], uint32_t counter,
 				  const uint32_t nonce[3], uint32_t out[16])
 {
-	uint32_t	in[16];
-	uint32_t	x[16];
-	int			i;
+	uint32_t in[16];
+	uint32_t x[16];
+	int i;
 
-	in[0] = 0x61707865;			/* "expand 32-byte k" */
+	in[0] = 0x61707865; /* "expand 32-byte k" */
 	in[1] = 0x3320646e;
 	in[2] = 0x79622d32;
 	in[3] = 0x6b206574;
@@ -75,13 +84,13 @@ lv_chacha20_block(const uint32_t key[8], uint32_t counter,
 static void
 lv_key_words(const uint8_t key[LV_KEY_BYTES], uint32_t words[8])
 {
-	int			i;
+	int i;
 
 	for (i = 0; i < 8; i++)
 		words[i] = (uint32_t) key[4 * i] |
-			((uint32_t) key[4 * i + 1] << 8) |
-			((uint32_t) key[4 * i + 2] << 16) |
-			((uint32_t) key[4 * i + 3] << 24);
+				   ((uint32_t) key[4 * i + 1] << 8) |
+				   ((uint32_t) key[4 * i + 2] << 16) |
+				   ((uint32_t) key[4 * i + 3] << 24);
 }
 
 /*
@@ -92,7 +101,7 @@ void
 lv_stream_init(lv_stream *s, const uint8_t key[LV_KEY_BYTES],
 			   uint32_t domain, uint64_t index)
 {
-	int			i;
+	int i;
 
 	lv_key_words(key, s->key);
 	s->nonce[0] = domain;
@@ -126,8 +135,8 @@ lv_stream_u32(lv_stream *s)
 uint64_t
 lv_stream_u64(lv_stream *s)
 {
-	uint64_t	lo = lv_stream_u32(s);
-	uint64_t	hi = lv_stream_u32(s);
+	uint64_t lo = lv_stream_u32(s);
+	uint64_t hi = lv_stream_u32(s);
 
 	return lo | (hi << 32);
 }
@@ -140,13 +149,13 @@ lv_stream_u64(lv_stream *s)
 double
 lv_stream_uniform(lv_stream *s)
 {
-	uint64_t	k;
+	uint64_t k;
 
 	do
 	{
 		k = lv_stream_u64(s) >> 11;
 	} while (k == 0);
-	return (double) k * (1.0 / 9007199254740992.0);	/* 2^-53, exact */
+	return (double) k * (1.0 / 9007199254740992.0); /* 2^-53, exact */
 }
 
 /*
@@ -158,12 +167,12 @@ lv_stream_uniform(lv_stream *s)
 uint64_t
 lv_stream_below(lv_stream *s, uint64_t bound)
 {
-	uint64_t	threshold;
-	uint64_t	r;
+	uint64_t threshold;
+	uint64_t r;
 
 	if (bound <= 1)
 		return 0;
-	threshold = (0 - bound) % bound;	/* = 2^64 mod bound */
+	threshold = (0 - bound) % bound; /* = 2^64 mod bound */
 	for (;;)
 	{
 		r = lv_stream_u64(s);
@@ -180,10 +189,10 @@ lv_stream_below(lv_stream *s, uint64_t bound)
 double
 lv_stream_gaussian(lv_stream *s)
 {
-	double		u1,
-				u2,
-				r,
-				theta;
+	double u1,
+		u2,
+		r,
+		theta;
 
 	if (s->have_spare)
 	{
@@ -207,7 +216,7 @@ lv_stream_gaussian(lv_stream *s)
 double
 lv_stream_laplace(lv_stream *s, double b)
 {
-	double		u = lv_stream_uniform(s);
+	double u = lv_stream_uniform(s);
 
 	if (u < 0.5)
 		return b * log(2.0 * u);
@@ -224,7 +233,7 @@ static uint32_t
 lv_permute_round(const uint32_t key[8], const uint32_t nonce[3], int round,
 				 uint32_t half, uint32_t mask)
 {
-	uint32_t	block[16];
+	uint32_t block[16];
 
 	lv_chacha20_block(key, half, nonce, block);
 	return block[round] & mask;
@@ -243,12 +252,12 @@ uint64_t
 lv_permute(const uint8_t key[LV_KEY_BYTES], uint64_t tweak,
 		   uint64_t n, uint64_t i)
 {
-	uint32_t	kw[8];
-	uint32_t	nonce[3];
-	uint32_t	mask;
-	uint64_t	x;
-	int			w;
-	int			r;
+	uint32_t kw[8];
+	uint32_t nonce[3];
+	uint32_t mask;
+	uint64_t x;
+	int w;
+	int r;
 
 	if (n <= 1)
 		return 0;
@@ -269,12 +278,12 @@ lv_permute(const uint8_t key[LV_KEY_BYTES], uint64_t tweak,
 	x = i;
 	do
 	{
-		uint32_t	left = (uint32_t) (x >> w) & mask;
-		uint32_t	right = (uint32_t) x & mask;
+		uint32_t left = (uint32_t) (x >> w) & mask;
+		uint32_t right = (uint32_t) x & mask;
 
 		for (r = 0; r < LV_PERMUTE_ROUNDS; r++)
 		{
-			uint32_t	t = left ^ lv_permute_round(kw, nonce, r, right, mask);
+			uint32_t t = left ^ lv_permute_round(kw, nonce, r, right, mask);
 
 			left = right;
 			right = t;

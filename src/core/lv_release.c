@@ -22,11 +22,11 @@
 static int
 lv_sample_softmax(float *l, int n, double u)
 {
-	float		mx = l[0];
-	double		sum = 0.0,
-				target,
-				acc = 0.0;
-	int			i;
+	float mx = l[0];
+	double sum = 0.0,
+		   target,
+		   acc = 0.0;
+	int i;
 
 	for (i = 1; i < n; i++)
 		if (l[i] > mx)
@@ -54,7 +54,7 @@ lv_sigmoid_d(double x)
 		return 1.0 / (1.0 + exp(-x));
 	else
 	{
-		double		e = exp(x);
+		double e = exp(x);
 
 		return e / (1.0 + e);
 	}
@@ -68,29 +68,29 @@ static void
 lv_decode_row(const lv_schema *s, float *logits, lv_stream *rs,
 			  lv_cell *out)
 {
-	int			c,
-				off = 0;
+	int c,
+		off = 0;
 
 	for (c = 0; c < s->ncols; c++)
 	{
 		const lv_column *col = &s->cols[c];
-		lv_cell    *cell = &out[c];
+		lv_cell *cell = &out[c];
 
 		cell->value = 0.0;
 		cell->cat = 0;
 		cell->isnull = 0;
 		if (col->kind == LV_COL_NUMERIC)
 		{
-			int			nb = col->nbins;
-			int			isnull = 0;
-			double		u_bin,
-						u_pos;
-			int			bin;
-			double		v;
+			int nb = col->nbins;
+			int isnull = 0;
+			double u_bin,
+				u_pos;
+			int bin;
+			double v;
 
 			if (col->nullable)
 			{
-				double		u_null = lv_stream_uniform(rs);
+				double u_null = lv_stream_uniform(rs);
 
 				isnull = u_null < lv_sigmoid_d((double) logits[off + nb]);
 			}
@@ -104,8 +104,8 @@ lv_decode_row(const lv_schema *s, float *logits, lv_stream *rs,
 				v = col->lo + (bin + u_pos) * (col->hi - col->lo) / nb;
 				if (col->integer)
 				{
-					double		ilo = ceil(col->lo),
-								ihi = floor(col->hi);
+					double ilo = ceil(col->lo),
+						   ihi = floor(col->hi);
 
 					v = round(v);
 					if (ilo <= ihi)
@@ -132,9 +132,9 @@ lv_decode_row(const lv_schema *s, float *logits, lv_stream *rs,
 		}
 		else
 		{
-			int			slots = lv_column_slots(col);
-			int			slot = lv_sample_softmax(logits + off, slots,
-												 lv_stream_uniform(rs));
+			int slots = lv_column_slots(col);
+			int slot = lv_sample_softmax(logits + off, slots,
+										 lv_stream_uniform(rs));
 
 			if (slot < col->ncat)
 				cell->cat = slot;
@@ -158,20 +158,20 @@ lv_decode_row(const lv_schema *s, float *logits, lv_stream *rs,
 int
 lv_release_rows(const lv_model *m, int64_t start, int count, lv_cell *out)
 {
-	int			k,
-				o,
-				mw,
-				r,
-				c;
-	uint64_t	n;
-	float	   *z,
-			   *logits,
-			   *scratch;
-	lv_stream  *streams;
-	char	   *block;
-	size_t		sz_z,
-				sz_l,
-				sz_s;
+	int k,
+		o,
+		mw,
+		r,
+		c;
+	uint64_t n;
+	float *z,
+		*logits,
+		*scratch;
+	lv_stream *streams;
+	char *block;
+	size_t sz_z,
+		sz_l,
+		sz_s;
 
 	if (m == NULL || out == NULL || start < 0 || count < 0 ||
 		count > LV_RELEASE_CHUNK || start > INT64_MAX - count)
@@ -203,12 +203,12 @@ lv_release_rows(const lv_model *m, int64_t start, int count, lv_cell *out)
 
 	for (r = 0; r < count; r++)
 	{
-		uint64_t	j = (uint64_t) start + (uint64_t) r;
-		uint64_t	src = lv_permute(m->key, j / n, n, j % n);
+		uint64_t j = (uint64_t) start + (uint64_t) r;
+		uint64_t src = lv_permute(m->key, j / n, n, j % n);
 		const float *mean;
-		float	   *zr = z + (size_t) r * k;
+		float *zr = z + (size_t) r * k;
 
-		if (src >= n)			/* cannot happen with a correct permutation */
+		if (src >= n) /* cannot happen with a correct permutation */
 		{
 			lv_free(block);
 			return LV_ERR_ARG;

@@ -53,7 +53,7 @@ lv_column_out_width(const lv_column *c)
 int
 lv_schema_check(const lv_schema *s)
 {
-	int			i;
+	int i;
 
 	if (s == NULL || s->ncols < 1 || s->ncols > LV_MAX_COLUMNS ||
 		s->cols == NULL)
@@ -97,8 +97,8 @@ lv_schema_check(const lv_schema *s)
 int
 lv_schema_input_dim(const lv_schema *s)
 {
-	int			i,
-				d = 0;
+	int i,
+		d = 0;
 
 	for (i = 0; i < s->ncols; i++)
 		d += lv_column_in_width(&s->cols[i]);
@@ -109,8 +109,8 @@ lv_schema_input_dim(const lv_schema *s)
 int
 lv_schema_output_dim(const lv_schema *s)
 {
-	int			i,
-				o = 0;
+	int i,
+		o = 0;
 
 	for (i = 0; i < s->ncols; i++)
 		o += lv_column_out_width(&s->cols[i]);
@@ -124,10 +124,10 @@ lv_schema_output_dim(const lv_schema *s)
 double
 lv_schema_diameter(const lv_schema *s)
 {
-	int			i,
-				nnum = 0,
-				ncat = 0,
-				nnull = 0;
+	int i,
+		nnum = 0,
+		ncat = 0,
+		nnull = 0;
 
 	for (i = 0; i < s->ncols; i++)
 	{
@@ -151,7 +151,7 @@ lv_schema_diameter(const lv_schema *s)
 int
 lv_numeric_bin(const lv_column *c, double v)
 {
-	double		b;
+	double b;
 
 	if (c->exact_bins)
 		b = round(v) - c->lo;
@@ -174,8 +174,8 @@ void
 lv_encode_row(const lv_schema *s, const lv_cell *cells, float *x,
 			  int32_t *target)
 {
-	int			i,
-				off = 0;
+	int i,
+		off = 0;
 
 	for (i = 0; i < s->ncols; i++)
 	{
@@ -191,7 +191,7 @@ lv_encode_row(const lv_schema *s, const lv_cell *cells, float *x,
 			}
 			else
 			{
-				double		v = cell->value;
+				double v = cell->value;
 
 				if (!(v >= c->lo))
 					v = c->lo;
@@ -206,8 +206,8 @@ lv_encode_row(const lv_schema *s, const lv_cell *cells, float *x,
 		}
 		else
 		{
-			int			slots = lv_column_slots(c);
-			int			slot;
+			int slots = lv_column_slots(c);
+			int slot;
 
 			if (cell->isnull)
 				slot = c->nullable ? c->ncat + 1 : c->ncat;

@@ -21,43 +21,43 @@
 #include "lv_model.h"
 #include "lv_nn.h"
 
-#define LV_POWER_ITERS_STEP 2	/* power iterations per layer and step */
-#define LV_POWER_ITERS_INIT 30	/* at initialisation */
-#define LV_MEANS_CHUNK 256		/* rows per double-precision GEMM chunk */
+#define LV_POWER_ITERS_STEP 2  /* power iterations per layer and step */
+#define LV_POWER_ITERS_INIT 30 /* at initialisation */
+#define LV_MEANS_CHUNK 256     /* rows per double-precision GEMM chunk */
 #define LV_MAX_TRAIN_ROWS ((int64_t) 1 << 40)
 
 /* Everything lv_model_train allocates besides the model's own arrays. */
 typedef struct lv_train_state
 {
-	lv_mlp		genc,
-				gdec;			/* gradients */
-	lv_mlp		m1enc,
-				m2enc,
-				m1dec,
-				m2dec;			/* Adam moments */
+	lv_mlp genc,
+		gdec; /* gradients */
+	lv_mlp m1enc,
+		m2enc,
+		m1dec,
+		m2dec; /* Adam moments */
 	lv_vae_work work;
-	float	   *Xb;				/* maxB x d minibatch */
-	int32_t    *Tb;				/* maxB x ncols targets */
-	float	   *xi;				/* maxB x k latent noise */
-	int64_t    *order;			/* n row indices */
-	float	   *pv;				/* power-iteration vectors, all layers */
-	float	   *pu;				/* power-iteration scratch */
+	float *Xb;      /* maxB x d minibatch */
+	int32_t *Tb;    /* maxB x ncols targets */
+	float *xi;      /* maxB x k latent noise */
+	int64_t *order; /* n row indices */
+	float *pv;      /* power-iteration vectors, all layers */
+	float *pu;      /* power-iteration scratch */
 } lv_train_state;
 
 static unsigned int lv_fp_enter(void);
 static void lv_fp_leave(unsigned int saved);
-static int	lv_poll(const lv_train_config *cfg, unsigned int saved);
-static int	lv_check_train_args(const lv_model *m, const float *X,
-								const int32_t *T, int64_t n,
-								const lv_train_config *cfg);
-static int	lv_train_state_alloc(lv_train_state *st, const lv_model *m,
-								 int maxB, int64_t n);
+static int lv_poll(const lv_train_config *cfg, unsigned int saved);
+static int lv_check_train_args(const lv_model *m, const float *X,
+							   const int32_t *T, int64_t n,
+							   const lv_train_config *cfg);
+static int lv_train_state_alloc(lv_train_state *st, const lv_model *m,
+								int maxB, int64_t n);
 static void lv_train_state_free(lv_train_state *st);
 static void lv_project_all(lv_model *m, const lv_train_config *cfg,
 						   lv_train_state *st, int iters);
-static int	lv_enforce_certificate(lv_model *m);
-static int	lv_compute_means(lv_model *m, const float *X, int64_t n,
-							 const lv_train_config *cfg);
+static int lv_enforce_certificate(lv_model *m);
+static int lv_compute_means(lv_model *m, const float *X, int64_t n,
+							const lv_train_config *cfg);
 static void lv_model_discard_training(lv_model *m);
 
 /* lv_softplus returns log(1 + e^x) without overflow. */
@@ -75,7 +75,7 @@ lv_sigmoid(float x)
 		return 1.0f / (1.0f + expf(-x));
 	else
 	{
-		float		e = expf(x);
+		float e = expf(x);
 
 		return e / (1.0f + e);
 	}
@@ -88,10 +88,10 @@ lv_sigmoid(float x)
 static double
 lv_softmax_ce(const float *l, int n, int t, float scale, float *g)
 {
-	float		mx = l[0],
-				sum = 0.0f,
-				inv;
-	int			i;
+	float mx = l[0],
+		  sum = 0.0f,
+		  inv;
+	int i;
 
 	for (i = 1; i < n; i++)
 		if (l[i] > mx)
@@ -117,17 +117,17 @@ double
 lv_heads_loss(const lv_schema *s, const float *logits, const int32_t *T,
 			  int B, float scale, float *dlogits)
 {
-	int			o = lv_schema_output_dim(s);
-	double		total = 0.0;
-	int			r,
-				c;
+	int o = lv_schema_output_dim(s);
+	double total = 0.0;
+	int r,
+		c;
 
 	for (r = 0; r < B; r++)
 	{
 		const float *l = logits + (size_t) r * o;
-		float	   *g = dlogits + (size_t) r * o;
+		float *g = dlogits + (size_t) r * o;
 		const int32_t *t = T + (size_t) r * s->ncols;
-		int			off = 0;
+		int off = 0;
 
 		for (c = 0; c < s->ncols; c++)
 		{
@@ -135,14 +135,14 @@ lv_heads_loss(const lv_schema *s, const float *logits, const int32_t *T,
 
 			if (col->kind == LV_COL_NUMERIC)
 			{
-				int			nb = col->nbins;
+				int nb = col->nbins;
 
 				if (t[c] < 0)
 				{
 					memset(g + off, 0, sizeof(float) * nb);
 					if (col->nullable)
 					{
-						float		x = l[off + nb];
+						float x = l[off + nb];
 
 						total += lv_softplus(-(double) x);
 						g[off + nb] = (lv_sigmoid(x) - 1.0f) * scale;
@@ -153,7 +153,7 @@ lv_heads_loss(const lv_schema *s, const float *logits, const int32_t *T,
 					total += lv_softmax_ce(l + off, nb, t[c], scale, g + off);
 					if (col->nullable)
 					{
-						float		x = l[off + nb];
+						float x = l[off + nb];
 
 						total += lv_softplus((double) x);
 						g[off + nb] = lv_sigmoid(x) * scale;
@@ -163,7 +163,7 @@ lv_heads_loss(const lv_schema *s, const float *logits, const int32_t *T,
 			}
 			else
 			{
-				int			slots = lv_column_slots(col);
+				int slots = lv_column_slots(col);
 
 				total += lv_softmax_ce(l + off, slots, t[c], scale, g + off);
 				off += slots;
@@ -178,9 +178,9 @@ int
 lv_vae_work_alloc(lv_vae_work *w, const lv_mlp *enc, const lv_mlp *dec,
 				  int maxB)
 {
-	int			k = enc->layers[enc->nlayers - 1].out;
-	int			o = dec->layers[dec->nlayers - 1].out;
-	int			rc;
+	int k = enc->layers[enc->nlayers - 1].out;
+	int o = dec->layers[dec->nlayers - 1].out;
+	int rc;
 
 	memset(w, 0, sizeof(*w));
 	w->maxB = maxB;
@@ -225,14 +225,14 @@ lv_vae_grad(const lv_schema *s, const lv_mlp *enc, const lv_mlp *dec,
 			lv_vae_work *w, lv_mlp *genc, lv_mlp *gdec, double *recon,
 			double *kl)
 {
-	int			k = enc->layers[enc->nlayers - 1].out;
-	size_t		i,
-				nk = (size_t) B * k;
+	int k = enc->layers[enc->nlayers - 1].out;
+	size_t i,
+		nk = (size_t) B * k;
 	const float *mu;
 	const float *logits;
-	float		scale = 1.0f / (float) B;
-	double		rec,
-				klsum = 0.0;
+	float scale = 1.0f / (float) B;
+	double rec,
+		klsum = 0.0;
 
 	lv_mlp_forward(enc, X, B, &w->enc_cache);
 	mu = w->enc_cache.act[enc->nlayers - 1];
@@ -267,23 +267,23 @@ lv_model_train(lv_model *m, const float *X, const int32_t *T, int64_t n,
 			   const lv_train_config *cfg, lv_train_result *res)
 {
 	lv_train_state st;
-	lv_stream	rinit,
-				rorder,
-				rnoise;
-	int			d,
-				o,
-				k,
-				h,
-				ncols,
-				maxB,
-				rc,
-				epoch;
-	int			enc_w[4],
-				dec_w[4];
-	int64_t		t = 0;
-	double		ep_loss = 0.0,
-				ep_rec = 0.0,
-				ep_kl = 0.0;
+	lv_stream rinit,
+		rorder,
+		rnoise;
+	int d,
+		o,
+		k,
+		h,
+		ncols,
+		maxB,
+		rc,
+		epoch;
+	int enc_w[4],
+		dec_w[4];
+	int64_t t = 0;
+	double ep_loss = 0.0,
+		   ep_rec = 0.0,
+		   ep_kl = 0.0;
 	unsigned int saved_fp;
 
 	if ((rc = lv_check_train_args(m, X, T, n, cfg)) != LV_OK)
@@ -304,8 +304,7 @@ lv_model_train(lv_model *m, const float *X, const int32_t *T, int64_t n,
 	m->latent = k;
 	m->hidden = h;
 	m->noise_sd = 1.0;
-	m->lipschitz_target = (cfg->lipschitz_target > 0.0) ?
-		cfg->lipschitz_target : 0.0;
+	m->lipschitz_target = (cfg->lipschitz_target > 0.0) ? cfg->lipschitz_target : 0.0;
 	m->lipschitz_certified = 0.0;
 	m->nrows = n;
 
@@ -334,14 +333,14 @@ lv_model_train(lv_model *m, const float *X, const int32_t *T, int64_t n,
 	lv_mlp_init_xavier(&m->enc, &rinit);
 	lv_mlp_init_xavier(&m->dec, &rinit);
 	{
-		int			l,
-					off = 0;
+		int l,
+			off = 0;
 
 		for (l = 0; l < 6; l++)
 		{
 			const lv_layer *L = l < 3 ? &m->enc.layers[l] : &m->dec.layers[l - 3];
-			double		ss = 0.0;
-			int			i;
+			double ss = 0.0;
+			int i;
 
 			for (i = 0; i < L->in; i++)
 			{
@@ -355,7 +354,7 @@ lv_model_train(lv_model *m, const float *X, const int32_t *T, int64_t n,
 		}
 	}
 	{
-		int64_t		i;
+		int64_t i;
 
 		for (i = 0; i < n; i++)
 			st.order[i] = i;
@@ -366,14 +365,14 @@ lv_model_train(lv_model *m, const float *X, const int32_t *T, int64_t n,
 
 	for (epoch = 0; epoch < cfg->epochs; epoch++)
 	{
-		int64_t		i,
-					off;
+		int64_t i,
+			off;
 
 		/* Fisher-Yates shuffle of the row order */
 		for (i = n - 1; i > 0; i--)
 		{
-			int64_t		j = (int64_t) lv_stream_below(&rorder, (uint64_t) i + 1);
-			int64_t		tmp = st.order[i];
+			int64_t j = (int64_t) lv_stream_below(&rorder, (uint64_t) i + 1);
+			int64_t tmp = st.order[i];
 
 			st.order[i] = st.order[j];
 			st.order[j] = tmp;
@@ -381,16 +380,16 @@ lv_model_train(lv_model *m, const float *X, const int32_t *T, int64_t n,
 		ep_loss = ep_rec = ep_kl = 0.0;
 		for (off = 0; off < n; off += maxB)
 		{
-			int			B = (n - off < maxB) ? (int) (n - off) : maxB;
-			int			r;
-			size_t		q;
-			double		loss,
-						rec,
-						kl;
+			int B = (n - off < maxB) ? (int) (n - off) : maxB;
+			int r;
+			size_t q;
+			double loss,
+				rec,
+				kl;
 
 			for (r = 0; r < B; r++)
 			{
-				int64_t		src = st.order[off + r];
+				int64_t src = st.order[off + r];
 
 				memcpy(st.Xb + (size_t) r * d, X + (size_t) src * d,
 					   sizeof(float) * d);
@@ -462,15 +461,15 @@ lv_model_train(lv_model *m, const float *X, const int32_t *T, int64_t n,
 double
 lv_model_certify(const lv_model *m)
 {
-	double		prod = 1.0;
-	int			l;
+	double prod = 1.0;
+	int l;
 
 	if (m == NULL || m->enc.nlayers < 1 || m->enc.layers == NULL)
 		return -1.0;
 	for (l = 0; l < m->enc.nlayers; l++)
 	{
 		const lv_layer *L = &m->enc.layers[l];
-		double		sv = lv_spectral_norm_exact(L->W, L->out, L->in);
+		double sv = lv_spectral_norm_exact(L->W, L->out, L->in);
 
 		if (sv < 0.0)
 			return -1.0;
@@ -504,7 +503,7 @@ lv_fp_enter(void)
 #ifdef LV_HAVE_MXCSR
 	unsigned int saved = _mm_getcsr();
 
-	_mm_setcsr(saved | 0x8040);	/* FTZ (bit 15) | DAZ (bit 6) */
+	_mm_setcsr(saved | 0x8040); /* FTZ (bit 15) | DAZ (bit 6) */
 	return saved;
 #else
 	return 0;
@@ -530,7 +529,7 @@ lv_fp_leave(unsigned int saved)
 static int
 lv_poll(const lv_train_config *cfg, unsigned int saved)
 {
-	int			stop;
+	int stop;
 
 	if (cfg->interrupted == NULL)
 		return 0;
@@ -545,10 +544,10 @@ static int
 lv_check_train_args(const lv_model *m, const float *X, const int32_t *T,
 					int64_t n, const lv_train_config *cfg)
 {
-	int			d,
-				ncols,
-				c;
-	int64_t		i;
+	int d,
+		ncols,
+		c;
+	int64_t i;
 
 	if (m == NULL || X == NULL || T == NULL || cfg == NULL)
 		return LV_ERR_ARG;
@@ -577,7 +576,7 @@ lv_check_train_args(const lv_model *m, const float *X, const int32_t *T,
 		for (c = 0; c < ncols; c++)
 		{
 			const lv_column *col = &m->schema.cols[c];
-			int32_t		t = T[i * ncols + c];
+			int32_t t = T[i * ncols + c];
 
 			if (col->kind == LV_COL_NUMERIC)
 			{
@@ -596,12 +595,12 @@ static int
 lv_train_state_alloc(lv_train_state *st, const lv_model *m, int maxB,
 					 int64_t n)
 {
-	int			d = m->enc.layers[0].in;
-	int			k = m->latent;
-	size_t		nv = 0,
-				nu = 0;
-	int			l,
-				rc;
+	int d = m->enc.layers[0].in;
+	int k = m->latent;
+	size_t nv = 0,
+		   nu = 0;
+	int l,
+		rc;
 
 	if ((rc = lv_mlp_alloc_like(&st->genc, &m->enc)) != LV_OK ||
 		(rc = lv_mlp_alloc_like(&st->gdec, &m->dec)) != LV_OK ||
@@ -660,22 +659,21 @@ static void
 lv_project_all(lv_model *m, const lv_train_config *cfg, lv_train_state *st,
 			   int iters)
 {
-	size_t		off = 0;
-	int			l;
+	size_t off = 0;
+	int l;
 
 	for (l = 0; l < m->enc.nlayers; l++)
 	{
-		lv_layer   *L = &m->enc.layers[l];
+		lv_layer *L = &m->enc.layers[l];
 
 		if (cfg->lipschitz_target > 0.0)
 			lv_spectral_project(L, st->pv + off, st->pu, iters,
-								l == m->enc.nlayers - 1 ?
-								cfg->lipschitz_target : 1.0);
+								l == m->enc.nlayers - 1 ? cfg->lipschitz_target : 1.0);
 		off += L->in;
 	}
 	for (l = 0; l < m->dec.nlayers; l++)
 	{
-		lv_layer   *L = &m->dec.layers[l];
+		lv_layer *L = &m->dec.layers[l];
 
 		if (cfg->decoder_layer_bound > 0.0)
 			lv_spectral_project(L, st->pv + off, st->pu, iters,
@@ -692,26 +690,27 @@ lv_project_all(lv_model *m, const lv_train_config *cfg, lv_train_state *st,
 static int
 lv_enforce_certificate(lv_model *m)
 {
-	double		cert = lv_model_certify(m);
-	int			iter;
+	double cert = lv_model_certify(m);
+	int iter;
 
 	if (cert < 0.0)
 		return LV_ERR_LAPACK;
 	for (iter = 0; m->mechanism == LV_MECH_LATENT &&
-		 cert > m->lipschitz_target; iter++)
+				   cert > m->lipschitz_target;
+		 iter++)
 	{
-		lv_layer   *L = &m->enc.layers[m->enc.nlayers - 1];
-		double		f = m->lipschitz_target / cert * (1.0 - 1e-6);
-		size_t		i,
-					nw = (size_t) L->out * L->in;
+		lv_layer *L = &m->enc.layers[m->enc.nlayers - 1];
+		double f = m->lipschitz_target / cert * (1.0 - 1e-6);
+		size_t i,
+			nw = (size_t) L->out * L->in;
 
 		if (iter >= 50)
 			return LV_ERR_NUMERIC;
 		if (iter > 0)
-			f *= (1.0 - 1e-4);	/* float rounding defeated us: step harder */
+			f *= (1.0 - 1e-4); /* float rounding defeated us: step harder */
 		for (i = 0; i < nw; i++)
 		{
-			float		w = (float) (L->W[i] * f);
+			float w = (float) (L->W[i] * f);
 
 			L->W[i] = (fabsf(w) < 1e-30f) ? 0.0f : w;
 		}
@@ -733,9 +732,9 @@ lv_dmlp_forward(const lv_mlp *net, double *const *Wd, double *const *bd,
 				const double *in, int C, double *a, double *b)
 {
 	const double *x = in;
-	double	   *y = a;
-	int			l,
-				r;
+	double *y = a;
+	int l,
+		r;
 
 	for (l = 0; l < net->nlayers; l++)
 	{
@@ -748,8 +747,8 @@ lv_dmlp_forward(const lv_mlp *net, double *const *Wd, double *const *bd,
 					1.0, x, L->in, Wd[l], L->in, 1.0, y, L->out);
 		if (l < net->nlayers - 1)
 		{
-			size_t		i,
-						nn = (size_t) C * L->out;
+			size_t i,
+				nn = (size_t) C * L->out;
 
 			for (i = 0; i < nn; i++)
 				y[i] = y[i] > 0.0 ? y[i] : 0.0;
@@ -768,26 +767,26 @@ lv_compute_means(lv_model *m, const float *X, int64_t n,
 				 const lv_train_config *cfg)
 {
 	const lv_mlp *enc = &m->enc;
-	int			d = enc->layers[0].in;
-	int			k = m->latent;
-	int			mw = lv_mlp_max_width(enc);
-	double	   *Wd[3] = {NULL, NULL, NULL};
-	double	   *bd[3] = {NULL, NULL, NULL};
-	double	   *xin = NULL,
-			   *a = NULL,
-			   *b = NULL,
-			   *mu;
-	int			l,
-				rc = LV_OK;
-	int64_t		r0;
-	size_t		i;
+	int d = enc->layers[0].in;
+	int k = m->latent;
+	int mw = lv_mlp_max_width(enc);
+	double *Wd[3] = {NULL, NULL, NULL};
+	double *bd[3] = {NULL, NULL, NULL};
+	double *xin = NULL,
+		   *a = NULL,
+		   *b = NULL,
+		   *mu;
+	int l,
+		rc = LV_OK;
+	int64_t r0;
+	size_t i;
 
 	if (enc->nlayers != 3)
 		return LV_ERR_ARG;
 	for (l = 0; l < 3; l++)
 	{
 		const lv_layer *L = &enc->layers[l];
-		size_t		nw = (size_t) L->out * L->in;
+		size_t nw = (size_t) L->out * L->in;
 
 		Wd[l] = lv_alloc(sizeof(double) * nw);
 		bd[l] = lv_alloc(sizeof(double) * L->out);
@@ -819,12 +818,12 @@ lv_compute_means(lv_model *m, const float *X, int64_t n,
 
 	for (r0 = 0; r0 < n; r0 += LV_MEANS_CHUNK)
 	{
-		int			C = (n - r0 < LV_MEANS_CHUNK) ? (int) (n - r0) : LV_MEANS_CHUNK;
+		int C = (n - r0 < LV_MEANS_CHUNK) ? (int) (n - r0) : LV_MEANS_CHUNK;
 		const float *xs = X + (size_t) r0 * d;
-		float	   *dst = m->means + (size_t) r0 * k;
-		size_t		nn = (size_t) C * d;
-		int			r,
-					c;
+		float *dst = m->means + (size_t) r0 * k;
+		size_t nn = (size_t) C * d;
+		int r,
+			c;
 
 		for (i = 0; i < nn; i++)
 			xin[i] = xs[i];
