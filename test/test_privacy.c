@@ -322,8 +322,9 @@ test_dp_bounds_integer(void **state)
 	for (idx = 0; idx < 5; idx++)
 	{
 		assert_int_equal(run_bounds(v, m, 1.0, 1, idx, &lo, &hi), 0);
-		assert_true(lo >= 1990 && lo <= 2000);
-		assert_true(hi >= 2014 && hi <= 2025);
+		/* the 0.5% and 99.5% quantiles are the atoms 2000 and 2014 */
+		assert_true(lo == 2000);
+		assert_true(hi == 2014);
 		assert_true(lo == floor(lo) && hi == floor(hi));
 		assert_true(hi > lo);
 	}
@@ -333,8 +334,8 @@ test_dp_bounds_integer(void **state)
 	for (idx = 0; idx < 5; idx++)
 	{
 		assert_int_equal(run_bounds(v, m, 1.0, 1, idx, &lo, &hi), 0);
-		assert_true(lo >= 10 && lo <= 18);
-		assert_true(hi >= 89 && hi <= 100);
+		assert_true(lo >= 18 && lo <= 19);
+		assert_true(hi >= 88 && hi <= 89);
 		assert_true(lo == floor(lo) && hi == floor(hi));
 	}
 
@@ -342,8 +343,8 @@ test_dp_bounds_integer(void **state)
 	for (i = 0; i < m; i++)
 		v[i] = -500 + (double) lv_stream_below(&g, 401);
 	assert_int_equal(run_bounds(v, m, 1.0, 1, 0, &lo, &hi), 0);
-	assert_true(lo >= -520 && lo <= -500);
-	assert_true(hi >= -100 && hi <= -90);
+	assert_true(lo >= -500 && lo <= -496);
+	assert_true(hi >= -104 && hi <= -100);
 
 	/* deterministic given the stream */
 	{
@@ -380,13 +381,11 @@ test_dp_bounds_real(void **state)
 	for (i = 0; i < m; i++)
 		v[i] = (i % 2) ? 1e300 : INFINITY;
 	assert_int_equal(run_bounds(v, m, 1.0, 0, 0, &lo, &hi), 0);
-	assert_true(hi == ldexp(1.0, 63));
-	assert_true(lo >= ldexp(1.0, 62) && lo < hi);
+	assert_true(lo == ldexp(1.0, 63) && hi > lo && isfinite(hi));
 	for (i = 0; i < m; i++)
 		v[i] = -1e300;
 	assert_int_equal(run_bounds(v, m, 1.0, 0, 0, &lo, &hi), 0);
-	assert_true(lo == -ldexp(1.0, 63));
-	assert_true(hi <= -ldexp(1.0, 62) && lo < hi);
+	assert_true(lo == -ldexp(1.0, 63) && hi > lo && hi < -ldexp(1.0, 62));
 
 	/* NaNs are ignored */
 	for (i = 0; i < m; i++)
@@ -414,7 +413,8 @@ test_dp_bounds_constant(void **state)
 	assert_true(lo >= 4.0 && hi <= 8.0);
 	assert_int_equal(run_bounds(v, m, 1.0, 0, 0, &lo, &hi), 0);
 	assert_true(lo <= 7.0 && hi > 7.0 && hi > lo);
-	assert_true(hi - lo < 0.1);
+	/* few rows for the budget: loose (never clipping) inside stage 1's bin */
+	assert_true(lo >= 4.0 && hi <= 8.0);
 
 	for (i = 0; i < m; i++)
 		v[i] = 0.0;
@@ -435,11 +435,11 @@ test_dp_bounds_constant(void **state)
 	for (i = 0; i < m; i++)
 		v[i] = 1.0;
 	assert_int_equal(run_bounds(v, m, 1.0, 0, 0, &lo, &hi), 0);
-	assert_true(lo == 1.0 && hi == 1.0 + 1.0 / 256);
+	assert_true(lo == 1.0 && hi > 1.0 && hi <= 2.0);
 	for (i = 0; i < m; i++)
 		v[i] = -1.0;
 	assert_int_equal(run_bounds(v, m, 1.0, 0, 0, &lo, &hi), 0);
-	assert_true(lo == -1.0 - 1.0 / 256 && hi == -1.0);
+	assert_true(hi == -1.0 && lo >= -2.0 && lo < -1.0);
 	free(v);
 }
 
@@ -486,29 +486,26 @@ test_dp_bounds_failure_and_order(void **state)
 	assert_true(ok > 60);
 
 	/*
-	 * 60 values spread thinly over [1024, 2048): stage 1 finds that bin,
-	 * no stage-2 bin reaches its threshold, so [lo, hi] = [A, B].
+	 * 60 values spread thinly over [1024, 2048): whenever stage 1 finds
+	 * that bin, both quantiles stay inside it.
 	 */
 	for (trial = 0; trial < 60; trial++)
 		v[trial] = 1025 + 17 * trial;
-	ok = 0;
 	for (idx = 0; idx < 20; idx++)
-		if (run_bounds(v, 60, 1.0, 0, idx, &lo, &hi) == 0 &&
-			lo == 1024.0 && hi == 2048.0)
-			ok++;
-	assert_true(ok >= 17);
+		if (run_bounds(v, 60, 1.0, 0, idx, &lo, &hi) == 0)
+			assert_true(lo >= 1024.0 && hi <= 2048.0 && hi > lo);
 }
 
 /*
  * Stage 1's noise scale and threshold: m copies of one value fill one bin;
- * stage 1 finds a bin with probability P(m + Laplace(4/eps) > (4/eps)
+ * stage 1 finds a bin with probability P(m + Laplace(6/eps) > (6/eps)
  * ln(147/0.01)) (plus < 0.6% for an empty bin passing).
  */
 static void
 test_dp_bounds_stage1_threshold(void **state)
 {
 	const double eps = 1.0;
-	const double b = 4.0 / eps;
+	const double b = 6.0 / eps; /* stage 1 spends eps/3 */
 	const double thr = b * log(147 / 0.01);
 	const int trials = 2000;
 	double v[64];
@@ -519,7 +516,7 @@ test_dp_bounds_stage1_threshold(void **state)
 		v[i] = 5.0;
 	for (a = 0; a < 3; a++)
 	{
-		int m = (int) floor(thr) + 4 * (a - 1); /* 34, 38, 42 */
+		int m = (int) floor(thr) + 4 * (a - 1); /* 53, 57, 61 */
 		double gap = thr - m;
 		double p = gap >= 0 ? 0.5 * exp(-gap / b) : 1 - 0.5 * exp(gap / b);
 		int found = 0,

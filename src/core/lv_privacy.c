@@ -24,6 +24,120 @@
 #define LV_BOUNDS_ZERO LV_BOUNDS_NEXP                        /* index of the zero bin */
 #define LV_BOUNDS_NBINS2 256
 #define LV_BOUNDS_BETA 0.01
+#define LV_BOUNDS_TAIL 0.005  /* quantiles used as bounds: 0.5% and 99.5% */
+#define LV_EM_CANDIDATES 1025 /* real candidates of a quantile */
+#define LV_EM_INT_MAX 4096    /* integer candidates up to this range */
+
+/* lv_cmp_double orders doubles ascending for qsort. */
+static int
+lv_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *) a,
+		   y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* lv_count_below returns #{x <= c} (strict: #{x < c}) in sorted[0..m). */
+static size_t
+lv_count_below(const double *sorted, size_t m, double c, int strict)
+{
+	size_t lo = 0,
+		   hi = m;
+
+	while (lo < hi)
+	{
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strict ? sorted[mid] < c : sorted[mid] <= c)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * lv_em_candidate returns candidate i of nc over [A, B]: every integer from
+ * ceil(A) when step == 1, else A + i (B - A) / (nc - 1).
+ */
+static double
+lv_em_candidate(double A, double B, int nc, int integer_grid, int i)
+{
+	if (integer_grid)
+		return ceil(A) + i;
+	return (i == nc - 1) ? B : A + (B - A) * i / (nc - 1);
+}
+
+/*
+ * lv_em_quantile picks the q-quantile of sorted[0..m) (from_top: the
+ * (1-q)-quantile, counting from above) among public
+ * candidates of [A, B] (every integer when integer != 0 and B - A <=
+ * LV_EM_INT_MAX, else LV_EM_CANDIDATES equally spaced points) with the
+ * exponential mechanism: score u(c) = -max(0, t - #{x <= c}, #{x < c} - t)
+ * (from_top: with #{x >= c} and #{x > c}), t = q m, whose sensitivity under replace-one neighbours (where m, the
+ * number of non-NULL values, may change by one) is at most 1 + q; a
+ * candidate is drawn with probability proportional to exp(eps u / (2 (1+q))),
+ * which is eps-DP. Returns NaN when out of memory.
+ */
+static double
+lv_em_quantile(const double *sorted, size_t m, double A, double B, double q,
+			   int from_top, double eps, int integer, lv_stream *rng)
+{
+	int integer_grid = integer && (floor(B) - ceil(A)) <= LV_EM_INT_MAX;
+	int nc = integer_grid ? (int) (floor(B) - ceil(A)) + 1 : LV_EM_CANDIDATES;
+	double *logw;
+	double t = q * (double) m;
+	double scale = eps / (2.0 * (1.0 + q));
+	double mx = -INFINITY,
+		   sum = 0.0,
+		   u,
+		   acc;
+	int i;
+
+	if (nc < 1)
+	{
+		integer_grid = 0;
+		nc = LV_EM_CANDIDATES;
+	}
+	logw = (double *) malloc(nc * sizeof(double));
+	if (logw == NULL)
+		return NAN;
+	for (i = 0; i < nc; i++)
+	{
+		double c = lv_em_candidate(A, B, nc, integer_grid, i);
+		double le = (double) lv_count_below(sorted, m, c, 0);
+		double lt = (double) lv_count_below(sorted, m, c, 1);
+		double bad;
+
+		if (from_top)
+		{
+			/* counted from above: #{x >= c} = m - lt, #{x > c} = m - le */
+			double ge = (double) m - lt,
+				   gt = (double) m - le;
+
+			bad = fmax(0.0, fmax(t - ge, gt - t));
+		}
+		else
+			bad = fmax(0.0, fmax(t - le, lt - t));
+
+		logw[i] = -scale * bad;
+		if (logw[i] > mx)
+			mx = logw[i];
+	}
+	for (i = 0; i < nc; i++)
+		sum += exp(logw[i] - mx);
+	u = lv_stream_uniform(rng) * sum;
+	acc = 0.0;
+	for (i = 0; i < nc - 1; i++)
+	{
+		acc += exp(logw[i] - mx);
+		if (u <= acc)
+			break;
+	}
+	free(logw);
+	return lv_em_candidate(A, B, nc, integer_grid, i);
+}
 
 /* lv_phi returns the standard normal CDF, 0.5 erfc(-x/sqrt 2), accurate in both tails. */
 double
@@ -324,13 +438,12 @@ lv_dp_bounds(const double *vals, size_t m, double eps, int integer,
 			 lv_stream *rng, double *lo, double *hi)
 {
 	double count1[LV_BOUNDS_NBINS1];
-	double count2[LV_BOUNDS_NBINS2];
+	double *sorted;
+	size_t ms;
 	double b,
 		thr1,
-		thr2,
 		A,
 		B,
-		width,
 		rlo,
 		rhi;
 	int jlo,
@@ -340,9 +453,9 @@ lv_dp_bounds(const double *vals, size_t m, double eps, int integer,
 
 	if (!(eps > 0.0) || !isfinite(eps))
 		return -1;
-	b = 2.0 / (eps / 2.0);
+	b = 2.0 / (eps / 3.0);
 
-	/* stage 1: signed powers of two */
+	/* stage 1 (eps/3): signed powers of two */
 	for (j = 0; j < LV_BOUNDS_NBINS1; j++)
 		count1[j] = 0.0;
 	for (i = 0; i < m; i++)
@@ -370,49 +483,32 @@ lv_dp_bounds(const double *vals, size_t m, double eps, int integer,
 	A = lv_bounds_edge1(jlo, 0);
 	B = lv_bounds_edge1(jhi, 1);
 
-	/* stage 2: 256 equal-width bins of [A, B] */
-	width = (B - A) / LV_BOUNDS_NBINS2;
-	for (j = 0; j < LV_BOUNDS_NBINS2; j++)
-		count2[j] = 0.0;
+	/*
+	 * stage 2 (eps/3 each): the LV_BOUNDS_TAIL and 1 - LV_BOUNDS_TAIL
+	 * quantiles by the exponential mechanism over candidates of [A, B].
+	 */
+	sorted = (double *) malloc((m > 0 ? m : 1) * sizeof(double));
+	if (sorted == NULL)
+		return -1;
+	ms = 0;
 	for (i = 0; i < m; i++)
+		if (!isnan(vals[i]))
+			sorted[ms++] = fmin(fmax(vals[i], A), B); /* stage 1's range */
+	qsort(sorted, ms, sizeof(double), lv_cmp_double);
+	rlo = lv_em_quantile(sorted, ms, A, B, LV_BOUNDS_TAIL, 0, eps / 3.0, integer, rng);
+	rhi = lv_em_quantile(sorted, ms, A, B, LV_BOUNDS_TAIL, 1, eps / 3.0, integer, rng);
+	if (isnan(rlo) || isnan(rhi))
 	{
-		double x = vals[i];
-		double pos;
+		free(sorted);
+		return -1;
+	}
+	free(sorted);
+	if (rhi < rlo)
+	{
+		double t = rlo;
 
-		if (isnan(x))
-			continue;
-		pos = floor((x - A) / width);
-		if (pos < 0.0)
-			j = 0;
-		else if (pos >= LV_BOUNDS_NBINS2 - 1)
-			j = LV_BOUNDS_NBINS2 - 1;
-		else
-			j = (int) pos;
-		count2[j] += 1.0;
-	}
-	thr2 = b * log(LV_BOUNDS_NBINS2 / LV_BOUNDS_BETA);
-	jlo = -1;
-	jhi = -1;
-	for (j = 0; j < LV_BOUNDS_NBINS2; j++)
-	{
-		double noisy = count2[j] + lv_stream_laplace(rng, b);
-
-		if (noisy > thr2)
-		{
-			if (jlo < 0)
-				jlo = j;
-			jhi = j;
-		}
-	}
-	if (jlo < 0)
-	{
-		rlo = A;
-		rhi = B;
-	}
-	else
-	{
-		rlo = A + jlo * width;
-		rhi = (jhi == LV_BOUNDS_NBINS2 - 1) ? B : A + (jhi + 1) * width;
+		rlo = rhi;
+		rhi = t;
 	}
 
 	if (integer)

@@ -49,19 +49,23 @@ double lv_round_up(double x);
 
 /*
  * lv_dp_bounds estimates public bounds [lo, hi] for a numeric column from
- * its m non-NULL values with pure eps-DP under replace-one neighbours
- * (eps/2 per stage, Laplace noise of scale 2/(eps/2) on every bin):
+ * its m non-NULL values with pure eps-DP under replace-one neighbours, in
+ * three parts of eps/3 each:
  *  stage 1: a noisy histogram over signed powers of two (a zero bin for
- *           |x| < 2^-10, bins [2^e, 2^(e+1)) for e in -10..62, both signs);
- *           [A, B] spans the lowest to highest bin whose noisy count exceeds
- *           a threshold b*ln(nbins/0.01);
- *  stage 2: a noisy histogram over 256 equal-width bins of [A, B]; lo/hi are
- *           the lower/upper edge of the lowest/highest bin whose noisy count
- *           exceeds the same kind of threshold (else A / B).
+ *           |x| < 2^-10, bins [2^e, 2^(e+1)) for e in -10..62, both signs;
+ *           Laplace noise of scale 2/(eps/3) on every bin); [A, B] spans the
+ *           lowest to highest bin whose noisy count exceeds b ln(147/0.01);
+ *  stage 2: the 0.5% and 99.5% quantiles of the values (clamped to [A, B]),
+ *           each by the exponential mechanism over public candidates of
+ *           [A, B] (every integer for integer columns spanning at most 4096,
+ *           else 1025 equally spaced points) with a rank score of
+ *           sensitivity 1.005. With few rows for the budget the bounds come
+ *           out loose (inside [A, B]) rather than tight.
  * integer != 0 moves lo up and hi down to the integers inside [lo, hi] (no
  * integer value is clipped by this). Guarantees hi > lo.
  * vals need not be sorted. Returns 0 on success, -1 when stage 1 finds no
- * bin (too few rows for the budget): the caller must then ask for bounds.
+ * bin (too few rows for the budget: the caller must then ask for bounds) or
+ * memory runs out.
  */
 int lv_dp_bounds(const double *vals, size_t m, double eps, int integer,
 				 lv_stream *rng, double *lo, double *hi);
