@@ -1261,7 +1261,7 @@ preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n, TrainOptions *o,
 			escape_json(components, t->col.name);
 			appendStringInfo(components, ", \"what\": \"%s\", \"mechanism\": \"%s\", \"epsilon\": ",
 							 t->numeric ? "bounds" : "categories",
-							 t->numeric ? "two-stage Laplace histogram" : "Laplace counts over a threshold");
+							 t->numeric ? "Laplace power-of-two histogram, then exponential-mechanism quantiles" : "Laplace counts over a threshold");
 			json_num(components, t->eps_used);
 			appendStringInfoString(components, ", \"delta\": ");
 			json_num(components, t->delta_used);
