@@ -41,23 +41,11 @@ lipvae_pass_epsilon(double eps_pre, double delta, double delta_pre,
 	return eps_pre > 0 ? lv_round_up(eps_pre + e) : e;
 }
 
-/* jb_get returns the value of key in a jsonb object container, or NULL. */
-static JsonbValue *
-jb_get(JsonbContainer *c, const char *key)
-{
-	JsonbValue k;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	return findJsonbValueFromContainer(c, JB_FOBJECT, &k);
-}
-
 /* jb_string returns a jsonb string value as a C string (NULL if absent). */
 static char *
 jb_string(JsonbContainer *c, const char *key)
 {
-	JsonbValue *v = jb_get(c, key);
+	JsonbValue *v = lipvae_jsonb_get(c, key);
 
 	if (v == NULL || v->type != jbvString)
 		return NULL;
@@ -68,7 +56,7 @@ jb_string(JsonbContainer *c, const char *key)
 static int
 jb_int(JsonbContainer *c, const char *key, int def)
 {
-	JsonbValue *v = jb_get(c, key);
+	JsonbValue *v = lipvae_jsonb_get(c, key);
 
 	if (v == NULL || v->type != jbvNumeric)
 		return def;
@@ -118,7 +106,7 @@ lipvae_columns_from_json(Jsonb *cols, LipvaeColumn **out, int *ncols,
 			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
 							errmsg("column \"%s\" of the model has an unsupported type", lc[i].name)));
 		lc[i].other = jb_string(c, "other");
-		cats = jb_get(c, "categories");
+		cats = lipvae_jsonb_get(c, "categories");
 		if (cats && cats->type == jbvBinary)
 		{
 			int k,

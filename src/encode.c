@@ -320,3 +320,15 @@ lipvae_format_value(LipvaeColumn *col, double v)
 	getTypeOutputInfo(col->typid, &typoutput, &isvarlena);
 	return OidOutputFunctionCall(typoutput, lipvae_double_to_datum(v, &tmp));
 }
+
+/* lipvae_jsonb_get returns the value of key in a jsonb object, or NULL. */
+JsonbValue *
+lipvae_jsonb_get(JsonbContainer *c, const char *key)
+{
+	JsonbValue k;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	return findJsonbValueFromContainer(c, JB_FOBJECT, &k);
+}

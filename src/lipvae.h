@@ -88,6 +88,7 @@ extern void lipvae_type_range(LipvaeTypeClass c, int32 typmod, double *lo,
 extern double lipvae_parse_bound(LipvaeColumn *col, Jsonb *jb, JsonbValue *v,
 								 const char *which);
 extern char *lipvae_format_value(LipvaeColumn *col, double v);
+extern JsonbValue *lipvae_jsonb_get(JsonbContainer *c, const char *key);
 
 /* ---- a model loaded for sampling (catalog.c) ---- */
 typedef struct LipvaeLoaded

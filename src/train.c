@@ -956,18 +956,6 @@ read_rows(SPIPlanPtr plan, TrainColumn *tc, int ncols, int64 *nrows)
 	return cells;
 }
 
-/* json_lookup finds key in a jsonb object; NULL when absent. */
-static JsonbValue *
-json_lookup(Jsonb *jb, const char *key)
-{
-	JsonbValue k;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	return findJsonbValueFromContainer(&jb->root, JB_FOBJECT, &k);
-}
-
 /* check_json_keys refuses keys of an options object that name no column. */
 static void
 check_json_keys(Jsonb *jb, TrainColumn *tc, int ncols, const char *option)
@@ -1030,8 +1018,8 @@ apply_user_settings(TrainColumn *tc, int ncols, TrainOptions *o)
 	for (i = 0; i < ncols; i++)
 	{
 		TrainColumn *t = &tc[i];
-		JsonbValue *b = o->bounds ? json_lookup(o->bounds, t->col.name) : NULL;
-		JsonbValue *c = o->categories ? json_lookup(o->categories, t->col.name) : NULL;
+		JsonbValue *b = o->bounds ? lipvae_jsonb_get(&o->bounds->root, t->col.name) : NULL;
+		JsonbValue *c = o->categories ? lipvae_jsonb_get(&o->categories->root, t->col.name) : NULL;
 		int len;
 
 		if (b)
@@ -1070,15 +1058,8 @@ apply_user_settings(TrainColumn *tc, int ncols, TrainOptions *o)
 				bad_option("categories", psprintf("The categories of column \"%s\" are fixed by its type.", t->col.name), NULL);
 			if (c->type == jbvBinary && JsonContainerIsObject(c->val.binary.data))
 			{
-				JsonbValue k;
-
-				k.type = jbvString;
-				k.val.string.val = "values";
-				k.val.string.len = 6;
-				vals = findJsonbValueFromContainer(c->val.binary.data, JB_FOBJECT, &k);
-				k.val.string.val = "other";
-				k.val.string.len = 5;
-				other = findJsonbValueFromContainer(c->val.binary.data, JB_FOBJECT, &k);
+				vals = lipvae_jsonb_get(c->val.binary.data, "values");
+				other = lipvae_jsonb_get(c->val.binary.data, "other");
 				if (!vals)
 					bad_option("categories", psprintf("The categories of column \"%s\" need a \"values\" array.", t->col.name), NULL);
 			}
