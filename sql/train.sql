@@ -1,0 +1,197 @@
+--
+-- train: lipvae_train as the user writes it, its summary, the catalog,
+-- user-given bounds and categories, replace, mechanism 'none', drop.
+--
+\set SHOW_CONTEXT never
+CREATE TEMP TABLE summary (model text PRIMARY KEY, s jsonb);
+
+-- the user's one-line call: no bounds, no categories (both estimated with DP)
+INSERT INTO summary
+SELECT 'fl', lipvae_train('fl', 'SELECT age, sex, creatinine, chapter FROM flchain',
+                          epsilon => 1, seed => 1, epochs => 5, hidden => 16);
+
+-- the summary: its keys, and the values that do not depend on training
+SELECT array_agg(k ORDER BY k) AS summary_keys
+  FROM summary, jsonb_object_keys(s) k WHERE model = 'fl';
+SELECT s->>'model' AS model,
+       (s->>'rows')::bigint = (SELECT count(*) FROM flchain) AS rows_ok,
+       s->'columns' AS columns,
+       s->'epochs' AS epochs,
+       s->>'mechanism' AS mechanism,
+       s->>'scope' AS scope,
+       s->'delta' AS delta,
+       s->'passes' AS passes,
+       (s->>'max_rows')::bigint = 10 * (SELECT count(*) FROM flchain) AS max_rows_ok,
+       s->>'row_type' AS row_type,
+       jsonb_typeof(s->'final_loss') AS final_loss,
+       (s->>'seconds')::float8 > 0 AS took_time
+  FROM summary WHERE model = 'fl';
+-- the guarantee: at most the requested epsilon, the first pass cheaper than
+-- the last, DP preprocessing paid for
+SELECT (s->>'epsilon')::float8 > 0 AS eps_positive,
+       (s->>'epsilon')::float8 <= 1 AS eps_within_request,
+       (s->>'epsilon_first_pass')::float8 < (s->>'epsilon')::float8 AS first_pass_cheaper,
+       (s->>'epsilon_preprocess')::float8 > 0 AS preprocess_paid,
+       abs((s->>'epsilon_preprocess')::float8 - (m.settings->>'preprocess_share')::float8)
+         < 1e-9 AS preprocess_is_its_share,
+       (s->>'lipschitz_certified')::float8 > 0 AS certified
+  FROM summary, lipvae.models m WHERE model = 'fl' AND m.name = 'fl';
+
+-- lipvae_models() lists it, with the same guarantee
+SELECT m.name, m.owner, m.mechanism, m.scope, m.delta, m.passes,
+       m.rows_per_pass, m.columns, m.row_type, m.is_owner,
+       m.epsilon = (s->>'epsilon')::float8 AS same_epsilon,
+       m.created <= now() AS created_ok,
+       m.details->>'query' AS query,
+       (m.details->>'model_bytes')::int > 0 AS has_bytes
+  FROM lipvae_models() m JOIN summary ON model = m.name
+ WHERE m.name = 'fl';
+
+-- the catalog: every column's encoding and where its public bounds and
+-- categories came from (DP, since none were given)
+SELECT c->>'name' AS name, c->>'type' AS type, c->>'kind' AS kind,
+       c->'nullable' AS nullable, c->>'bounds_source' AS bounds_source,
+       c->>'categories_source' AS categories_source,
+       c->'integer' AS integer
+  FROM lipvae.models, jsonb_array_elements(columns) WITH ORDINALITY AS x(c, i)
+ WHERE name = 'fl' ORDER BY i;
+SELECT query, mechanism, scope, owner, passes, nrows, epsilon_requested,
+       row_type, acl,
+       abs(diameter - sqrt(8)) < 1e-12 AS diameter_ok,
+       noise_sd = 1 AS unit_noise,
+       lipschitz_certified <= lipschitz_target AS certified_within_target,
+       abs(mu_pass - lipschitz_certified * diameter / noise_sd) <= 1e-12 * mu_pass AS mu_pass_ok,
+       epsilon <= epsilon_requested AS eps_ok,
+       delta_preprocess > 0 AS categories_cost_delta,
+       jsonb_array_length(preprocess) AS preprocess_components,
+       substring(model from 1 for 8) = convert_to(E'LIPVAE\r\n', 'UTF8') AS magic_ok
+  FROM lipvae.models WHERE name = 'fl';
+-- each DP preprocessing component spends an equal part of the preprocessing
+-- share of epsilon (4 columns), and the category lists of delta (2 columns)
+SELECT p->>'column' AS column, p->>'what' AS what, p->>'mechanism' AS mechanism,
+       abs((p->>'epsilon')::float8 - (settings->>'preprocess_share')::float8 * epsilon_requested / 4)
+         < 1e-12 AS epsilon_is_quarter_share,
+       CASE p->>'what' WHEN 'bounds' THEN (p->>'delta')::float8 = 0
+            ELSE abs((p->>'delta')::float8 - (settings->>'preprocess_share')::float8 * delta / 2) < 1e-18
+       END AS delta_ok
+  FROM lipvae.models, jsonb_array_elements(preprocess) WITH ORDINALITY AS x(p, i)
+ WHERE name = 'fl' ORDER BY i;
+-- the row type of the typed sampler
+SELECT a.attname, format_type(a.atttypid, a.atttypmod)
+  FROM pg_attribute a
+ WHERE a.attrelid = (SELECT typrelid FROM pg_type WHERE oid = 'lipvae_types.fl'::regtype)
+   AND a.attnum > 0
+ ORDER BY a.attnum;
+
+-- public bounds and categories given by the user: nothing spent on preprocessing
+INSERT INTO summary
+SELECT 'fl_user', lipvae_train('fl_user', 'SELECT age, sex, creatinine, chapter FROM flchain',
+       epsilon => 1, seed => 1, epochs => 5, hidden => 16,
+       bounds => '{"age": [40, 110], "creatinine": [0, 10]}',
+       categories => '{"sex": ["F", "M"], "chapter": {"values": ["Circulatory", "Neoplasms", "Respiratory"], "other": "Other"}}');
+SELECT (s->>'epsilon_preprocess')::float8 AS epsilon_preprocess,
+       (s->>'epsilon')::float8 <= 1 AS eps_within_request
+  FROM summary WHERE model = 'fl_user';
+SELECT c->>'name' AS name, c->>'bounds_source' AS bounds_source, c->'bounds' AS bounds,
+       c->>'categories_source' AS categories_source, c->'categories' AS categories,
+       c->'other' AS other
+  FROM lipvae.models, jsonb_array_elements(columns) WITH ORDINALITY AS x(c, i)
+ WHERE name = 'fl_user' ORDER BY i;
+SELECT epsilon_preprocess, delta_preprocess, preprocess FROM lipvae.models WHERE name = 'fl_user';
+-- user categories are honoured: only listed values, or the "other" value
+SELECT DISTINCT row->>'chapter' AS chapter FROM lipvae_sample('fl_user', 2000)
+ WHERE row->>'chapter' NOT IN ('Circulatory', 'Neoplasms', 'Respiratory');
+SELECT bool_and((row->>'age')::int BETWEEN 40 AND 110) AS age_in_bounds,
+       bool_and((row->>'creatinine')::float8 BETWEEN 0 AND 10) AS creatinine_in_bounds,
+       bool_and(row->>'sex' IN ('F', 'M')) AS sex_listed
+  FROM lipvae_sample('fl_user', 2000);
+
+-- an existing name is never replaced silently
+SELECT lipvae_train('fl', 'SELECT age, sex FROM flchain', epsilon => 1, seed => 2, epochs => 3, hidden => 16);
+SELECT lipvae_train('fl', 'SELECT age, sex FROM flchain', epsilon => 1, seed => 2, epochs => 3, hidden => 16, replace => false);
+SELECT query FROM lipvae.models WHERE name = 'fl';
+
+-- replace => true with the same columns keeps the row type (a view built on
+-- the typed sampler survives), and the new model differs
+CREATE TEMP TABLE fl_before AS SELECT * FROM lipvae_sample('fl', 50);
+CREATE VIEW fl_view AS SELECT age, sex FROM lipvae_sample(NULL::lipvae_types.fl, 5);
+CREATE TEMP TABLE fl_meta AS
+  SELECT row_type::oid AS type_oid, created, md5(model) AS blob FROM lipvae.models WHERE name = 'fl';
+SELECT (lipvae_train('fl', 'SELECT age, sex, creatinine, chapter FROM flchain', epsilon => 2,
+        seed => 2, epochs => 5, hidden => 16, replace => true))->>'model' AS replaced;
+SELECT m.row_type::oid = b.type_oid AS same_row_type,
+       m.created > b.created AS newer,
+       md5(m.model) <> b.blob AS new_blob,
+       m.epsilon_requested
+  FROM lipvae.models m, fl_meta b WHERE m.name = 'fl';
+SELECT count(*) > 0 AS rows_differ
+  FROM (SELECT * FROM fl_before EXCEPT SELECT * FROM lipvae_sample('fl', 50)) x;
+SELECT count(*) AS view_rows FROM fl_view;
+-- replace with other columns needs a new row type: refused while the view
+-- depends on the old one, and the old model stays intact
+SELECT (lipvae_train('fl', 'SELECT age, futime FROM flchain', epsilon => 1,
+        seed => 2, epochs => 3, hidden => 16, replace => true))->>'columns' AS columns;
+SELECT query, epsilon_requested FROM lipvae.models WHERE name = 'fl';
+DROP VIEW fl_view;
+-- replace with other columns: a new row type with the new columns
+SELECT (lipvae_train('fl', 'SELECT age, futime FROM flchain', epsilon => 1,
+        seed => 2, epochs => 3, hidden => 16, replace => true))->>'columns' AS columns;
+SELECT m.row_type::oid <> b.type_oid AS new_row_type FROM lipvae.models m, fl_meta b WHERE m.name = 'fl';
+SELECT * FROM lipvae_sample(NULL::lipvae_types.fl, 0);
+SELECT DISTINCT (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(row) k) AS keys
+  FROM lipvae_sample('fl', 100);
+
+-- a non-private model (evaluation ceiling): exact bounds, no guarantee
+INSERT INTO summary
+SELECT 'fl_none', lipvae_train('fl_none', 'SELECT age, sex, creatinine, chapter FROM flchain',
+       mechanism => 'none', seed => 1, epochs => 5, hidden => 16);
+SELECT s->>'mechanism' AS mechanism, s->>'scope' AS scope, s->'epsilon' AS epsilon,
+       s->'delta' AS delta
+  FROM summary WHERE model = 'fl_none';
+SELECT mechanism, scope, epsilon, delta, epsilon_requested, epsilon_preprocess,
+       delta_preprocess, preprocess, mu_pass, lipschitz_target
+  FROM lipvae.models WHERE name = 'fl_none';
+SELECT c->>'name' AS name, c->>'bounds_source' AS bounds_source, c->'bounds' AS bounds,
+       c->>'categories_source' AS categories_source
+  FROM lipvae.models, jsonb_array_elements(columns) WITH ORDINALITY AS x(c, i)
+ WHERE name = 'fl_none' ORDER BY i;
+SELECT count(*) AS rows, min(epsilon) AS min_eps, max(epsilon) AS max_eps,
+       count(delta) AS non_null_delta, min(scope) AS scope
+  FROM lipvae_sample('fl_none', 1000);
+-- no pass limit on a non-private model
+SELECT count(*) AS rows FROM lipvae_sample('fl_none', 10, 1000000);
+SELECT name, mechanism, epsilon, delta FROM lipvae_models() WHERE name = 'fl_none';
+
+-- delta above 1/rows warns the owner
+SELECT (lipvae_train('fl_warn', 'SELECT age, sex FROM flsmall', delta => 0.01,
+        seed => 1, epochs => 3, hidden => 16))->>'delta' AS delta;
+
+-- not_null: no NULL indicator, a smaller diameter sqrt(#numeric + 2 #categorical)
+SELECT (lipvae_train('fl_nn', 'SELECT age, sex, kappa FROM flchain', not_null => '{age, kappa}',
+        seed => 1, epochs => 3, hidden => 16))->>'columns' AS columns;
+SELECT c->>'name' AS name, c->'nullable' AS nullable
+  FROM lipvae.models, jsonb_array_elements(columns) WITH ORDINALITY AS x(c, i)
+ WHERE name = 'fl_nn' ORDER BY i;
+SELECT abs(diameter - sqrt(4)) < 1e-12 AS diameter_ok FROM lipvae.models WHERE name = 'fl_nn';
+SELECT count(*) FILTER (WHERE row->'age' = 'null' OR row->'kappa' = 'null') AS nulls_in_not_null,
+       count(*) AS rows
+  FROM lipvae_sample('fl_nn', 2000);
+
+-- the options jsonb settings are recorded
+SELECT settings - 'learning_rate' - 'preprocess_share' AS settings,
+       (settings->>'learning_rate')::float8 AS learning_rate,
+       (settings->>'preprocess_share')::float8 AS preprocess_share
+  FROM lipvae.models WHERE name = 'fl_nn';
+
+-- drop: the model and its row type are gone
+SELECT lipvae_drop('fl_warn');
+SELECT count(*) AS listed FROM lipvae_models() WHERE name = 'fl_warn';
+SELECT to_regtype('lipvae_types.fl_warn') AS row_type;
+SELECT * FROM lipvae_sample('fl_warn', 1);
+SELECT lipvae_drop('fl_warn');
+-- the name can be used again
+SELECT (lipvae_train('fl_warn', 'SELECT age FROM flsmall', bounds => '{"age": [0, 120]}',
+        seed => 1, epochs => 3, hidden => 16))->>'columns' AS columns;
+SELECT lipvae_drop('fl_warn');
+
+SELECT name, mechanism, columns FROM lipvae_models() ORDER BY name;
