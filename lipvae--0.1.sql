@@ -153,7 +153,7 @@ CREATE FUNCTION lipvae_models(
 	OUT details jsonb)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'lipvae_models'
-LANGUAGE C STABLE PARALLEL RESTRICTED;
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION lipvae_models() IS
 'Models the caller owns or may sample, with their guarantees. DETAILS (query, encodings, training, privacy components) only for owners.';

@@ -92,7 +92,7 @@ SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', mechanism => '');
 SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', preprocess_share => 0);
 SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', preprocess_share => 1);
 -- DP bounds need enough rows for their share of epsilon
-SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall WHERE age < 60', epsilon => 0.1, seed => 1, epochs => 3);
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall WHERE age < 52', epsilon => 0.01, seed => 1, epochs => 3);
 -- training settings
 SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', epochs => 0);
 SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', epochs => 100001);

@@ -102,6 +102,8 @@ lipvae_may_sample(Oid owner, Datum acl, bool acl_null, bool private_model)
 	if (!private_model || acl_null)
 		return false;
 	a = DatumGetAclP(acl);
+	if (ARR_NDIM(a) == 0)
+		return false; /* '{}': nobody granted */
 	return (aclmask(a, GetUserId(), owner, ACL_USAGE, ACLMASK_ANY) & ACL_USAGE) != 0;
 }
 

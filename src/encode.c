@@ -14,6 +14,7 @@
 #include "utils/date.h"
 #include "utils/datetime.h"
 #include "utils/float.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
@@ -314,6 +315,10 @@ lipvae_format_value(LipvaeColumn *col, double v)
 	Oid typoutput;
 	bool isvarlena;
 	LipvaeColumn tmp = *col;
+
+	if (col->tclass == LVT_DATE || col->tclass == LVT_TIMESTAMP ||
+		col->tclass == LVT_TIMESTAMPTZ)
+		return JsonEncodeDateTime(NULL, lipvae_double_to_datum(v, col), col->typid, NULL);
 
 	if (col->tclass == LVT_NUMERIC)
 		tmp.typmod = -1;

@@ -14,6 +14,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -165,9 +166,9 @@ check_request(LipvaeLoaded *lm, int64 start, int64 n)
 	if (start > limit || n > limit - start)
 		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						errmsg("lipvae model \"%s\" releases at most " INT64_FORMAT " rows", lm->name, limit),
-						errdetail("The model allows %d passes over its " INT64_FORMAT " source rows; the request ends at row " INT64_FORMAT ".",
+						errdetail("The model allows %d passes over its " INT64_FORMAT " source rows; the request ends at row " INT64_FORMAT " (rows are numbered from 0).",
 								  lm->model.passes, lm->model.nrows,
-								  (n > PG_INT64_MAX - start) ? PG_INT64_MAX : start + n),
+								  (n > PG_INT64_MAX - start) ? PG_INT64_MAX : start + n - 1),
 						errhint("Ask for fewer rows, or train with more passes (passes => ...): each pass costs privacy.")));
 }
 
@@ -212,6 +213,18 @@ json_value(JsonbValue *v, LipvaeColumn *c, Datum d)
 			v->type = jbvBool;
 			v->val.boolean = DatumGetBool(d);
 			break;
+		case LVT_DATE:
+		case LVT_TIMESTAMP:
+		case LVT_TIMESTAMPTZ:
+		{
+			/* ISO 8601 whatever the session's DateStyle, as to_jsonb */
+			char *s = JsonEncodeDateTime(NULL, d, c->typid, NULL);
+
+			v->type = jbvString;
+			v->val.string.val = s;
+			v->val.string.len = strlen(s);
+		}
+		break;
 		default:
 		{
 			char *s = OidOutputFunctionCall(c->typoutput, d);

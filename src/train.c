@@ -19,6 +19,7 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "portability/instr_time.h"
 #include "utils/array.h"
@@ -413,12 +414,15 @@ lipvae_train(PG_FUNCTION_ARGS)
 	json_num(&summary, INSTR_TIME_GET_DOUBLE(t1));
 	appendStringInfoChar(&summary, '}');
 
+	/*
+	 * Every SPI call leaves CurrentMemoryContext in SPI's procedure context,
+	 * which SPI_finish frees: build the result in the caller's context first.
+	 */
+	MemoryContextSwitchTo(old);
+	result = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(summary.data)));
 	SPI_finish();
 	MemoryContextSwitchTo(old);
 	lv_set_allocator(NULL);
-	result = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(summary.data)));
-	/* copy out of the training context before deleting it */
-	result = (Jsonb *) PG_DETOAST_DATUM_COPY(JsonbPGetDatum(result));
 	MemoryContextDelete(cxt);
 	PG_RETURN_JSONB_P(result);
 }
@@ -435,11 +439,17 @@ json_num(StringInfo s, double v)
 		appendStringInfoString(s, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
 }
 
-/* interrupt_pending tells the core to stop when a cancel or timeout is due. */
+/*
+ * interrupt_pending services pending interrupts between minibatches: a
+ * cancel, timeout or termination raises its error here (the core's memory
+ * lives in a memory context and its floating-point state is restored before
+ * the callback runs); harmless interrupts are handled and training goes on.
+ */
 static int
 interrupt_pending(void *arg)
 {
-	return INTERRUPTS_PENDING_CONDITION() ? 1 : 0;
+	CHECK_FOR_INTERRUPTS();
+	return 0;
 }
 
 /* bad_option raises an invalid-parameter error for a training option. */
@@ -591,6 +601,26 @@ existing_model(const char *name, bool replace, bool *exists)
 }
 
 /*
+ * has_row_marks says whether a query or any subquery in it locks rows
+ * (FOR UPDATE / FOR SHARE at any level).
+ */
+static bool
+has_row_marks(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		Query *q = (Query *) node;
+
+		if (q->rowMarks != NIL)
+			return true;
+		return query_tree_walker(q, has_row_marks, context, 0);
+	}
+	return expression_tree_walker(node, has_row_marks, context);
+}
+
+/*
  * prepare_query parses and plans the training query as the caller and
  * refuses anything but exactly one plain SELECT (no locking clause, no
  * data-modifying CTE, no SELECT INTO).
@@ -625,7 +655,7 @@ prepare_query(const char *query, TupleDesc *desc)
 							errdetail("lipvae only reads data; %s statements are refused.",
 									  ps->commandTag == CMDTAG_UNKNOWN ? "other" : GetCommandTagName(ps->commandTag)),
 							errhint("Pass a SELECT without INTO.")));
-		if (q->rowMarks != NIL)
+		if (has_row_marks((Node *) q, NULL))
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							errmsg("the training query must not lock rows"),
 							errhint("Remove FOR UPDATE / FOR SHARE.")));
@@ -1002,6 +1032,16 @@ is_array(JsonbValue *v, int *len)
 	return true;
 }
 
+/* setting_context names the option being read in error messages. */
+static void
+setting_context(void *arg)
+{
+	const char *where = *(const char **) arg;
+
+	if (where)
+		errcontext("reading the %s", where);
+}
+
 /*
  * apply_user_settings reads user-given bounds and category lists, checking
  * that each fits its column.
@@ -1010,6 +1050,13 @@ static void
 apply_user_settings(TrainColumn *tc, int ncols, TrainOptions *o)
 {
 	int i;
+	ErrorContextCallback errcb;
+	const char *where = NULL;
+
+	errcb.callback = setting_context;
+	errcb.arg = &where;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
 
 	if (o->bounds)
 		check_json_keys(o->bounds, tc, ncols, "bounds");
@@ -1022,6 +1069,7 @@ apply_user_settings(TrainColumn *tc, int ncols, TrainOptions *o)
 		JsonbValue *c = o->categories ? lipvae_jsonb_get(&o->categories->root, t->col.name) : NULL;
 		int len;
 
+		where = psprintf("bounds of column \"%s\"", t->col.name);
 		if (b)
 		{
 			double tlo,
@@ -1046,6 +1094,7 @@ apply_user_settings(TrainColumn *tc, int ncols, TrainOptions *o)
 			t->have_bounds = true;
 			t->bounds_source = "user";
 		}
+		where = psprintf("categories of column \"%s\"", t->col.name);
 		if (c)
 		{
 			JsonbValue *vals = c;
@@ -1094,6 +1143,7 @@ apply_user_settings(TrainColumn *tc, int ncols, TrainOptions *o)
 			t->categories_source = "user";
 		}
 	}
+	error_context_stack = errcb.previous;
 }
 
 /* cmp_labels orders category labels bytewise (a stable, public order). */
@@ -1335,7 +1385,10 @@ store_model(TrainOptions *o, TrainColumn *tc, int ncols, bool exists,
 		appendStringInfo(&want, "%s %s, ", quote_identifier(tc[i].col.name),
 						 format_type_extended(tc[i].col.typid, tc[i].col.typmod,
 											  FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
-	appendStringInfoString(&want, "epsilon pg_catalog.float8, delta pg_catalog.float8, scope pg_catalog.text");
+	appendStringInfo(&want, "epsilon %s, delta %s, scope %s",
+					 format_type_extended(FLOAT8OID, -1, FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY),
+					 format_type_extended(FLOAT8OID, -1, FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY),
+					 format_type_extended(TEXTOID, -1, FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
 
 	lipvae_become_owner(&st);
 	typoid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,

@@ -456,10 +456,15 @@ test_dp_bounds_failure_and_order(void **state)
 	int trial,
 		ok = 0;
 
-	assert_int_equal(run_bounds(three, 3, 0.01, 1, 0, &lo, &hi), -1);
-	assert_int_equal(run_bounds(three, 3, 0.01, 0, 1, &lo, &hi), -1);
-	assert_int_equal(run_bounds(NULL, 0, 0.01, 0, 2, &lo, &hi), -1);
+	/* far too few rows for the budget: mostly -1 (a noise bin rarely passes) */
+	for (idx = 0; idx < 200; idx++)
+		ok += (run_bounds(three, 3, 0.01, (int) (idx % 2), idx, &lo, &hi) == 0);
+	assert_true(ok < 12);
+	ok = 0;
+	lo = -123;
+	hi = -456;
 	assert_int_equal(run_bounds(three, 3, 0.0, 0, 2, &lo, &hi), -1);
+	assert_int_equal(run_bounds(three, 3, NAN, 0, 2, &lo, &hi), -1);
 	assert_true(lo == -123 && hi == -456);
 
 	lv_stream_init(&g, test_key, LV_DOMAIN_TRAIN, 97);
@@ -498,8 +503,9 @@ test_dp_bounds_failure_and_order(void **state)
 
 /*
  * Stage 1's noise scale and threshold: m copies of one value fill one bin;
- * stage 1 finds a bin with probability P(m + Laplace(6/eps) > (6/eps)
- * ln(147/0.01)) (plus < 0.6% for an empty bin passing).
+ * below the threshold T = (6/eps) ln(147/0.01), stage 1 still succeeds when
+ * the bin's noisy count reaches 0.9 T, i.e. with probability
+ * P(m + Laplace(6/eps) >= 0.9 T) (plus about 1.3% for a noise bin).
  */
 static void
 test_dp_bounds_stage1_threshold(void **state)
@@ -516,8 +522,8 @@ test_dp_bounds_stage1_threshold(void **state)
 		v[i] = 5.0;
 	for (a = 0; a < 3; a++)
 	{
-		int m = (int) floor(thr) + 4 * (a - 1); /* 53, 57, 61 */
-		double gap = thr - m;
+		int m = (int) floor(0.9 * thr) + 4 * (a - 1); /* 47, 51, 55 */
+		double gap = 0.9 * thr - m;
 		double p = gap >= 0 ? 0.5 * exp(-gap / b) : 1 - 0.5 * exp(gap / b);
 		int found = 0,
 			t;
@@ -527,8 +533,9 @@ test_dp_bounds_stage1_threshold(void **state)
 		for (t = 0; t < trials; t++)
 			found += (run_bounds(v, (size_t) m, eps, 0, 1000 + (uint64_t) t,
 								 &lo, &hi) == 0);
-		/* sd <= 0.0112 */
-		assert_true(fabs((double) found / trials - p) < 0.05);
+		/* sd <= 0.0112; noise bins add up to about 0.013 */
+		assert_true((double) found / trials - p > -0.04);
+		assert_true((double) found / trials - p < 0.06);
 	}
 }
 

@@ -441,6 +441,7 @@ lv_dp_bounds(const double *vals, size_t m, double eps, int integer,
 	double *sorted;
 	size_t ms;
 	double b,
+		nmax,
 		thr1,
 		A,
 		B,
@@ -467,11 +468,13 @@ lv_dp_bounds(const double *vals, size_t m, double eps, int integer,
 	thr1 = b * log(LV_BOUNDS_NBINS1 / LV_BOUNDS_BETA);
 	jlo = -1;
 	jhi = -1;
+	nmax = -INFINITY;
 	for (j = 0; j < LV_BOUNDS_NBINS1; j++)
 	{
-		double noisy = count1[j] + lv_stream_laplace(rng, b);
-
-		if (noisy > thr1)
+		count1[j] += lv_stream_laplace(rng, b); /* now noisy */
+		if (count1[j] > nmax)
+			nmax = count1[j];
+		if (count1[j] > thr1)
 		{
 			if (jlo < 0)
 				jlo = j;
@@ -479,7 +482,25 @@ lv_dp_bounds(const double *vals, size_t m, double eps, int integer,
 		}
 	}
 	if (jlo < 0)
-		return -1;
+	{
+		/*
+		 * No bin clears the threshold (few rows for the budget): if the
+		 * largest noisy count reaches 9/10 of it (pure noise rarely does),
+		 * fall back to the run of adjacent bins around the largest whose
+		 * noisy counts reach a quarter of it: post-processing of the same
+		 * noisy histogram.
+		 */
+		if (!(nmax >= 0.9 * thr1))
+			return -1;
+		for (j = 0; j < LV_BOUNDS_NBINS1; j++)
+			if (count1[j] == nmax)
+				break;
+		jlo = jhi = j;
+		while (jlo > 0 && count1[jlo - 1] >= 0.25 * nmax)
+			jlo--;
+		while (jhi < LV_BOUNDS_NBINS1 - 1 && count1[jhi + 1] >= 0.25 * nmax)
+			jhi++;
+	}
 	A = lv_bounds_edge1(jlo, 0);
 	B = lv_bounds_edge1(jhi, 1);
 

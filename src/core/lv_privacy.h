@@ -54,7 +54,10 @@ double lv_round_up(double x);
  *  stage 1: a noisy histogram over signed powers of two (a zero bin for
  *           |x| < 2^-10, bins [2^e, 2^(e+1)) for e in -10..62, both signs;
  *           Laplace noise of scale 2/(eps/3) on every bin); [A, B] spans the
- *           lowest to highest bin whose noisy count exceeds b ln(147/0.01);
+ *           lowest to highest bin whose noisy count exceeds b ln(147/0.01)
+ *           (when none does but the largest reaches 9/10 of the threshold:
+ *           the run of adjacent bins around the largest whose noisy
+ *           counts reach a quarter of it);
  *  stage 2: the 0.5% and 99.5% quantiles of the values (clamped to [A, B]),
  *           each by the exponential mechanism over public candidates of
  *           [A, B] (every integer for integer columns spanning at most 4096,
@@ -63,9 +66,9 @@ double lv_round_up(double x);
  *           out loose (inside [A, B]) rather than tight.
  * integer != 0 moves lo up and hi down to the integers inside [lo, hi] (no
  * integer value is clipped by this). Guarantees hi > lo.
- * vals need not be sorted. Returns 0 on success, -1 when stage 1 finds no
- * bin (too few rows for the budget: the caller must then ask for bounds) or
- * memory runs out.
+ * vals need not be sorted. Returns 0 on success, -1 when no noisy count of
+ * stage 1 reaches 9/10 of the threshold (too few rows for the budget: the
+ * caller must then ask for bounds) or memory runs out.
  */
 int lv_dp_bounds(const double *vals, size_t m, double eps, int integer,
 				 lv_stream *rng, double *lo, double *hi);
