@@ -3,8 +3,8 @@
 #   - installs the Debian packages lipvae needs (scripts/deps.sh)
 #   - builds and installs the extension
 #   - uses the server that PGHOST/PGPORT/PGUSER point at, or else starts a
-#     throw-away cluster in /tmp/lipvae-demo (left running for you to explore;
-#     stop it with: bash scripts/pgcluster.sh stop /tmp/lipvae-demo)
+#     fresh throw-away cluster in /tmp/lipvae-demo (left running for you to
+#     explore; stop it with: bash scripts/pgcluster.sh stop /tmp/lipvae-demo)
 #   - loads the real flchain table (data/flchain.csv), trains a model with the
 #     one-line call, and prints synthetic rows beside the real table's summary
 set -euo pipefail
@@ -19,11 +19,10 @@ $SUDO make -s install >/dev/null
 if [ -z "${PGHOST:-}${PGPORT:-}" ]; then
 	dir=/tmp/lipvae-demo
 	export LIPVAE_TEST_PORT=${LIPVAE_TEST_PORT:-54330}
-	if [ -S "$dir/.s.PGSQL.$LIPVAE_TEST_PORT" ]; then
-		export PGHOST=$dir PGPORT=$LIPVAE_TEST_PORT PGUSER=postgres PGDATABASE=postgres
-	else
-		eval "$(bash scripts/pgcluster.sh start "$dir")"
-	fi
+	# a fresh throw-away cluster each time, so the demo always runs this build
+	bash scripts/pgcluster.sh stop "$dir"
+	rm -rf "$dir"
+	eval "$(bash scripts/pgcluster.sh start "$dir")"
 	echo "demo cluster: PGHOST=$PGHOST PGPORT=$PGPORT PGUSER=$PGUSER (psql connects with these)"
 fi
 
