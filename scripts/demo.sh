@@ -61,7 +61,8 @@ SELECT 'synthetic', count(*), round(avg(age), 1), round(avg(kappa)::numeric, 2),
        round(avg((sex = 'F')::int), 3), round(avg(death), 3),
        round(avg((creatinine IS NULL)::int), 3)
   FROM synth;
-\echo '-- cause-of-death chapter, share of rows (top 6):'
+\echo '-- cause-of-death chapter, share of rows (top 6). Chapters too rare for the DP category'
+\echo '-- selection at this epsilon are not in the public list: they come out as NULL.'
 SELECT coalesce(r.chapter, '(NULL)') AS chapter, round(r.share, 3) AS real, round(coalesce(s.share, 0), 3) AS synthetic
   FROM (SELECT chapter, count(*)::numeric / sum(count(*)) OVER () AS share FROM flchain GROUP BY 1) r
   LEFT JOIN (SELECT chapter, count(*)::numeric / sum(count(*)) OVER () AS share FROM synth GROUP BY 1) s
