@@ -1,0 +1,1001 @@
+/*
+ * lv_dpsgd.c - DP-SGD training of the VAE (see lv_dpsgd.h): Poisson
+ * sampling, per-example gradient norms from layer inputs and output
+ * gradients ("ghost norms"), clipping folded into one weight-gradient GEMM
+ * per layer, Gaussian noise, Adam, spectral projection and a moving
+ * average of the weights.
+ *
+ * A chunk of B rows costs what a minibatch of lv_model_train costs: the
+ * forward GEMMs, the input-gradient GEMMs of the backward pass (which
+ * leave every layer's output gradients E_l, B x out), and one
+ * weight-gradient GEMM per layer, E_l^T diag(c) A_l. The norms and the
+ * row scaling are vector loops over the rows.
+ */
+#include <math.h>
+#include <string.h>
+#include <cblas.h>
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#define LV_HAVE_MXCSR 1
+#endif
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "lv_model.h"
+#include "lv_nn.h"
+#include "lv_dpsgd.h"
+
+#define LV_DPSGD_POWER_ITERS_STEP 2  /* as lv_train.c */
+#define LV_DPSGD_POWER_ITERS_INIT 30 /* at initialisation */
+#define LV_DPSGD_MAX_ROWS ((int64_t) 1 << 40)
+#define LV_DPSGD_MAX_STEPS ((int64_t) 1 << 40)
+#define LV_DPSGD_CHUNK_MAX 4096         /* rows per chunk */
+#define LV_DPSGD_CHUNK_FLOATS (1 << 24) /* chunk workspace cap, floats */
+#define LV_DPSGD_XI_BOUND 4.0           /* |xi_j| <= 4 (privacy.md) */
+#define LV_TWO32 4294967296.0
+
+/* Workspace of lv_dpsgd_clip_accumulate (opaque in lv_dpsgd.h). */
+struct lv_dpsgd_work
+{
+	int maxB;
+	int nenc,
+		ndec;               /* layers of the networks */
+	lv_mlp_cache enc_cache; /* activations */
+	lv_mlp_cache dec_cache;
+	float **eenc; /* per encoder layer: maxB x out output gradients */
+	float **edec; /* per decoder layer */
+	float *z;     /* maxB x k */
+	double *sq;   /* maxB squared per-example norms */
+	float *c;     /* maxB clipping factors */
+	float *Xb;    /* maxB x d gathered rows */
+	int32_t *Tb;  /* maxB x ncols gathered targets */
+	float *xi;    /* maxB x k reparameterisation noise */
+};
+
+/* Everything lv_model_train_dpsgd allocates besides the model's arrays. */
+typedef struct lv_dpsgd_state
+{
+	lv_mlp genc,
+		gdec; /* privatised gradients */
+	lv_mlp m1enc,
+		m2enc,
+		m1dec,
+		m2dec; /* Adam moments */
+	lv_mlp aenc,
+		adec; /* EMA accumulators */
+	lv_dpsgd_work *work;
+	float *pv; /* power-iteration vectors, all layers */
+	float *pu; /* power-iteration scratch */
+} lv_dpsgd_state;
+
+static unsigned int lv_dpsgd_fp_enter(void);
+static void lv_dpsgd_fp_leave(unsigned int saved);
+static int lv_dpsgd_poll(const lv_dpsgd_config *cfg, unsigned int saved);
+static int lv_dpsgd_check_args(const lv_model *m, const float *X,
+							   const int32_t *T, int64_t n,
+							   const lv_dpsgd_config *cfg);
+static int lv_dpsgd_chunk_rows(const lv_mlp *enc, const lv_mlp *dec,
+							   int64_t n, double q);
+static int lv_dpsgd_state_alloc(lv_dpsgd_state *st, const lv_model *m,
+								int maxB);
+static void lv_dpsgd_state_free(lv_dpsgd_state *st);
+static void lv_dpsgd_project(lv_model *m, const lv_dpsgd_config *cfg,
+							 lv_dpsgd_state *st, int iters);
+static void lv_dpsgd_discard(lv_model *m);
+
+/* ---------- sampling and noise ---------- */
+
+/*
+ * lv_dpsgd_steps returns ceil(epochs / q), a quotient within a relative
+ * 1e-9 of an integer counting as that integer; -1 on bad input.
+ */
+int64_t
+lv_dpsgd_steps(int32_t epochs, double q)
+{
+	double s,
+		r;
+
+	if (epochs < 1 || !(q > 0.0) || !(q <= 1.0))
+		return -1;
+	s = (double) epochs / q;
+	if (!(s <= (double) LV_DPSGD_MAX_STEPS))
+		return -1;
+	r = nearbyint(s);
+	if (fabs(s - r) <= 1e-9 * s)
+		s = r;
+	else
+		s = ceil(s);
+	if (s < 1.0)
+		s = 1.0;
+	return (int64_t) s;
+}
+
+/*
+ * lv_dpsgd_sampler_init starts the Poisson sampler of step t over n rows
+ * at rate q: threshold floor(q 2^64) split into two 32-bit words.
+ */
+void
+lv_dpsgd_sampler_init(lv_dpsgd_sampler *p, const uint8_t key[LV_KEY_BYTES],
+					  int64_t t, int64_t n, double q)
+{
+	lv_stream_init(&p->s, key, LV_DOMAIN_TRAIN,
+				   LV_DPSGD_STREAM(LV_DPSGD_SAMPLE, t));
+	p->n = n;
+	p->next = 0;
+	p->all = q >= 1.0;
+	p->thi = 0;
+	p->tlo = 0;
+	if (!p->all && q > 0.0)
+	{
+		double x = q * LV_TWO32; /* exact: a power-of-two scaling */
+		double hi = floor(x);
+
+		p->thi = (uint32_t) hi;
+		p->tlo = (uint32_t) floor((x - hi) * LV_TWO32); /* both exact */
+	}
+}
+
+/*
+ * lv_dpsgd_sampler_next returns the next selected row (each row decided by
+ * u < floor(q 2^64) on a 64-bit u drawn lazily, high word first), or -1
+ * when every row has been decided.
+ */
+int64_t
+lv_dpsgd_sampler_next(lv_dpsgd_sampler *p)
+{
+	while (p->next < p->n)
+	{
+		int64_t i = p->next++;
+		uint32_t u;
+
+		if (p->all)
+			return i;
+		u = lv_stream_u32(&p->s);
+		if (u < p->thi)
+			return i;
+		if (u == p->thi && lv_stream_u32(&p->s) < p->tlo)
+			return i;
+	}
+	return -1;
+}
+
+/* lv_dpsgd_draw_xi writes count standard normals truncated to [-4, 4]. */
+void
+lv_dpsgd_draw_xi(lv_stream *s, float *xi, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+	{
+		double g;
+
+		do
+			g = lv_stream_gaussian(s);
+		while (fabs(g) > LV_DPSGD_XI_BOUND);
+		xi[i] = (float) g;
+	}
+}
+
+/*
+ * lv_dpsgd_noise_array replaces each of the n values g by
+ * (g + std N(0,1)) * scale (no draws when std is 0).
+ */
+static void
+lv_dpsgd_noise_array(float *g, size_t n, lv_stream *rng, double std,
+					 double scale)
+{
+	size_t i;
+
+	if (std > 0.0)
+		for (i = 0; i < n; i++)
+			g[i] = (float) (((double) g[i] + std * lv_stream_gaussian(rng)) *
+							scale);
+	else
+		for (i = 0; i < n; i++)
+			g[i] = (float) ((double) g[i] * scale);
+}
+
+/* lv_dpsgd_noise_mlp applies lv_dpsgd_noise_array to every layer's W, b. */
+static void
+lv_dpsgd_noise_mlp(lv_mlp *g, lv_stream *rng, double std, double scale)
+{
+	int l;
+
+	for (l = 0; l < g->nlayers; l++)
+	{
+		lv_layer *L = &g->layers[l];
+
+		lv_dpsgd_noise_array(L->W, (size_t) L->out * L->in, rng, std, scale);
+		lv_dpsgd_noise_array(L->b, (size_t) L->out, rng, std, scale);
+	}
+}
+
+/* ---------- per-example clipped gradients ---------- */
+
+/* lv_dpsgd_work_new allocates the workspace for chunks of maxB rows. */
+lv_dpsgd_work *
+lv_dpsgd_work_new(const lv_schema *s, const lv_mlp *enc, const lv_mlp *dec,
+				  int maxB)
+{
+	int d = enc->layers[0].in;
+	int k = enc->layers[enc->nlayers - 1].out;
+	lv_dpsgd_work *w;
+	int l;
+
+	if (maxB < 1)
+		return NULL;
+	w = lv_calloc(1, sizeof(lv_dpsgd_work));
+	if (w == NULL)
+		return NULL;
+	w->maxB = maxB;
+	if (lv_mlp_cache_alloc(&w->enc_cache, enc, maxB) != LV_OK ||
+		lv_mlp_cache_alloc(&w->dec_cache, dec, maxB) != LV_OK)
+		goto fail;
+	w->eenc = lv_calloc((size_t) enc->nlayers, sizeof(float *));
+	if (w->eenc == NULL)
+		goto fail;
+	w->nenc = enc->nlayers;
+	w->edec = lv_calloc((size_t) dec->nlayers, sizeof(float *));
+	if (w->edec == NULL)
+		goto fail;
+	w->ndec = dec->nlayers;
+	for (l = 0; l < enc->nlayers; l++)
+		if ((w->eenc[l] = lv_calloc((size_t) maxB * enc->layers[l].out,
+									sizeof(float))) == NULL)
+			goto fail;
+	for (l = 0; l < dec->nlayers; l++)
+		if ((w->edec[l] = lv_calloc((size_t) maxB * dec->layers[l].out,
+									sizeof(float))) == NULL)
+			goto fail;
+	w->z = lv_calloc((size_t) maxB * k, sizeof(float));
+	w->sq = lv_calloc((size_t) maxB, sizeof(double));
+	w->c = lv_calloc((size_t) maxB, sizeof(float));
+	w->Xb = lv_calloc((size_t) maxB * d, sizeof(float));
+	w->Tb = lv_calloc((size_t) maxB * s->ncols, sizeof(int32_t));
+	w->xi = lv_calloc((size_t) maxB * k, sizeof(float));
+	if (w->z == NULL || w->sq == NULL || w->c == NULL || w->Xb == NULL ||
+		w->Tb == NULL || w->xi == NULL)
+		goto fail;
+	return w;
+
+fail:
+	lv_dpsgd_work_free(w);
+	return NULL;
+}
+
+/* lv_dpsgd_work_free releases a workspace (NULL is allowed). */
+void
+lv_dpsgd_work_free(lv_dpsgd_work *w)
+{
+	int l;
+
+	if (w == NULL)
+		return;
+	for (l = 0; l < w->nenc; l++)
+		lv_free(w->eenc[l]);
+	for (l = 0; l < w->ndec; l++)
+		lv_free(w->edec[l]);
+	lv_free(w->eenc);
+	lv_free(w->edec);
+	lv_mlp_cache_free(&w->enc_cache);
+	lv_mlp_cache_free(&w->dec_cache);
+	lv_free(w->z);
+	lv_free(w->sq);
+	lv_free(w->c);
+	lv_free(w->Xb);
+	lv_free(w->Tb);
+	lv_free(w->xi);
+	lv_free(w);
+}
+
+/*
+ * lv_dpsgd_relu_mask zeroes the gradients g[i] whose ReLU output a[i] is
+ * not positive (branch-free; a copy of lv_nn.c's static lv_relu_mask).
+ */
+static void
+lv_dpsgd_relu_mask(float *g, const float *a, size_t n)
+{
+	size_t i = 0;
+
+#if defined(__SSE2__)
+	__m128 zero = _mm_setzero_ps();
+
+	for (; i + 8 <= n; i += 8)
+	{
+		__m128 m0 = _mm_cmpgt_ps(_mm_loadu_ps(a + i), zero);
+		__m128 m1 = _mm_cmpgt_ps(_mm_loadu_ps(a + i + 4), zero);
+
+		_mm_storeu_ps(g + i, _mm_and_ps(_mm_loadu_ps(g + i), m0));
+		_mm_storeu_ps(g + i + 4, _mm_and_ps(_mm_loadu_ps(g + i + 4), m1));
+	}
+#endif
+	for (; i < n; i++)
+		g[i] = (a[i] > 0.0f) ? g[i] : 0.0f;
+}
+
+/*
+ * lv_dpsgd_backprop fills the output gradients E[l] of layers nlayers-2
+ * .. 0 of m from E[nlayers-1] (B rows each): E[l-1] = (E[l] W_l) masked
+ * by the ReLU of layer l-1's output; din (if not NULL) = E[0] W_0.
+ */
+static void
+lv_dpsgd_backprop(const lv_mlp *m, const lv_mlp_cache *c, int B, float **E,
+				  float *din)
+{
+	int l;
+
+	for (l = m->nlayers - 1; l > 0; l--)
+	{
+		const lv_layer *L = &m->layers[l];
+		const float *a = c->act[l - 1];
+		float *dx = E[l - 1];
+
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, L->in,
+					L->out, 1.0f, E[l], L->out, L->W, L->in, 0.0f, dx, L->in);
+		lv_dpsgd_relu_mask(dx, a, (size_t) B * L->in);
+	}
+	if (din != NULL)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B,
+					m->layers[0].in, m->layers[0].out, 1.0f, E[0],
+					m->layers[0].out, m->layers[0].W, m->layers[0].in, 0.0f,
+					din, m->layers[0].in);
+}
+
+/*
+ * lv_dpsgd_add_sqnorms adds to sq[r] the squared norm of row r's gradient
+ * of every layer of m (input in, activations in c, output gradients E):
+ * (||a_r||^2 + 1) ||e_r||^2, the weight part plus the bias part.
+ */
+static void
+lv_dpsgd_add_sqnorms(const lv_mlp *m, const float *in, const lv_mlp_cache *c,
+					 float *const *E, int B, double *sq)
+{
+	int l,
+		r;
+
+	for (l = 0; l < m->nlayers; l++)
+	{
+		const lv_layer *L = &m->layers[l];
+		const float *A = (l == 0) ? in : c->act[l - 1];
+
+		for (r = 0; r < B; r++)
+		{
+			const float *a = A + (size_t) r * L->in;
+			const float *e = E[l] + (size_t) r * L->out;
+			double na = cblas_sdot(L->in, a, 1, a, 1);
+			double ne = cblas_sdot(L->out, e, 1, e, 1);
+
+			sq[r] += (na + 1.0) * ne;
+		}
+	}
+}
+
+/*
+ * lv_dpsgd_weighted_grad scales row r of every E[l] by cf[r] and writes
+ * (or adds, when first is zero) the layer gradients E_l^T A_l and
+ * E_l^T 1 into g: one GEMM and one GEMV per layer.
+ */
+static void
+lv_dpsgd_weighted_grad(const lv_mlp *m, const float *in,
+					   const lv_mlp_cache *c, float *const *E, const float *cf,
+					   int B, lv_mlp *g, int first)
+{
+	float beta = first ? 0.0f : 1.0f;
+	int l,
+		r;
+
+	for (l = 0; l < m->nlayers; l++)
+	{
+		const lv_layer *L = &m->layers[l];
+		const float *A = (l == 0) ? in : c->act[l - 1];
+		lv_layer *G = &g->layers[l];
+
+		for (r = 0; r < B; r++)
+			if (cf[r] != 1.0f)
+				cblas_sscal(L->out, cf[r], E[l] + (size_t) r * L->out, 1);
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L->out, L->in, B,
+					1.0f, E[l], L->out, A, L->in, beta, G->W, L->in);
+		cblas_sgemv(CblasRowMajor, CblasTrans, B, L->out, 1.0f, E[l], L->out,
+					c->ones, 1, beta, G->b, 1);
+	}
+}
+
+/* lv_dpsgd_zero_mlp sets every weight and bias of g to zero. */
+static void
+lv_dpsgd_zero_mlp(lv_mlp *g)
+{
+	int l;
+
+	for (l = 0; l < g->nlayers; l++)
+	{
+		memset(g->layers[l].W, 0,
+			   sizeof(float) * (size_t) g->layers[l].out * g->layers[l].in);
+		memset(g->layers[l].b, 0, sizeof(float) * (size_t) g->layers[l].out);
+	}
+}
+
+/*
+ * lv_dpsgd_clip_accumulate adds the clipped per-example gradients of B
+ * rows to genc and gdec (see lv_dpsgd.h); returns the summed loss.
+ */
+double
+lv_dpsgd_clip_accumulate(const lv_schema *s, const lv_mlp *enc,
+						 const lv_mlp *dec, const float *X, const int32_t *T,
+						 const float *xi, int B, double clip,
+						 lv_dpsgd_work *w, lv_mlp *genc, lv_mlp *gdec,
+						 int first, double *norms, double *recon, double *kl)
+{
+	int ne = enc->nlayers,
+		nd = dec->nlayers;
+	int k = enc->layers[ne - 1].out;
+	size_t j,
+		nk = (size_t) B * k;
+	const float *mu;
+	float *dmu;
+	double rec,
+		klsum = 0.0;
+	int r;
+
+	if (B <= 0)
+	{
+		if (first)
+		{
+			lv_dpsgd_zero_mlp(genc);
+			lv_dpsgd_zero_mlp(gdec);
+		}
+		if (recon)
+			*recon = 0.0;
+		if (kl)
+			*kl = 0.0;
+		return 0.0;
+	}
+
+	/* forward: z = mu(x) + xi, logits = dec(z) */
+	lv_mlp_forward(enc, X, B, &w->enc_cache);
+	mu = w->enc_cache.act[ne - 1];
+	for (j = 0; j < nk; j++)
+	{
+		w->z[j] = mu[j] + xi[j];
+		klsum += (double) mu[j] * mu[j];
+	}
+	klsum *= 0.5;
+	lv_mlp_forward(dec, w->z, B, &w->dec_cache);
+
+	/* output gradients of every layer for each row's own loss (scale 1) */
+	rec = lv_heads_loss(s, w->dec_cache.act[nd - 1], T, B, 1.0f,
+						w->edec[nd - 1]);
+	dmu = w->eenc[ne - 1];
+	lv_dpsgd_backprop(dec, &w->dec_cache, B, w->edec, dmu);
+	for (j = 0; j < nk; j++)
+		dmu[j] += mu[j]; /* KL: d(0.5 ||mu||^2) / d mu */
+	lv_dpsgd_backprop(enc, &w->enc_cache, B, w->eenc, NULL);
+
+	/* per-example norms and clipping factors */
+	for (r = 0; r < B; r++)
+		w->sq[r] = 0.0;
+	lv_dpsgd_add_sqnorms(enc, X, &w->enc_cache, w->eenc, B, w->sq);
+	lv_dpsgd_add_sqnorms(dec, w->z, &w->dec_cache, w->edec, B, w->sq);
+	for (r = 0; r < B; r++)
+	{
+		double nr = sqrt(w->sq[r]);
+
+		if (norms)
+			norms[r] = nr;
+		w->c[r] = (nr > clip) ? (float) (clip / nr) : 1.0f;
+	}
+
+	/* clipped sums: one weight-gradient GEMM per layer */
+	lv_dpsgd_weighted_grad(enc, X, &w->enc_cache, w->eenc, w->c, B, genc,
+						   first);
+	lv_dpsgd_weighted_grad(dec, w->z, &w->dec_cache, w->edec, w->c, B, gdec,
+						   first);
+	if (recon)
+		*recon = rec;
+	if (kl)
+		*kl = klsum;
+	return rec + klsum;
+}
+
+/*
+ * lv_dpsgd_noisy_grad computes the privatised gradient of step t (see
+ * lv_dpsgd.h); returns the realised batch size.
+ */
+int64_t
+lv_dpsgd_noisy_grad(const lv_schema *s, const lv_mlp *enc, const lv_mlp *dec,
+					const float *X, const int32_t *T, int64_t n,
+					const lv_dpsgd_config *cfg, int64_t t, lv_dpsgd_work *w,
+					lv_mlp *genc, lv_mlp *gdec, double *loss)
+{
+	int d = enc->layers[0].in;
+	int k = enc->layers[enc->nlayers - 1].out;
+	int ncols = s->ncols;
+	lv_dpsgd_sampler smp;
+	lv_stream rxi,
+		rnoise;
+	int64_t i,
+		total = 0;
+	int B = 0,
+		first = 1;
+	double sum[3] = {0.0, 0.0, 0.0};
+	double std = cfg->noise_multiplier * cfg->clip;
+	double scale = 1.0 / (cfg->sample_rate * (double) n);
+
+	lv_dpsgd_sampler_init(&smp, cfg->train_key, t, n, cfg->sample_rate);
+	lv_stream_init(&rxi, cfg->train_key, LV_DOMAIN_TRAIN,
+				   LV_DPSGD_STREAM(LV_DPSGD_XI, t));
+	for (;;)
+	{
+		i = lv_dpsgd_sampler_next(&smp);
+		if (i >= 0)
+		{
+			memcpy(w->Xb + (size_t) B * d, X + (size_t) i * d,
+				   sizeof(float) * d);
+			memcpy(w->Tb + (size_t) B * ncols, T + (size_t) i * ncols,
+				   sizeof(int32_t) * ncols);
+			lv_dpsgd_draw_xi(&rxi, w->xi + (size_t) B * k, (size_t) k);
+			B++;
+			total++;
+		}
+		if (B == w->maxB || (i < 0 && (B > 0 || first)))
+		{
+			double rec,
+				kl;
+
+			sum[0] += lv_dpsgd_clip_accumulate(s, enc, dec, w->Xb, w->Tb,
+											   w->xi, B, cfg->clip, w, genc,
+											   gdec, first, NULL, &rec, &kl);
+			sum[1] += rec;
+			sum[2] += kl;
+			first = 0;
+			B = 0;
+		}
+		if (i < 0)
+			break;
+	}
+
+	lv_stream_init(&rnoise, cfg->train_key, LV_DOMAIN_TRAIN,
+				   LV_DPSGD_STREAM(LV_DPSGD_NOISE, t));
+	lv_dpsgd_noise_mlp(genc, &rnoise, std, scale);
+	lv_dpsgd_noise_mlp(gdec, &rnoise, std, scale);
+	if (loss)
+		memcpy(loss, sum, sizeof(sum));
+	return total;
+}
+
+/* ---------- training ---------- */
+
+/* lv_dpsgd_ema_update sets acc = decay acc + (1 - decay) w, layer by layer. */
+static void
+lv_dpsgd_ema_update(lv_mlp *acc, const lv_mlp *w, float decay)
+{
+	float c = 1.0f - decay;
+	int l;
+
+	for (l = 0; l < w->nlayers; l++)
+	{
+		const lv_layer *L = &w->layers[l];
+		lv_layer *A = &acc->layers[l];
+		size_t i,
+			nw = (size_t) L->out * L->in;
+
+		for (i = 0; i < nw; i++)
+			A->W[i] = decay * A->W[i] + c * L->W[i];
+		for (i = 0; i < (size_t) L->out; i++)
+			A->b[i] = decay * A->b[i] + c * L->b[i];
+	}
+}
+
+/* lv_dpsgd_ema_store sets w = acc * f (the bias-corrected average). */
+static void
+lv_dpsgd_ema_store(lv_mlp *w, const lv_mlp *acc, double f)
+{
+	int l;
+
+	for (l = 0; l < w->nlayers; l++)
+	{
+		lv_layer *L = &w->layers[l];
+		const lv_layer *A = &acc->layers[l];
+		size_t i,
+			nw = (size_t) L->out * L->in;
+
+		for (i = 0; i < nw; i++)
+			L->W[i] = (float) (A->W[i] * f);
+		for (i = 0; i < (size_t) L->out; i++)
+			L->b[i] = (float) (A->b[i] * f);
+	}
+}
+
+/*
+ * lv_model_train_dpsgd fits m by DP-SGD (see lv_dpsgd.h). On failure the
+ * networks are released and every allocation freed; the floating-point
+ * environment is always restored.
+ */
+int
+lv_model_train_dpsgd(lv_model *m, const float *X, const int32_t *T,
+					 int64_t n, const lv_dpsgd_config *cfg,
+					 lv_train_result *res)
+{
+	lv_dpsgd_state st;
+	lv_stream rinit;
+	int enc_w[4],
+		dec_w[4];
+	int rc,
+		maxB,
+		l;
+	int64_t steps,
+		t,
+		window,
+		win_rows = 0;
+	double win[3] = {0.0, 0.0, 0.0};
+	double cert;
+	unsigned int saved_fp;
+
+	if ((rc = lv_dpsgd_check_args(m, X, T, n, cfg)) != LV_OK)
+		return rc;
+	steps = lv_dpsgd_steps(cfg->epochs, cfg->sample_rate);
+	window = (int64_t) ceil(1.0 / cfg->sample_rate);
+	if (window > steps)
+		window = steps;
+
+	m->enc.nlayers = 0;
+	m->enc.layers = NULL;
+	m->dec.nlayers = 0;
+	m->dec.layers = NULL;
+	m->center = NULL;
+	m->means = NULL;
+	m->nrows = 0;
+	m->latent = cfg->latent;
+	m->hidden = cfg->hidden;
+	m->noise_sd = 1.0;
+	m->lipschitz_target = cfg->encoder_layer_bound > 0.0
+							  ? pow(cfg->encoder_layer_bound, 3.0)
+							  : 0.0;
+	m->lipschitz_certified = 0.0;
+
+	enc_w[0] = lv_schema_input_dim(&m->schema);
+	enc_w[1] = cfg->hidden;
+	enc_w[2] = cfg->hidden;
+	enc_w[3] = cfg->latent;
+	dec_w[0] = cfg->latent;
+	dec_w[1] = cfg->hidden;
+	dec_w[2] = cfg->hidden;
+	dec_w[3] = lv_schema_output_dim(&m->schema);
+	memset(&st, 0, sizeof(st));
+	if ((rc = lv_mlp_alloc(&m->enc, 3, enc_w)) != LV_OK ||
+		(rc = lv_mlp_alloc(&m->dec, 3, dec_w)) != LV_OK)
+	{
+		lv_dpsgd_discard(m);
+		return rc;
+	}
+	maxB = lv_dpsgd_chunk_rows(&m->enc, &m->dec, n, cfg->sample_rate);
+	if ((rc = lv_dpsgd_state_alloc(&st, m, maxB)) != LV_OK)
+	{
+		lv_dpsgd_state_free(&st);
+		lv_dpsgd_discard(m);
+		return rc;
+	}
+
+	/* initialisation: weights, power-iteration vectors (as lv_train.c) */
+	lv_stream_init(&rinit, cfg->train_key, LV_DOMAIN_TRAIN,
+				   LV_DPSGD_STREAM(LV_DPSGD_INIT, 0));
+	lv_mlp_init_xavier(&m->enc, &rinit);
+	lv_mlp_init_xavier(&m->dec, &rinit);
+	{
+		int off = 0;
+
+		for (l = 0; l < 6; l++)
+		{
+			const lv_layer *L = l < 3 ? &m->enc.layers[l] : &m->dec.layers[l - 3];
+			double ss = 0.0;
+			int i;
+
+			for (i = 0; i < L->in; i++)
+			{
+				st.pv[off + i] = (float) lv_stream_gaussian(&rinit);
+				ss += (double) st.pv[off + i] * st.pv[off + i];
+			}
+			ss = ss > 0.0 ? 1.0 / sqrt(ss) : 0.0;
+			for (i = 0; i < L->in; i++)
+				st.pv[off + i] *= (float) ss;
+			off += L->in;
+		}
+	}
+
+	saved_fp = lv_dpsgd_fp_enter();
+	lv_dpsgd_project(m, cfg, &st, LV_DPSGD_POWER_ITERS_INIT);
+	for (t = 0; t < steps; t++)
+	{
+		double loss[3];
+		int64_t B;
+
+		B = lv_dpsgd_noisy_grad(&m->schema, &m->enc, &m->dec, X, T, n, cfg,
+								t, st.work, &st.genc, &st.gdec, loss);
+		if (!isfinite(loss[0]))
+		{
+			rc = LV_ERR_NUMERIC;
+			break;
+		}
+		if (t >= steps - window)
+		{
+			win[0] += loss[0];
+			win[1] += loss[1];
+			win[2] += loss[2];
+			win_rows += B;
+		}
+		lv_adam_step(&m->enc, &st.genc, &st.m1enc, &st.m2enc, cfg->lr, 0.9,
+					 0.999, 1e-8, t + 1);
+		lv_adam_step(&m->dec, &st.gdec, &st.m1dec, &st.m2dec, cfg->lr, 0.9,
+					 0.999, 1e-8, t + 1);
+		lv_dpsgd_project(m, cfg, &st, LV_DPSGD_POWER_ITERS_STEP);
+		if (cfg->ema > 0.0)
+		{
+			lv_dpsgd_ema_update(&st.aenc, &m->enc, (float) cfg->ema);
+			lv_dpsgd_ema_update(&st.adec, &m->dec, (float) cfg->ema);
+		}
+		if (lv_dpsgd_poll(cfg, saved_fp))
+		{
+			rc = LV_ERR_INTERRUPTED;
+			break;
+		}
+	}
+	if (rc == LV_OK && cfg->ema > 0.0)
+	{
+		/* bias correction: the weights of the average sum to 1 */
+		double f = 1.0 / -expm1((double) steps * log((double) (float) cfg->ema));
+
+		lv_dpsgd_ema_store(&m->enc, &st.aenc, f);
+		lv_dpsgd_ema_store(&m->dec, &st.adec, f);
+	}
+	lv_dpsgd_fp_leave(saved_fp);
+	lv_dpsgd_state_free(&st);
+	if (rc != LV_OK)
+	{
+		lv_dpsgd_discard(m);
+		return rc;
+	}
+
+	lv_mlp_flush_tiny(&m->enc);
+	lv_mlp_flush_tiny(&m->dec);
+	cert = lv_model_certify(m);
+	if (cert < 0.0)
+	{
+		lv_dpsgd_discard(m);
+		return LV_ERR_LAPACK;
+	}
+	m->lipschitz_certified = cert;
+
+	if (res)
+	{
+		res->epochs_run = cfg->epochs;
+		res->final_loss = win_rows > 0 ? win[0] / (double) win_rows : 0.0;
+		res->final_recon = win_rows > 0 ? win[1] / (double) win_rows : 0.0;
+		res->final_kl = win_rows > 0 ? win[2] / (double) win_rows : 0.0;
+	}
+	return LV_OK;
+}
+
+/* ---------- helpers ---------- */
+
+/* lv_dpsgd_fp_enter sets flush-to-zero and denormals-are-zero (as lv_train.c). */
+static unsigned int
+lv_dpsgd_fp_enter(void)
+{
+#ifdef LV_HAVE_MXCSR
+	unsigned int saved = _mm_getcsr();
+
+	_mm_setcsr(saved | 0x8040); /* FTZ (bit 15) | DAZ (bit 6) */
+	return saved;
+#else
+	return 0;
+#endif
+}
+
+/* lv_dpsgd_fp_leave restores the state saved by lv_dpsgd_fp_enter. */
+static void
+lv_dpsgd_fp_leave(unsigned int saved)
+{
+#ifdef LV_HAVE_MXCSR
+	_mm_setcsr(saved);
+#else
+	(void) saved;
+#endif
+}
+
+/*
+ * lv_dpsgd_poll calls the interruption callback with the caller's
+ * floating-point state restored; returns nonzero to stop.
+ */
+static int
+lv_dpsgd_poll(const lv_dpsgd_config *cfg, unsigned int saved)
+{
+	int stop;
+
+	if (cfg->interrupted == NULL)
+		return 0;
+	lv_dpsgd_fp_leave(saved);
+	stop = cfg->interrupted(cfg->interrupted_arg);
+	(void) lv_dpsgd_fp_enter();
+	return stop;
+}
+
+/* lv_dpsgd_check_args validates the arguments of lv_model_train_dpsgd. */
+static int
+lv_dpsgd_check_args(const lv_model *m, const float *X, const int32_t *T,
+					int64_t n, const lv_dpsgd_config *cfg)
+{
+	int d,
+		ncols,
+		c;
+	int64_t i;
+
+	if (m == NULL || X == NULL || T == NULL || cfg == NULL)
+		return LV_ERR_ARG;
+	if (lv_schema_check(&m->schema) != LV_OK)
+		return LV_ERR_ARG;
+	if (n < 1 || n > LV_DPSGD_MAX_ROWS)
+		return LV_ERR_ARG;
+	if (cfg->epochs < 1 ||
+		!(cfg->sample_rate > 0.0 && cfg->sample_rate <= 1.0) ||
+		!isfinite(cfg->clip) || !(cfg->clip > 0.0) ||
+		!isfinite(cfg->noise_multiplier) || !(cfg->noise_multiplier >= 0.0) ||
+		cfg->latent < 1 || cfg->latent > 256 ||
+		cfg->hidden < 1 || cfg->hidden > 4096 ||
+		!isfinite(cfg->lr) || !(cfg->lr > 0.0) ||
+		!(cfg->ema >= 0.0 && cfg->ema < 1.0) ||
+		!isfinite(cfg->encoder_layer_bound) ||
+		!isfinite(cfg->decoder_layer_bound))
+		return LV_ERR_ARG;
+	if (lv_dpsgd_steps(cfg->epochs, cfg->sample_rate) < 1)
+		return LV_ERR_ARG;
+	d = lv_schema_input_dim(&m->schema);
+	ncols = m->schema.ncols;
+	for (i = 0; i < n * d; i++)
+		if (!isfinite(X[i]))
+			return LV_ERR_ARG;
+	for (i = 0; i < n; i++)
+	{
+		for (c = 0; c < ncols; c++)
+		{
+			const lv_column *col = &m->schema.cols[c];
+			int32_t t = T[i * ncols + c];
+
+			if (col->kind == LV_COL_NUMERIC)
+			{
+				if (t < -1 || t >= col->nbins)
+					return LV_ERR_ARG;
+			}
+			else if (t < 0 || t >= lv_column_slots(col))
+				return LV_ERR_ARG;
+		}
+	}
+	return LV_OK;
+}
+
+/*
+ * lv_dpsgd_chunk_rows returns the rows per chunk: the expected batch plus
+ * four standard deviations (a larger batch takes two chunks), at most n,
+ * at most LV_DPSGD_CHUNK_MAX and within LV_DPSGD_CHUNK_FLOATS of workspace.
+ */
+static int
+lv_dpsgd_chunk_rows(const lv_mlp *enc, const lv_mlp *dec, int64_t n,
+					double q)
+{
+	double e = q * (double) n;
+	double b = ceil(e + 4.0 * sqrt(e * (1.0 - q)) + 1.0);
+	double per_row = 2.0 * (enc->layers[0].in + enc->layers[2].out);
+	double cap;
+	int l;
+
+	for (l = 0; l < 3; l++)
+		per_row += 4.0 * (enc->layers[l].out + dec->layers[l].out);
+	cap = floor(LV_DPSGD_CHUNK_FLOATS / per_row);
+	if (cap > LV_DPSGD_CHUNK_MAX)
+		cap = LV_DPSGD_CHUNK_MAX;
+	if (cap < 64)
+		cap = 64;
+	if (b > cap)
+		b = cap;
+	if (b > (double) n)
+		b = (double) n;
+	if (b < 1.0)
+		b = 1.0;
+	return (int) b;
+}
+
+/* lv_dpsgd_state_alloc allocates gradients, moments, EMA and workspace. */
+static int
+lv_dpsgd_state_alloc(lv_dpsgd_state *st, const lv_model *m, int maxB)
+{
+	size_t nv = 0,
+		   nu = 0;
+	int l,
+		rc;
+
+	if ((rc = lv_mlp_alloc_like(&st->genc, &m->enc)) != LV_OK ||
+		(rc = lv_mlp_alloc_like(&st->gdec, &m->dec)) != LV_OK ||
+		(rc = lv_mlp_alloc_like(&st->m1enc, &m->enc)) != LV_OK ||
+		(rc = lv_mlp_alloc_like(&st->m2enc, &m->enc)) != LV_OK ||
+		(rc = lv_mlp_alloc_like(&st->m1dec, &m->dec)) != LV_OK ||
+		(rc = lv_mlp_alloc_like(&st->m2dec, &m->dec)) != LV_OK ||
+		(rc = lv_mlp_alloc_like(&st->aenc, &m->enc)) != LV_OK ||
+		(rc = lv_mlp_alloc_like(&st->adec, &m->dec)) != LV_OK)
+		return rc;
+	st->work = lv_dpsgd_work_new(&m->schema, &m->enc, &m->dec, maxB);
+	if (st->work == NULL)
+		return LV_ERR_NOMEM;
+	for (l = 0; l < 3; l++)
+	{
+		nv += (size_t) m->enc.layers[l].in + m->dec.layers[l].in;
+		if ((size_t) m->enc.layers[l].out > nu)
+			nu = (size_t) m->enc.layers[l].out;
+		if ((size_t) m->dec.layers[l].out > nu)
+			nu = (size_t) m->dec.layers[l].out;
+	}
+	st->pv = lv_calloc(nv, sizeof(float));
+	st->pu = lv_calloc(nu, sizeof(float));
+	if (st->pv == NULL || st->pu == NULL)
+		return LV_ERR_NOMEM;
+	return LV_OK;
+}
+
+/* lv_dpsgd_state_free releases what lv_dpsgd_state_alloc allocated. */
+static void
+lv_dpsgd_state_free(lv_dpsgd_state *st)
+{
+	lv_mlp_free(&st->genc);
+	lv_mlp_free(&st->gdec);
+	lv_mlp_free(&st->m1enc);
+	lv_mlp_free(&st->m2enc);
+	lv_mlp_free(&st->m1dec);
+	lv_mlp_free(&st->m2dec);
+	lv_mlp_free(&st->aenc);
+	lv_mlp_free(&st->adec);
+	lv_dpsgd_work_free(st->work);
+	lv_free(st->pv);
+	lv_free(st->pu);
+	memset(st, 0, sizeof(*st));
+}
+
+/*
+ * lv_dpsgd_project projects every encoder layer to spectral norm <=
+ * encoder_layer_bound and every decoder layer to <= decoder_layer_bound
+ * (power iteration, lv_spectral_project) when the bound is positive.
+ */
+static void
+lv_dpsgd_project(lv_model *m, const lv_dpsgd_config *cfg, lv_dpsgd_state *st,
+				 int iters)
+{
+	size_t off = 0;
+	int l;
+
+	for (l = 0; l < m->enc.nlayers; l++)
+	{
+		if (cfg->encoder_layer_bound > 0.0)
+			lv_spectral_project(&m->enc.layers[l], st->pv + off, st->pu, iters,
+								cfg->encoder_layer_bound);
+		off += m->enc.layers[l].in;
+	}
+	for (l = 0; l < m->dec.nlayers; l++)
+	{
+		if (cfg->decoder_layer_bound > 0.0)
+			lv_spectral_project(&m->dec.layers[l], st->pv + off, st->pu, iters,
+								cfg->decoder_layer_bound);
+		off += m->dec.layers[l].in;
+	}
+}
+
+/*
+ * lv_dpsgd_discard releases the networks of m and leaves the trained
+ * fields empty.
+ */
+static void
+lv_dpsgd_discard(lv_model *m)
+{
+	lv_mlp_free(&m->enc);
+	lv_mlp_free(&m->dec);
+	m->center = NULL;
+	m->means = NULL;
+	m->nrows = 0;
+	m->lipschitz_certified = 0.0;
+}

@@ -1,0 +1,1111 @@
+/*
+ * test_dpsgd.c - unit tests of DP-SGD training (lv_dpsgd.h): per-example
+ * gradient norms from layer inputs and output gradients against explicit
+ * per-example gradients, clipping, the noise's scale, Poisson sampling,
+ * utility on a synthetic table with and without noise, interruption and
+ * allocation hygiene, determinism and the spectral bounds.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <cmocka.h>
+#if defined(__x86_64__) || defined(__SSE__)
+#include <xmmintrin.h>
+#define HAVE_MXCSR 1
+#endif
+
+#include "lv_model.h"
+#include "lv_nn.h"
+#include "lv_dpsgd.h"
+#include "lv_accountant.h"
+#include "lv_rand.h"
+
+/* ---------- helpers ---------- */
+
+/* fill_key sets a key to bytes seed, seed+1, ... */
+static void
+fill_key(uint8_t key[LV_KEY_BYTES], int seed)
+{
+	int i;
+
+	for (i = 0; i < LV_KEY_BYTES; i++)
+		key[i] = (uint8_t) (seed + i);
+}
+
+/* new_schema returns an lv_alloc'ed copy of cols in s. */
+static void
+new_schema(lv_schema *s, const lv_column *cols, int ncols)
+{
+	s->ncols = ncols;
+	s->cols = lv_alloc(sizeof(lv_column) * ncols);
+	assert_non_null(s->cols);
+	memcpy(s->cols, cols, sizeof(lv_column) * ncols);
+}
+
+/* Live allocations through the counting allocator. */
+static long live_allocs;
+
+/* count_alloc is a malloc that counts live blocks. */
+static void *
+count_alloc(size_t size, void *ctx)
+{
+	void *p = malloc(size ? size : 1);
+
+	(void) ctx;
+	if (p != NULL)
+		live_allocs++;
+	return p;
+}
+
+/* count_free is the matching free. */
+static void
+count_free(void *ptr, void *ctx)
+{
+	(void) ctx;
+	if (ptr != NULL)
+		live_allocs--;
+	free(ptr);
+}
+
+static const lv_allocator counting = {count_alloc, count_free, NULL};
+
+/* Allocations left before failing_alloc starts returning NULL. */
+static long allocs_left;
+
+/* failing_alloc is count_alloc until allocs_left runs out, then fails. */
+static void *
+failing_alloc(size_t size, void *ctx)
+{
+	if (allocs_left <= 0)
+		return NULL;
+	allocs_left--;
+	return count_alloc(size, ctx);
+}
+
+static const lv_allocator failing = {failing_alloc, count_free, NULL};
+
+/* mlp_norm2 returns the squared L2 norm of every parameter of g. */
+static double
+mlp_norm2(const lv_mlp *g)
+{
+	double s = 0.0;
+	int l;
+	size_t i;
+
+	for (l = 0; l < g->nlayers; l++)
+	{
+		const lv_layer *L = &g->layers[l];
+
+		for (i = 0; i < (size_t) L->out * L->in; i++)
+			s += (double) L->W[i] * L->W[i];
+		for (i = 0; i < (size_t) L->out; i++)
+			s += (double) L->b[i] * L->b[i];
+	}
+	return s;
+}
+
+/* mlp_axpy sets y += a x over every parameter. */
+static void
+mlp_axpy(lv_mlp *y, double a, const lv_mlp *x)
+{
+	int l;
+	size_t i;
+
+	for (l = 0; l < y->nlayers; l++)
+	{
+		lv_layer *Y = &y->layers[l];
+		const lv_layer *X = &x->layers[l];
+
+		for (i = 0; i < (size_t) Y->out * Y->in; i++)
+			Y->W[i] += (float) (a * X->W[i]);
+		for (i = 0; i < (size_t) Y->out; i++)
+			Y->b[i] += (float) (a * X->b[i]);
+	}
+}
+
+/*
+ * mlp_max_diff returns max |a - b| over every parameter and writes max |b|
+ * into *bmax.
+ */
+static double
+mlp_max_diff(const lv_mlp *a, const lv_mlp *b, double *bmax)
+{
+	double dm = 0.0,
+		   bm = 0.0;
+	int l;
+	size_t i;
+
+	for (l = 0; l < a->nlayers; l++)
+	{
+		const lv_layer *A = &a->layers[l],
+					   *B = &b->layers[l];
+
+		for (i = 0; i < (size_t) A->out * A->in; i++)
+		{
+			dm = fmax(dm, fabs((double) A->W[i] - B->W[i]));
+			bm = fmax(bm, fabs((double) B->W[i]));
+		}
+		for (i = 0; i < (size_t) A->out; i++)
+		{
+			dm = fmax(dm, fabs((double) A->b[i] - B->b[i]));
+			bm = fmax(bm, fabs((double) B->b[i]));
+		}
+	}
+	*bmax = bm;
+	return dm;
+}
+
+/* mlp_zero zeroes every parameter. */
+static void
+mlp_zero(lv_mlp *g)
+{
+	int l;
+
+	for (l = 0; l < g->nlayers; l++)
+	{
+		memset(g->layers[l].W, 0,
+			   sizeof(float) * g->layers[l].out * g->layers[l].in);
+		memset(g->layers[l].b, 0, sizeof(float) * g->layers[l].out);
+	}
+}
+
+/* mlp_equal says whether two networks have bitwise identical parameters. */
+static int
+mlp_equal(const lv_mlp *a, const lv_mlp *b)
+{
+	int l;
+
+	if (a->nlayers != b->nlayers)
+		return 0;
+	for (l = 0; l < a->nlayers; l++)
+	{
+		const lv_layer *A = &a->layers[l],
+					   *B = &b->layers[l];
+
+		if (A->in != B->in || A->out != B->out ||
+			memcmp(A->W, B->W, sizeof(float) * A->out * A->in) != 0 ||
+			memcmp(A->b, B->b, sizeof(float) * A->out) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* ---------- a tiny network and data set for the gradient tests ---------- */
+
+/* Every head kind: nullable binned numeric, nullable categorical, exact bins. */
+static const lv_column tiny_cols[3] = {
+	{LV_COL_NUMERIC, 1, 0, 5, 0, 0, 0.0, 10.0},
+	{LV_COL_CATEGORICAL, 1, 0, 0, 0, 3, 0.0, 0.0},
+	{LV_COL_NUMERIC, 0, 1, 5, 1, 0, 0.0, 4.0}};
+
+typedef struct tiny
+{
+	lv_schema s;
+	lv_mlp enc,
+		dec;
+	int d,
+		k,
+		ncols,
+		n;
+	float *X;
+	int32_t *T;
+} tiny;
+
+/*
+ * tiny_make builds random networks (Xavier weights, random biases) of the
+ * given widths and n random encoded rows with some NULLs.
+ */
+static void
+tiny_make(tiny *t, int hidden, int latent, int n, int seed)
+{
+	uint8_t key[LV_KEY_BYTES];
+	lv_stream rs;
+	int ew[4],
+		dw[4],
+		i,
+		l;
+	lv_cell cells[3];
+
+	memset(t, 0, sizeof(*t));
+	new_schema(&t->s, tiny_cols, 3);
+	t->d = lv_schema_input_dim(&t->s);
+	t->k = latent;
+	t->ncols = 3;
+	t->n = n;
+	ew[0] = t->d;
+	ew[1] = ew[2] = hidden;
+	ew[3] = latent;
+	dw[0] = latent;
+	dw[1] = dw[2] = hidden;
+	dw[3] = lv_schema_output_dim(&t->s);
+	assert_int_equal(lv_mlp_alloc(&t->enc, 3, ew), LV_OK);
+	assert_int_equal(lv_mlp_alloc(&t->dec, 3, dw), LV_OK);
+	fill_key(key, seed);
+	lv_stream_init(&rs, key, LV_DOMAIN_PREPROCESS, 0);
+	lv_mlp_init_xavier(&t->enc, &rs);
+	lv_mlp_init_xavier(&t->dec, &rs);
+	for (l = 0; l < 3; l++)
+	{
+		for (i = 0; i < t->enc.layers[l].out; i++)
+			t->enc.layers[l].b[i] = (float) (0.3 * lv_stream_gaussian(&rs));
+		for (i = 0; i < t->dec.layers[l].out; i++)
+			t->dec.layers[l].b[i] = (float) (0.3 * lv_stream_gaussian(&rs));
+	}
+	t->X = malloc(sizeof(float) * n * t->d);
+	t->T = malloc(sizeof(int32_t) * n * 3);
+	assert_non_null(t->X);
+	assert_non_null(t->T);
+	for (i = 0; i < n; i++)
+	{
+		memset(cells, 0, sizeof(cells));
+		cells[0].value = 10.0 * lv_stream_uniform(&rs);
+		cells[0].isnull = lv_stream_uniform(&rs) < 0.2;
+		cells[1].cat = (int) lv_stream_below(&rs, 4) - 1; /* -1: other */
+		cells[1].isnull = lv_stream_uniform(&rs) < 0.2;
+		cells[2].value = (double) lv_stream_below(&rs, 5);
+		lv_encode_row(&t->s, cells, t->X + (size_t) i * t->d,
+					  t->T + (size_t) i * 3);
+	}
+}
+
+/* tiny_free releases a tiny set-up. */
+static void
+tiny_free(tiny *t)
+{
+	lv_mlp_free(&t->enc);
+	lv_mlp_free(&t->dec);
+	lv_free(t->s.cols);
+	free(t->X);
+	free(t->T);
+}
+
+/*
+ * explicit_grad computes the gradient of row i's own negative ELBO (with
+ * noise xi) by the existing minibatch backward on a batch of one.
+ */
+static void
+explicit_grad(const tiny *t, int i, const float *xi, lv_mlp *genc,
+			  lv_mlp *gdec)
+{
+	lv_vae_work vw;
+
+	assert_int_equal(lv_vae_work_alloc(&vw, &t->enc, &t->dec, 1), LV_OK);
+	lv_vae_grad(&t->s, &t->enc, &t->dec, t->X + (size_t) i * t->d,
+				t->T + (size_t) i * t->ncols, xi, 1, &vw, genc, gdec, NULL,
+				NULL);
+	lv_vae_work_free(&vw);
+}
+
+/* ---------- (1) per-example norms ---------- */
+
+/*
+ * The norms from layer inputs and output gradients equal the norms of
+ * explicitly computed per-example gradients, and the unclipped sum equals
+ * the sum of the explicit gradients.
+ */
+static void
+test_ghost_norms(void **state)
+{
+	const int B = 9;
+	tiny t;
+	lv_dpsgd_work *w;
+	lv_mlp genc,
+		gdec,
+		ge1,
+		gd1,
+		senc,
+		sdec;
+	float xi[9 * 3];
+	double norms[9],
+		bmax,
+		loss;
+	uint8_t key[LV_KEY_BYTES];
+	lv_stream rs;
+	int i;
+
+	(void) state;
+	tiny_make(&t, 7, 3, B, 11);
+	fill_key(key, 12);
+	lv_stream_init(&rs, key, LV_DOMAIN_TRAIN, 99);
+	lv_dpsgd_draw_xi(&rs, xi, (size_t) B * t.k);
+	w = lv_dpsgd_work_new(&t.s, &t.enc, &t.dec, B);
+	assert_non_null(w);
+	assert_int_equal(lv_mlp_alloc_like(&genc, &t.enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&gdec, &t.dec), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&ge1, &t.enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&gd1, &t.dec), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&senc, &t.enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&sdec, &t.dec), LV_OK);
+
+	loss = lv_dpsgd_clip_accumulate(&t.s, &t.enc, &t.dec, t.X, t.T, xi, B,
+									INFINITY, w, &genc, &gdec, 1, norms,
+									NULL, NULL);
+	assert_true(isfinite(loss) && loss > 0.0);
+	for (i = 0; i < B; i++)
+	{
+		double ex;
+
+		explicit_grad(&t, i, xi + (size_t) i * t.k, &ge1, &gd1);
+		ex = sqrt(mlp_norm2(&ge1) + mlp_norm2(&gd1));
+		print_message("row %d: ghost norm %.8f explicit %.8f\n", i, norms[i],
+					  ex);
+		assert_true(ex > 0.0);
+		assert_true(fabs(norms[i] - ex) <= 1e-5 * ex);
+		mlp_axpy(&senc, 1.0, &ge1);
+		mlp_axpy(&sdec, 1.0, &gd1);
+	}
+	assert_true(mlp_max_diff(&genc, &senc, &bmax) <= 1e-5 * bmax);
+	assert_true(mlp_max_diff(&gdec, &sdec, &bmax) <= 1e-5 * bmax);
+
+	lv_mlp_free(&genc);
+	lv_mlp_free(&gdec);
+	lv_mlp_free(&ge1);
+	lv_mlp_free(&gd1);
+	lv_mlp_free(&senc);
+	lv_mlp_free(&sdec);
+	lv_dpsgd_work_free(w);
+	tiny_free(&t);
+}
+
+/* ---------- (2) clipping ---------- */
+
+/*
+ * With sigma = 0 and a tiny C, the privatised gradient of a step is the
+ * sum over the step's Poisson sample of the per-example gradients each
+ * scaled to norm C, divided by q n (the batch spans several chunks).
+ */
+static void
+test_clipping(void **state)
+{
+	const int n = 40;
+	const int t_step = 5;
+	tiny t;
+	lv_dpsgd_config cfg;
+	lv_dpsgd_work *w;
+	lv_dpsgd_sampler smp;
+	lv_stream rxi;
+	lv_mlp genc,
+		gdec,
+		ge1,
+		gd1,
+		senc,
+		sdec;
+	float xi[3];
+	int64_t got,
+		i,
+		count = 0;
+	double bmax,
+		loss[3];
+
+	(void) state;
+	tiny_make(&t, 7, 3, n, 21);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.sample_rate = 0.3;
+	cfg.clip = 1e-3;
+	cfg.noise_multiplier = 0.0;
+	fill_key(cfg.train_key, 22);
+	w = lv_dpsgd_work_new(&t.s, &t.enc, &t.dec, 4);
+	assert_non_null(w);
+	assert_int_equal(lv_mlp_alloc_like(&genc, &t.enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&gdec, &t.dec), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&ge1, &t.enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&gd1, &t.dec), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&senc, &t.enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&sdec, &t.dec), LV_OK);
+
+	got = lv_dpsgd_noisy_grad(&t.s, &t.enc, &t.dec, t.X, t.T, n, &cfg, t_step,
+							  w, &genc, &gdec, loss);
+
+	/* the same sample and noise, explicitly */
+	lv_dpsgd_sampler_init(&smp, cfg.train_key, t_step, n, cfg.sample_rate);
+	lv_stream_init(&rxi, cfg.train_key, LV_DOMAIN_TRAIN,
+				   LV_DPSGD_STREAM(LV_DPSGD_XI, t_step));
+	while ((i = lv_dpsgd_sampler_next(&smp)) >= 0)
+	{
+		double nr;
+
+		lv_dpsgd_draw_xi(&rxi, xi, 3);
+		explicit_grad(&t, (int) i, xi, &ge1, &gd1);
+		nr = sqrt(mlp_norm2(&ge1) + mlp_norm2(&gd1));
+		assert_true(nr > 100 * cfg.clip);
+		mlp_axpy(&senc, cfg.clip / nr / (cfg.sample_rate * n), &ge1);
+		mlp_axpy(&sdec, cfg.clip / nr / (cfg.sample_rate * n), &gd1);
+		count++;
+	}
+	print_message("step %d: batch %ld (chunks of 4)\n", t_step, (long) got);
+	assert_int_equal(got, count);
+	assert_true(count > 4); /* several chunks */
+	assert_true(mlp_max_diff(&genc, &senc, &bmax) <= 1e-5 * bmax);
+	assert_true(mlp_max_diff(&gdec, &sdec, &bmax) <= 1e-5 * bmax);
+	assert_true(sqrt(mlp_norm2(&genc) + mlp_norm2(&gdec)) <=
+				count * cfg.clip / (cfg.sample_rate * n) * (1 + 1e-5));
+
+	lv_mlp_free(&genc);
+	lv_mlp_free(&gdec);
+	lv_mlp_free(&ge1);
+	lv_mlp_free(&gd1);
+	lv_mlp_free(&senc);
+	lv_mlp_free(&sdec);
+	lv_dpsgd_work_free(w);
+	tiny_free(&t);
+}
+
+/* ---------- (3) noise ---------- */
+
+/*
+ * The privatised gradient with sigma > 0 minus the one with sigma = 0 (same
+ * key and step: same sample and latent noise) is Gaussian noise of sd
+ * sigma C / (q n) per coordinate; an empty batch gives pure noise.
+ */
+static void
+test_noise(void **state)
+{
+	const int n = 50;
+	tiny t;
+	lv_dpsgd_config cfg;
+	lv_dpsgd_work *w;
+	lv_mlp genc,
+		gdec,
+		nenc,
+		ndec;
+	double s1 = 0.0,
+		   s2 = 0.0,
+		   within = 0.0,
+		   cnt = 0.0,
+		   expect,
+		   mean,
+		   sd,
+		   bmax;
+	int step,
+		l,
+		net;
+	int64_t b;
+
+	(void) state;
+	tiny_make(&t, 24, 4, n, 31);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.sample_rate = 0.2;
+	cfg.clip = 0.5;
+	fill_key(cfg.train_key, 32);
+	expect = 2.0 * cfg.clip / (cfg.sample_rate * n);
+	w = lv_dpsgd_work_new(&t.s, &t.enc, &t.dec, 16);
+	assert_non_null(w);
+	assert_int_equal(lv_mlp_alloc_like(&genc, &t.enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&gdec, &t.dec), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&nenc, &t.enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&ndec, &t.dec), LV_OK);
+
+	for (step = 0; step < 4; step++)
+	{
+		cfg.noise_multiplier = 0.0;
+		b = lv_dpsgd_noisy_grad(&t.s, &t.enc, &t.dec, t.X, t.T, n, &cfg, step,
+								w, &genc, &gdec, NULL);
+		cfg.noise_multiplier = 2.0;
+		assert_int_equal(lv_dpsgd_noisy_grad(&t.s, &t.enc, &t.dec, t.X, t.T,
+											 n, &cfg, step, w, &nenc, &ndec,
+											 NULL),
+						 b);
+		mlp_axpy(&nenc, -1.0, &genc);
+		mlp_axpy(&ndec, -1.0, &gdec);
+		for (net = 0; net < 2; net++)
+		{
+			const lv_mlp *g = net ? &ndec : &nenc;
+
+			for (l = 0; l < g->nlayers; l++)
+			{
+				const lv_layer *L = &g->layers[l];
+				size_t i,
+					nw = (size_t) L->out * L->in;
+
+				for (i = 0; i < nw + (size_t) L->out; i++)
+				{
+					double v = i < nw ? L->W[i] : L->b[i - nw];
+
+					s1 += v;
+					s2 += v * v;
+					within += fabs(v) < expect;
+					cnt += 1.0;
+				}
+			}
+		}
+	}
+	mean = s1 / cnt;
+	sd = sqrt(s2 / cnt - mean * mean);
+	print_message("noise: %.0f coordinates, mean %.5f, sd %.5f (expected %.5f), "
+				  "within 1 sd %.4f\n",
+				  cnt, mean, sd, expect, within / cnt);
+	assert_true(cnt > 5000);
+	assert_true(fabs(mean) < 5.0 * expect / sqrt(cnt));
+	assert_true(fabs(sd / expect - 1.0) < 0.04);
+	assert_true(fabs(within / cnt - 0.6827) < 0.03);
+
+	/* an empty batch (n = 1, the row not sampled): zero, or pure noise */
+	{
+		lv_dpsgd_sampler smp;
+		int64_t tt = 0;
+
+		cfg.sample_rate = 0.01;
+		for (;; tt++)
+		{
+			lv_dpsgd_sampler_init(&smp, cfg.train_key, tt, 1, cfg.sample_rate);
+			if (lv_dpsgd_sampler_next(&smp) < 0)
+				break;
+		}
+		cfg.noise_multiplier = 0.0;
+		assert_int_equal(lv_dpsgd_noisy_grad(&t.s, &t.enc, &t.dec, t.X, t.T, 1,
+											 &cfg, tt, w, &genc, &gdec, NULL),
+						 0);
+		assert_true(mlp_norm2(&genc) + mlp_norm2(&gdec) == 0.0);
+		cfg.noise_multiplier = 1.0;
+		assert_int_equal(lv_dpsgd_noisy_grad(&t.s, &t.enc, &t.dec, t.X, t.T, 1,
+											 &cfg, tt, w, &genc, &gdec, NULL),
+						 0);
+		assert_true(mlp_norm2(&genc) + mlp_norm2(&gdec) > 0.0);
+		mlp_zero(&nenc);
+		assert_true(mlp_max_diff(&genc, &nenc, &bmax) > 0.0);
+	}
+
+	lv_mlp_free(&genc);
+	lv_mlp_free(&gdec);
+	lv_mlp_free(&nenc);
+	lv_mlp_free(&ndec);
+	lv_dpsgd_work_free(w);
+	tiny_free(&t);
+}
+
+/* ---------- (4) Poisson sampling ---------- */
+
+/*
+ * Realised batch sizes over many steps have mean q n and variance
+ * q (1-q) n; rows come in increasing order; q = 1 takes every row.
+ */
+static void
+test_poisson(void **state)
+{
+	const int64_t n = 1000;
+	const double q = 0.05;
+	const int steps = 3000;
+	uint8_t key[LV_KEY_BYTES];
+	lv_dpsgd_sampler smp;
+	double s1 = 0.0,
+		   s2 = 0.0,
+		   mean,
+		   var,
+		   first = 0.0;
+	int t;
+	int64_t i,
+		prev,
+		c;
+
+	(void) state;
+	fill_key(key, 41);
+	for (t = 0; t < steps; t++)
+	{
+		lv_dpsgd_sampler_init(&smp, key, t, n, q);
+		c = 0;
+		prev = -1;
+		while ((i = lv_dpsgd_sampler_next(&smp)) >= 0)
+		{
+			assert_true(i > prev && i < n);
+			if (i == 0)
+				first += 1.0;
+			prev = i;
+			c++;
+		}
+		s1 += (double) c;
+		s2 += (double) c * c;
+	}
+	mean = s1 / steps;
+	var = (s2 - s1 * s1 / steps) / (steps - 1);
+	print_message("batch size: mean %.3f (expected %.1f), variance %.3f "
+				  "(expected %.3f); row 0 chosen %.4f\n",
+				  mean, q * n, var, q * (1 - q) * n, first / steps);
+	assert_true(fabs(mean - q * n) < 4.0 * sqrt(q * (1 - q) * n / steps));
+	/* sd of the sample variance: about var sqrt(2 / steps) */
+	assert_true(fabs(var - q * (1 - q) * n) <
+				4.0 * q * (1 - q) * n * sqrt(2.0 / steps));
+	assert_true(fabs(first / steps - q) < 4.0 * sqrt(q * (1 - q) / steps));
+
+	lv_dpsgd_sampler_init(&smp, key, 0, 7, 1.0);
+	for (c = 0; c < 7; c++)
+		assert_int_equal(lv_dpsgd_sampler_next(&smp), c);
+	assert_int_equal(lv_dpsgd_sampler_next(&smp), -1);
+
+	assert_int_equal(lv_dpsgd_steps(30, 512.0 / 20000.0), 1172);
+	assert_int_equal(lv_dpsgd_steps(30, 0.03), 1000);
+	assert_int_equal(lv_dpsgd_steps(1, 1.0), 1);
+	assert_int_equal(lv_dpsgd_steps(3, 0.7), 5);
+	assert_int_equal(lv_dpsgd_steps(0, 0.5), -1);
+	assert_int_equal(lv_dpsgd_steps(1, 0.0), -1);
+	assert_int_equal(lv_dpsgd_steps(1, 1.5), -1);
+	assert_int_equal(lv_dpsgd_steps(1, NAN), -1);
+}
+
+/* ---------- the synthetic table ---------- */
+
+/*
+ * One categorical column (3 listed categories with probabilities
+ * .6/.3/.1) and an integer column on [0,20] with two modes (4 and 15), as
+ * in test_model.c.
+ */
+static const lv_column table_cols[2] = {
+	{LV_COL_CATEGORICAL, 0, 0, 0, 0, 3, 0.0, 0.0},
+	{LV_COL_NUMERIC, 0, 1, 21, 1, 0, 0.0, 20.0}};
+
+#define TABLE_ROWS 2000
+
+typedef struct table
+{
+	lv_cell *cells;
+	float *X;
+	int32_t *T;
+	int d;
+} table;
+
+static table tab;
+
+/* setup_table generates and encodes the table. */
+static int
+setup_table(void **state)
+{
+	uint8_t key[LV_KEY_BYTES];
+	lv_schema s;
+	lv_stream rs;
+	int i;
+
+	(void) state;
+	tab.cells = calloc(2 * TABLE_ROWS, sizeof(lv_cell));
+	fill_key(key, 77);
+	lv_stream_init(&rs, key, LV_DOMAIN_PREPROCESS, 0);
+	for (i = 0; i < TABLE_ROWS; i++)
+	{
+		double u = lv_stream_uniform(&rs);
+		double v;
+
+		tab.cells[2 * i].cat = u < 0.6 ? 0 : (u < 0.9 ? 1 : 2);
+		if (lv_stream_uniform(&rs) < 0.5)
+			v = 4.0 + 1.0 * lv_stream_gaussian(&rs);
+		else
+			v = 15.0 + 1.5 * lv_stream_gaussian(&rs);
+		v = round(v);
+		tab.cells[2 * i + 1].value = v < 0 ? 0 : (v > 20 ? 20 : v);
+	}
+	s.ncols = 2;
+	s.cols = (lv_column *) table_cols;
+	tab.d = lv_schema_input_dim(&s);
+	tab.X = malloc(sizeof(float) * TABLE_ROWS * tab.d);
+	tab.T = malloc(sizeof(int32_t) * TABLE_ROWS * 2);
+	if (tab.cells == NULL || tab.X == NULL || tab.T == NULL)
+		return -1;
+	for (i = 0; i < TABLE_ROWS; i++)
+		lv_encode_row(&s, tab.cells + 2 * i, tab.X + (size_t) i * tab.d,
+					  tab.T + 2 * i);
+	return 0;
+}
+
+/* teardown_table frees the table. */
+static int
+teardown_table(void **state)
+{
+	(void) state;
+	free(tab.cells);
+	free(tab.X);
+	free(tab.T);
+	return 0;
+}
+
+/* table_config returns the DP-SGD configuration of the table tests. */
+static lv_dpsgd_config
+table_config(void)
+{
+	lv_dpsgd_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.epochs = 30;
+	cfg.sample_rate = 128.0 / TABLE_ROWS;
+	cfg.clip = 1.0;
+	cfg.noise_multiplier = 0.0;
+	cfg.latent = 4;
+	cfg.hidden = 32;
+	cfg.lr = 5e-3;
+	cfg.ema = 0.99;
+	fill_key(cfg.train_key, 5);
+	return cfg;
+}
+
+/* new_model starts a model on the table's schema. */
+static void
+new_model(lv_model *m)
+{
+	memset(m, 0, sizeof(*m));
+	new_schema(&m->schema, table_cols, 2);
+	m->mechanism = LV_MECH_NONE;
+	m->passes = 1;
+	fill_key(m->key, 3);
+}
+
+/* tvd returns the total variation distance of two count vectors. */
+static double
+tvd(const double *a, const double *b, int n)
+{
+	double sa = 0,
+		   sb = 0,
+		   t = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+	{
+		sa += a[i];
+		sb += b[i];
+	}
+	for (i = 0; i < n; i++)
+		t += fabs(a[i] / sa - b[i] / sb);
+	return t / 2;
+}
+
+/*
+ * prior_tvd samples nsyn rows from the prior z ~ N(0, I) through the
+ * existing release path (a single source row whose mean and center are 0,
+ * so z = s xi with s = 1) and returns the larger of the two marginal TVDs.
+ */
+static double
+prior_tvd(lv_model *m, const char *label)
+{
+	const int nsyn = 5000;
+	lv_cell *syn = calloc((size_t) nsyn * 2, sizeof(lv_cell));
+	double rc_[4] = {0},
+		   sc[4] = {0},
+		   rv[21] = {0},
+		   sv[21] = {0},
+		   t1,
+		   t2;
+	int i,
+		start;
+
+	assert_non_null(syn);
+	assert_int_equal(m->nrows, 0);
+	assert_null(m->means);
+	assert_null(m->center);
+	m->nrows = 1;
+	m->means = lv_calloc((size_t) m->latent, sizeof(float));
+	m->center = lv_calloc((size_t) m->latent, sizeof(double));
+	assert_non_null(m->means);
+	assert_non_null(m->center);
+	for (start = 0; start < nsyn; start += LV_RELEASE_CHUNK)
+	{
+		int cnt = nsyn - start < LV_RELEASE_CHUNK ? nsyn - start
+												  : LV_RELEASE_CHUNK;
+
+		assert_int_equal(lv_release_rows(m, start, cnt, syn + (size_t) start * 2),
+						 LV_OK);
+	}
+	for (i = 0; i < TABLE_ROWS; i++)
+	{
+		rc_[tab.cells[2 * i].cat] += 1;
+		rv[(int) tab.cells[2 * i + 1].value] += 1;
+	}
+	for (i = 0; i < nsyn; i++)
+	{
+		sc[syn[2 * i].cat < 0 ? 3 : syn[2 * i].cat] += 1;
+		sv[(int) syn[2 * i + 1].value] += 1;
+	}
+	t1 = tvd(rc_, sc, 4);
+	t2 = tvd(rv, sv, 21);
+	print_message("%s: marginal TVD categorical %.4f, integer %.4f\n", label,
+				  t1, t2);
+	free(syn);
+	return t1 > t2 ? t1 : t2;
+}
+
+/* ---------- (5) utility ---------- */
+
+/* Without noise (C large) DP-SGD learns both marginals from the prior. */
+static void
+test_utility_no_noise(void **state)
+{
+	lv_dpsgd_config cfg = table_config();
+	lv_train_result res;
+	lv_model m;
+	unsigned int csr = 0;
+
+	(void) state;
+	cfg.clip = 1e6;
+	new_model(&m);
+#ifdef HAVE_MXCSR
+	csr = _mm_getcsr();
+#endif
+	assert_int_equal(lv_model_train_dpsgd(&m, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  &res),
+					 LV_OK);
+#ifdef HAVE_MXCSR
+	assert_int_equal(csr & ~0x3fu, _mm_getcsr() & ~0x3fu);
+#endif
+	(void) csr;
+	print_message("no noise: final loss %.4f (recon %.4f, kl %.4f), "
+				  "certified %.3f\n",
+				  res.final_loss, res.final_recon, res.final_kl,
+				  m.lipschitz_certified);
+	assert_int_equal(res.epochs_run, 30);
+	assert_true(isfinite(res.final_loss));
+	assert_true(fabs(res.final_loss - (res.final_recon + res.final_kl)) <
+				1e-9 * fabs(res.final_loss) + 1e-12);
+	assert_true(m.lipschitz_certified > 0.0);
+	assert_int_equal(m.mechanism, LV_MECH_NONE);
+	assert_true(m.noise_sd == 1.0);
+	assert_true(prior_tvd(&m, "DP-SGD, sigma 0") < 0.1);
+	lv_model_free(&m);
+}
+
+/* With the noise of epsilon 8 (delta 1e-5) the marginals stay close. */
+static void
+test_utility_eps8(void **state)
+{
+	lv_dpsgd_config cfg = table_config();
+	lv_model m;
+	int64_t steps = lv_dpsgd_steps(cfg.epochs, cfg.sample_rate);
+	double eps;
+
+	(void) state;
+	cfg.noise_multiplier = lv_dpsgd_sigma(cfg.sample_rate, (long) steps, 8.0,
+										  1e-5, LV_REL_ADD_REMOVE);
+	eps = lv_dpsgd_epsilon(cfg.sample_rate, cfg.noise_multiplier, (long) steps,
+						   1e-5, LV_REL_ADD_REMOVE);
+	print_message("epsilon 8: q %.4f, steps %ld, sigma %.4f (epsilon %.4f)\n",
+				  cfg.sample_rate, (long) steps, cfg.noise_multiplier, eps);
+	assert_true(cfg.noise_multiplier > 0.3 && eps <= 8.0);
+	new_model(&m);
+	assert_int_equal(lv_model_train_dpsgd(&m, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  NULL),
+					 LV_OK);
+	assert_true(prior_tvd(&m, "DP-SGD, epsilon 8") < 0.2);
+	lv_model_free(&m);
+}
+
+/* ---------- (6) interruption and allocation hygiene ---------- */
+
+typedef struct poll_state
+{
+	int calls;
+	int stop_at;
+	int ftz_seen; /* flush-to-zero was on during a callback */
+} poll_state;
+
+/* stop_after counts polls and asks to stop at stop_at. */
+static int
+stop_after(void *arg)
+{
+	poll_state *ps = arg;
+
+#ifdef HAVE_MXCSR
+	if (_mm_getcsr() & 0x8040)
+		ps->ftz_seen = 1;
+#endif
+	return ++ps->calls >= ps->stop_at;
+}
+
+/*
+ * An interrupted training returns LV_ERR_INTERRUPTED after the requested
+ * poll, with the caller's floating-point state during callbacks, and
+ * leaves no allocation behind; a completed one owns exactly its networks.
+ */
+static void
+test_interrupt(void **state)
+{
+	lv_dpsgd_config cfg = table_config();
+	poll_state ps = {0, 3, 0};
+	lv_model m;
+	long before;
+
+	(void) state;
+	lv_set_allocator(&counting);
+	before = live_allocs;
+	new_model(&m);
+	cfg.epochs = 2;
+	cfg.interrupted = stop_after;
+	cfg.interrupted_arg = &ps;
+	assert_int_equal(lv_model_train_dpsgd(&m, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  NULL),
+					 LV_ERR_INTERRUPTED);
+	assert_int_equal(ps.calls, 3);
+	assert_int_equal(ps.ftz_seen, 0);
+	assert_null(m.enc.layers);
+	assert_null(m.dec.layers);
+	assert_int_equal(live_allocs, before + 1); /* the schema */
+
+	/* completed: one poll per step, the model owns 2 x 7 blocks */
+	ps.calls = 0;
+	ps.stop_at = 1 << 30;
+	assert_int_equal(lv_model_train_dpsgd(&m, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  NULL),
+					 LV_OK);
+	assert_int_equal(ps.calls, lv_dpsgd_steps(cfg.epochs, cfg.sample_rate));
+	assert_int_equal(live_allocs, before + 1 + 14);
+	lv_model_free(&m);
+	assert_int_equal(live_allocs, before);
+
+	/* bad arguments allocate nothing */
+	new_model(&m);
+	cfg.sample_rate = 0.0;
+	assert_int_equal(lv_model_train_dpsgd(&m, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  NULL),
+					 LV_ERR_ARG);
+	cfg.sample_rate = 0.1;
+	cfg.clip = 0.0;
+	assert_int_equal(lv_model_train_dpsgd(&m, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  NULL),
+					 LV_ERR_ARG);
+	cfg.clip = 1.0;
+	cfg.noise_multiplier = -1.0;
+	assert_int_equal(lv_model_train_dpsgd(&m, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  NULL),
+					 LV_ERR_ARG);
+	cfg.noise_multiplier = 1.0;
+	cfg.ema = 1.0;
+	assert_int_equal(lv_model_train_dpsgd(&m, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  NULL),
+					 LV_ERR_ARG);
+	cfg.ema = 0.0;
+	cfg.epochs = 0;
+	assert_int_equal(lv_model_train_dpsgd(&m, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  NULL),
+					 LV_ERR_ARG);
+	assert_int_equal(lv_model_train_dpsgd(&m, tab.X, tab.T, 0, &cfg, NULL),
+					 LV_ERR_ARG);
+	assert_int_equal(live_allocs, before + 1);
+	lv_model_free(&m);
+	assert_int_equal(live_allocs, before);
+	lv_set_allocator(NULL);
+}
+
+/*
+ * An allocation failure at any point returns LV_ERR_NOMEM (LV_ERR_LAPACK
+ * when it hits the certificate's SVD) and leaves no allocation behind.
+ */
+static void
+test_nomem(void **state)
+{
+	lv_dpsgd_config cfg = table_config();
+	lv_model m;
+	long before,
+		budget;
+	int rc = LV_ERR_NOMEM;
+
+	(void) state;
+	cfg.epochs = 1;
+	cfg.hidden = 8;
+	cfg.noise_multiplier = 1.0;
+	cfg.decoder_layer_bound = 2.0;
+	new_model(&m);
+	for (budget = 0; budget < 1000 && rc != LV_OK; budget++)
+	{
+		before = live_allocs;
+		allocs_left = budget;
+		lv_set_allocator(&failing);
+		rc = lv_model_train_dpsgd(&m, tab.X, tab.T, TABLE_ROWS, &cfg, NULL);
+		if (rc != LV_OK)
+		{
+			assert_true(rc == LV_ERR_NOMEM || rc == LV_ERR_LAPACK);
+			assert_int_equal(live_allocs, before);
+			assert_null(m.enc.layers);
+			assert_null(m.dec.layers);
+		}
+		else
+			assert_int_equal(live_allocs, before + 14);
+		lv_set_allocator(NULL);
+	}
+	print_message("training succeeded with %ld allocations\n", budget - 1);
+	assert_int_equal(rc, LV_OK);
+	lv_set_allocator(&counting);
+	lv_model_free(&m);
+	lv_set_allocator(NULL);
+}
+
+/* ---------- (7) determinism and spectral bounds ---------- */
+
+/*
+ * The same key gives bitwise identical weights, another key other
+ * weights; with layer bounds every layer's exact spectral norm (of the
+ * EMA weights) stays within them.
+ */
+static void
+test_determinism(void **state)
+{
+	lv_dpsgd_config cfg = table_config();
+	lv_model a,
+		b,
+		c;
+	int l;
+
+	(void) state;
+	cfg.epochs = 3;
+	cfg.noise_multiplier = 1.0;
+	cfg.encoder_layer_bound = 1.5;
+	cfg.decoder_layer_bound = 2.0;
+	new_model(&a);
+	new_model(&b);
+	new_model(&c);
+	assert_int_equal(lv_model_train_dpsgd(&a, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  NULL),
+					 LV_OK);
+	assert_int_equal(lv_model_train_dpsgd(&b, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  NULL),
+					 LV_OK);
+	cfg.train_key[0] ^= 1;
+	assert_int_equal(lv_model_train_dpsgd(&c, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  NULL),
+					 LV_OK);
+	assert_true(mlp_equal(&a.enc, &b.enc));
+	assert_true(mlp_equal(&a.dec, &b.dec));
+	assert_false(mlp_equal(&a.enc, &c.enc));
+	assert_false(mlp_equal(&a.dec, &c.dec));
+	for (l = 0; l < 3; l++)
+	{
+		double se = lv_spectral_norm_exact(a.enc.layers[l].W,
+										   a.enc.layers[l].out,
+										   a.enc.layers[l].in);
+		double sd = lv_spectral_norm_exact(a.dec.layers[l].W,
+										   a.dec.layers[l].out,
+										   a.dec.layers[l].in);
+
+		print_message("layer %d: encoder %.4f (bound 1.5), decoder %.4f "
+					  "(bound 2)\n",
+					  l, se, sd);
+		assert_true(se <= 1.5 * 1.02);
+		assert_true(sd <= 2.0 * 1.02);
+	}
+	assert_true(fabs(a.lipschitz_target - 1.5 * 1.5 * 1.5) < 1e-12);
+	assert_true(a.lipschitz_certified <= 1.5 * 1.5 * 1.5 * 1.07);
+	lv_model_free(&a);
+	lv_model_free(&b);
+	lv_model_free(&c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest grad_tests[] = {
+		cmocka_unit_test(test_ghost_norms),
+		cmocka_unit_test(test_clipping),
+		cmocka_unit_test(test_noise),
+		cmocka_unit_test(test_poisson),
+	};
+	const struct CMUnitTest train_tests[] = {
+		cmocka_unit_test(test_utility_no_noise),
+		cmocka_unit_test(test_utility_eps8),
+		cmocka_unit_test(test_interrupt),
+		cmocka_unit_test(test_nomem),
+		cmocka_unit_test(test_determinism),
+	};
+	int failed;
+
+	failed = cmocka_run_group_tests_name("dpsgd gradients", grad_tests, NULL,
+										 NULL);
+	failed += cmocka_run_group_tests_name("dpsgd training", train_tests,
+										  setup_table, teardown_table);
+	return failed;
+}
