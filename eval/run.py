@@ -1,0 +1,752 @@
+#!/usr/bin/python3
+"""lipvae evaluation harness: lipvae against DP baselines, a non-private VAE and the real rows.
+
+    /usr/bin/python3 eval/run.py --dataset flchain|lending_club|gss_cat [--seeds 3]
+    /usr/bin/python3 eval/run.py --csv PATH [--target COL --positive VALUE] [--name NAME]
+                                 [--epsilons 0.5,1,2,4,8] [--seeds 3] [--out eval/results/NAME]
+
+Loads the CSV into PostgreSQL (the server PGHOST/PGPORT/PGUSER point at, else a throw-away
+cluster), holds out 20% of the rows, trains lipvae per epsilon and seed, runs the baselines, and
+writes eval/results/<name>/results.md, results.json and PNG plots. See eval/README.md.
+"""
+import argparse
+import concurrent.futures
+import datetime
+import json
+import math
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+# One thread for numpy/OpenBLAS and sklearn's OpenMP: lipvae trains in a server backend at the
+# same time (2 cores here), and oversubscribed OpenMP threads slow sklearn down many times.
+for _v in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
+    os.environ.setdefault(_v, '1')
+
+try:
+    import numpy as np
+    import scipy  # noqa: F401  (baselines)
+    import sklearn  # noqa: F401
+    import matplotlib
+    import psycopg2
+except ImportError as e:  # pragma: no cover
+    sys.exit('missing Python package (%s). Use /usr/bin/python3 with Debian\'s packages:\n'
+             '  apt-get install -y python3-numpy python3-scipy python3-sklearn python3-matplotlib '
+             'python3-psycopg2' % e)
+
+import baselines  # noqa: E402  (eval/baselines.py)
+import dataset as DS  # noqa: E402
+import metrics as M  # noqa: E402
+
+DATASETS = {
+    'flchain': (os.path.join(REPO, 'data', 'flchain.csv'), 'death', '1'),
+    'lending_club': (os.path.join(REPO, 'data', 'lending_club.csv'), 'Class', 'bad'),
+    'gss_cat': (os.path.normpath(os.path.join(REPO, '..', 'shared', 'data', 'gss_cat.csv')),
+                'rincome', '$25000 or more'),
+}
+DELTA = 1e-5
+METHODS = ['lipvae', 'independent', 'marginal_tree', 'nonprivate', 'real']
+LABEL = {
+    'lipvae': 'lipvae per-record (latent, passes 1)',
+    'independent': 'independent DP histograms',
+    'marginal_tree': 'marginal tree (MST-style)',
+    'nonprivate': 'non-private VAE (lipvae, mechanism none)',
+    'real': 'real training rows',
+}
+PUBLIC_DOMAIN = (
+    'Public domain assumption: each column\'s bounds (min/max), category list and NULL-ability '
+    'are derived from the WHOLE CSV (training and held-out rows) and treated as public for every '
+    'method, as the prototype did with its fixed public bounds. lipvae receives them as bounds => '
+    '/ categories => / not_null => and spends nothing on preprocessing; the baselines and every '
+    'TVD metric bin numeric columns into 20 equal-width bins over the same bounds (NULL its own '
+    'code). In a real deployment these would have to be genuinely public (or estimated with DP, '
+    'which lipvae can do at a cost in epsilon).')
+
+T0 = time.time()
+
+
+def log(msg):
+    print('[%6.1fs] %s' % (time.time() - T0, msg), flush=True)
+
+
+# ---------------------------------------------------------------- target
+
+def resolve_target(D, target, positive):
+    """(column index, positive code test, description) or None when there is no target."""
+    schema = D.schema
+    names = [c.name for c in schema]
+    if target is None:
+        for j in reversed(range(len(schema))):
+            if schema[j].distinct == 2:
+                target = names[j]
+                break
+        if target is None:
+            return None
+        auto = True
+    else:
+        auto = False
+        if target not in names:
+            target = D.renamed.get(target, target)
+        if target not in names:
+            raise SystemExit('target column %r not in the CSV (columns: %s)' % (target, ', '.join(names)))
+    j = names.index(target)
+    col = schema[j]
+    x_all = D.table_all[j]
+    if col.kind == 'num':
+        vals, cnt = np.unique(x_all[~np.isnan(x_all)], return_counts=True)
+    else:
+        vals, cnt = np.unique(x_all[x_all < col.base], return_counts=True)
+    if positive is None:
+        v = vals[np.argmin(cnt)] if len(vals) == 2 else vals[np.argmax(cnt)]
+        pos_code = v
+    elif col.kind == 'num':
+        try:
+            pos_code = float(positive) if col.pytype in ('int', 'float') else None
+        except ValueError:
+            pos_code = None
+        if pos_code is None or pos_code not in set(vals.tolist()):
+            raise SystemExit('positive value %r does not occur in numeric column %r' % (positive, target))
+    else:
+        key = positive
+        if col.pytype == 'bool':
+            key = 'true' if positive.strip().lower() in DS.TRUE_TOKENS | {'1', 'y', 'on'} else 'false'
+        if key not in col.index:
+            raise SystemExit('positive value %r is not a value of column %r (values: %s)' % (
+                positive, target, ', '.join(col.categories[:20])))
+        pos_code = col.index[key]
+    if col.kind == 'num':
+        shown = ('%g' % pos_code)
+    else:
+        shown = col.categories[int(pos_code)]
+
+    def label(table):
+        x = table[j]
+        return (x == pos_code).astype(int)  # NULL never equals: negative
+    desc = '%s = %r' % (target, shown)
+    if auto:
+        desc += ' (chosen automatically: the last two-valued column, minority value)'
+    return j, label, desc, target, shown
+
+
+# ---------------------------------------------------------------- evaluation of one synthetic set
+
+class Evaluator:
+    def __init__(self, D, target, seed=0, audit_max=5000):
+        self.D = D
+        self.schema = D.schema
+        self.sizes = M.metric_sizes(D.schema)
+        self.real_codes = M.codes_of(D.schema, D.train)
+        self.real_assoc = M.association_matrix(D.schema, D.train, self.real_codes)
+        self.target = target
+        rng = np.random.default_rng([7, seed])
+        if target is not None:
+            tj, label, _, tname, _ = target
+            self.label = label
+            self.enc_ml = M.FeatureEncoder(D.schema, D.train, exclude=[tname])
+            self.x_test = self.enc_ml.transform(D.holdout)
+            self.y_test = label(D.holdout)
+            self.y_train = label(D.train)
+        self.enc_all = M.FeatureEncoder(D.schema, D.train)
+        m = min(D.n_holdout, D.n_train, audit_max)
+        self.audit_m = m
+        self.mem_idx = np.sort(rng.choice(D.n_train, size=m, replace=False))
+        self.non_idx = np.sort(rng.choice(D.n_holdout, size=m, replace=False))
+        x_train_all = self.enc_all.transform(D.train)
+        self.x_members = x_train_all[self.mem_idx]
+        self.x_nonmembers = self.enc_all.transform(D.holdout)[self.non_idx]
+        self.syn_max = max(20000, 4 * m)
+        self.rng = rng
+
+    def evaluate(self, syn, seed=0):
+        t0 = time.time()
+        r = {}
+        codes = M.codes_of(self.schema, syn)
+        n = codes.shape[0]
+        r['rows'] = int(n)
+        r['tvd1'] = M.kway_tvd(self.real_codes, codes, self.sizes, 1)
+        r['tvd2'] = M.kway_tvd(self.real_codes, codes, self.sizes, 2)
+        r['tvd3'] = M.kway_tvd(self.real_codes, codes, self.sizes, 3)
+        r['assoc'] = M.association_diff(self.real_assoc, M.association_matrix(self.schema, syn, codes))
+        if self.target is not None:
+            x = self.enc_ml.transform(syn)
+            y = self.label(syn)
+            r['pos_rate'] = float(y.mean()) if n else float('nan')
+            for model in ('logreg', 'tree'):
+                t = M.tstr(x, y, self.x_test, self.y_test, model=model, seed=seed)
+                r['tstr_%s_auc' % model] = t['auc']
+                r['tstr_%s_acc' % model] = t['acc']
+                r['tstr_single_class'] = t['single_class']
+        xs = self.enc_all.transform(syn)
+        if xs.shape[0] > self.syn_max:
+            xs = xs[np.sort(np.random.default_rng([11, seed]).choice(xs.shape[0], self.syn_max, replace=False))]
+        d = M.dcr(xs, self.x_members, self.x_nonmembers)
+        r['dcr_median_train'] = d['median_train']
+        r['dcr_median_holdout'] = d['median_holdout']
+        r['dcr_share'] = d['share_closer_train']
+        a = M.mia(xs, self.x_members, self.x_nonmembers)
+        r['mia_adv'] = a['advantage']
+        r['mia_auc'] = a['auc']
+        r['eval_seconds'] = time.time() - t0
+        return r
+
+
+# ---------------------------------------------------------------- lipvae
+
+class Lipvae:
+    def __init__(self, D, tag, args):
+        self.D = D
+        self.tag = tag
+        self.args = args
+        self.conn = None
+        self.models = []
+        self.bounds, self.categories, self.not_null = DS.lipvae_domain_args(D.schema)
+        cols = ', '.join(DS.q(c.name) for c in D.schema)
+        self.query = 'SELECT %s FROM %s' % (cols, D.train_rel)
+        self.cols = cols
+
+    def _conn(self):
+        if self.conn is None or self.conn.closed:
+            self.conn = DS.connect()
+        return self.conn
+
+    def run(self, mechanism, epsilon, seed):
+        """Train (replace) and sample n_train rows; retried after a pause on a failure (other
+        engineers rebuild the extension on the shared dev server)."""
+        model = '%s_%s_%s_s%d' % (self.tag, 'np' if mechanism == 'none' else 'dp',
+                                  ('%g' % epsilon).replace('.', 'p') if epsilon else 'inf', seed)
+        last = None
+        for attempt in range(3):
+            try:
+                return self._run(model, mechanism, epsilon, seed)
+            except psycopg2.Error as e:
+                last = e
+                log('lipvae %s failed (attempt %d): %s; retrying in 60 s' % (
+                    model, attempt + 1, str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__))
+                try:
+                    self.conn.close()
+                except Exception:
+                    pass
+                self.conn = None
+                time.sleep(60)
+        raise last
+
+    def _run(self, model, mechanism, epsilon, seed):
+        conn = self._conn()
+        a = self.args
+        extra = ''
+        params = [model, self.query]
+        if mechanism == 'latent':
+            extra += ', epsilon => %s, delta => %s'
+            params += [float(epsilon), DELTA]
+        extra += ', passes => 1, mechanism => %s, seed => %s'
+        params += [mechanism, int(seed)]
+        extra += ', bounds => %s::jsonb, categories => %s::jsonb, not_null => %s::text[]'
+        params += [json.dumps(self.bounds), json.dumps(self.categories), self.not_null]
+        for opt in ('epochs', 'hidden', 'latent', 'batch_size', 'learning_rate'):
+            v = getattr(a, opt)
+            if v is not None:
+                extra += ', %s => %%s' % opt
+                params.append(v)
+        with conn.cursor() as cur:
+            t0 = time.time()
+            cur.execute('SELECT lipvae_train(%%s, %%s%s, replace => true)' % extra, params)
+            summary = cur.fetchone()[0]
+            train_wall = time.time() - t0
+            if model not in self.models:
+                self.models.append(model)
+            t0 = time.time()
+            cur.execute('SELECT %s, epsilon, delta, scope FROM lipvae_sample(NULL::%s.%s, %%s)' % (
+                self.cols, DS.q('lipvae_types'), DS.q(model)), (self.D.n_train,))
+            rows = cur.fetchall()
+            sample_wall = time.time() - t0
+        d = len(self.D.schema)
+        eps_rows = [r[d] for r in rows]
+        stats = {}
+        table = DS.to_table(self.D.schema, [r[:d] for r in rows], stats)
+        info = {
+            'model': model, 'summary': summary, 'train_seconds': train_wall,
+            'train_seconds_reported': summary.get('seconds'), 'sample_seconds': sample_wall,
+            'epochs': summary.get('epochs'),
+            'printed_epsilon_max': float(max(eps_rows)) if eps_rows else None,
+            'printed_epsilon_min': float(min(eps_rows)) if eps_rows else None,
+            'printed_delta': rows[0][d + 1] if rows else None,
+            'scope': rows[0][d + 2] if rows else None,
+            'unlisted_values': stats.get('unlisted', {}),
+        }
+        return table, info
+
+    def drop_all(self):
+        if not self.models:
+            return
+        try:
+            conn = self._conn()
+            with conn.cursor() as cur:
+                for m in self.models:
+                    try:
+                        cur.execute('SELECT lipvae_drop(%s)', (m,))
+                    except psycopg2.Error:
+                        pass
+        except psycopg2.Error:
+            pass
+
+
+# ---------------------------------------------------------------- aggregation and output
+
+METRIC_KEYS = ['tvd1', 'tvd2', 'tvd3', 'assoc', 'tstr_logreg_auc', 'tstr_logreg_acc',
+               'tstr_tree_auc', 'tstr_tree_acc', 'dcr_median_train', 'dcr_median_holdout',
+               'dcr_share', 'mia_adv', 'mia_auc']
+
+
+def aggregate(runs):
+    groups = {}
+    for r in runs:
+        groups.setdefault((r['method'], r['epsilon']), []).append(r)
+    out = []
+    order = {m: i for i, m in enumerate(METHODS)}
+    for (method, eps), rs in sorted(groups.items(), key=lambda kv: (
+            order[kv[0][0]], float('inf') if kv[0][1] is None else kv[0][1])):
+        a = {'method': method, 'epsilon': eps, 'seeds': len(rs)}
+        for k in METRIC_KEYS + ['printed_epsilon_max', 'train_seconds', 'sample_seconds',
+                                'fit_seconds', 'epochs']:
+            v = [r[k] for r in rs if r.get(k) is not None and not (isinstance(r[k], float) and math.isnan(r[k]))]
+            if v and not all(math.isfinite(x) for x in v):
+                a[k] = float('inf') if all(x == float('inf') for x in v) else float('nan')
+                a[k + '_std'] = 0.0
+            elif v:
+                a[k] = float(np.mean(v))
+                a[k + '_std'] = float(np.std(v, ddof=1)) if len(v) > 1 else 0.0
+        a['single_class_runs'] = sum(1 for r in rs if r.get('tstr_single_class'))
+        out.append(a)
+    return out
+
+
+def fmt(a, k, digits=3):
+    if k not in a:
+        return 'n/a'
+    if a[k] == float('inf'):
+        return '∞'
+    if a.get('seeds', 1) > 1 and a['method'] != 'real':
+        return '%.*f ± %.*f' % (digits, a[k], digits, a[k + '_std'])
+    return '%.*f' % (digits, a[k])
+
+
+def eps_str(e, method=None):
+    if method == 'real':
+        return '-'
+    return '∞' if e is None else '%g' % e
+
+
+def git_commit():
+    try:
+        c = subprocess.run(['git', '-C', REPO, 'rev-parse', 'HEAD'], capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(['git', '-C', REPO, 'status', '--porcelain', '--untracked-files=no'],
+                               capture_output=True, text=True).stdout.strip()
+        return c + (' (with uncommitted changes)' if dirty else '')
+    except Exception:
+        return 'unknown'
+
+
+def plot(summary, key, ylabel, path, title, runs_meta, chance=None, bound=False):
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
+    styles = {'lipvae': ('C0', 'o'), 'independent': ('C1', 's'), 'marginal_tree': ('C2', '^')}
+    for m in ('lipvae', 'independent', 'marginal_tree'):
+        pts = [a for a in summary if a['method'] == m and key in a]
+        if not pts:
+            continue
+        x = [a['epsilon'] for a in pts]
+        y = [a[key] for a in pts]
+        e = [a.get(key + '_std', 0.0) for a in pts]
+        c, mk = styles[m]
+        ax.errorbar(x, y, yerr=e, color=c, marker=mk, capsize=3, label=LABEL[m])
+    for m, ls, c in (('nonprivate', '--', 'C3'), ('real', ':', 'k')):
+        pts = [a for a in summary if a['method'] == m and key in a]
+        if pts:
+            ax.axhline(pts[0][key], color=c, ls=ls, label=LABEL[m])
+    if chance is not None:
+        ax.axhline(chance, color='grey', lw=0.8, ls='-.', label='chance')
+    floor = runs_meta.get('sampling_floor_tvd', {}).get({'tvd1': 1, 'tvd2': 2, 'tvd3': 3}.get(key))
+    if floor is not None:
+        ax.axhline(floor, color='grey', lw=0.8, ls='-.', label='held-out real rows vs training rows')
+    if key == 'mia_adv' and runs_meta.get('mia_null_level'):
+        ax.axhline(runs_meta['mia_null_level'], color='grey', lw=0.8, ls='-.',
+                   label='no-signal 95% level')
+    if bound:
+        xs = np.geomspace(min(runs_meta['epsilons']), max(runs_meta['epsilons']), 100)
+        ax.plot(xs, [M.dp_advantage_bound(v, DELTA) for v in xs], color='grey', lw=1,
+                label='central (eps, delta)-DP bound (reference only)')
+    ax.set_xscale('log', base=2)
+    ax.set_xticks(runs_meta['epsilons'])
+    ax.set_xticklabels(['%g' % v for v in runs_meta['epsilons']])
+    ax.set_xlabel('epsilon (delta = %g, replace-one)' % DELTA)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_outputs(out, meta, runs, summary, D, notes):
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, 'results.json'), 'w') as f:
+        json.dump({'meta': meta, 'summary': summary, 'runs': runs}, f, indent=1, default=str)
+    name = meta['name']
+    plots = []
+    has_target = meta['target'] is not None
+    specs = [('tvd2', '2-way TVD (lower is better)', 'tvd2.png', None, False),
+             ('tvd3', '3-way TVD (lower is better)', 'tvd3.png', None, False)]
+    if has_target:
+        specs += [('tstr_logreg_auc', 'TSTR ROC AUC, logistic regression', 'tstr_auc_logreg.png', 0.5, False),
+                  ('tstr_tree_auc', 'TSTR ROC AUC, gradient-boosted trees', 'tstr_auc_tree.png', 0.5, False)]
+    specs += [('mia_adv', 'membership-inference advantage (TPR - FPR)', 'mia.png', None, True)]
+    for key, ylabel, fn, chance, bound in specs:
+        plot(summary, key, ylabel, os.path.join(out, fn), '%s: %s' % (name, ylabel), meta,
+             chance=chance, bound=bound)
+        plots.append(fn)
+
+    L = []
+    L.append('# lipvae evaluation: %s' % name)
+    L.append('')
+    L.append('- command: `%s` (from `%s`)' % (meta['command'], meta['cwd']))
+    L.append('- date: %s; git commit: %s; lipvae extension %s; host %s, %s CPUs' % (
+        meta['date'], meta['git_commit'], meta['extension_version'], meta['host'], meta['cpus']))
+    L.append('- data: `%s`: %d rows x %d columns used (%s); %d training rows, %d held-out rows '
+             '(20%%, by md5 of the row number, split seed %d), never seen by any generator' % (
+                 meta['csv'], meta['n_csv'], len(D.schema), ', '.join(
+                     '%s %s' % (c.name, c.pytype) for c in D.schema), meta['n_train'], meta['n_holdout'],
+                 meta['split_seed']))
+    if meta['target']:
+        L.append('- TSTR target: %s (positive rate in the training rows %.3f)' % (
+            meta['target'], meta['target_positive_rate']))
+    else:
+        L.append('- TSTR: no target column (none given and no two-valued column); TSTR not measured')
+    L.append('- epsilons %s, delta %g, seeds %s; neighbouring relation replace-one for every DP method' % (
+        ', '.join('%g' % e for e in meta['epsilons']), DELTA, ', '.join(str(s) for s in meta['seeds'])))
+    L.append('- lipvae settings: %s' % meta['lipvae_settings'])
+    L.append('- total run time %.0f s' % meta['runtime_seconds'])
+    L.append('')
+    L.append('> ' + PUBLIC_DOMAIN)
+    L.append('')
+    L.append('## Utility and privacy audit (mean ± std over seeds)')
+    L.append('')
+    L.append('TVD and association against the real training rows; TSTR scored on the held-out real '
+             'rows (the real row is TRTR). DCR share: share of synthetic rows closer to a training '
+             'row than to any held-out row (equal-size sets; 0.5 = no memorisation signal). MIA '
+             'advantage: best-threshold TPR - FPR of the nearest-synthetic-row attack.')
+    L.append('')
+    L.append('| method | epsilon | 1-way TVD | 2-way TVD | 3-way TVD | assoc diff | TSTR logreg AUC | '
+             'TSTR logreg acc | TSTR tree AUC | TSTR tree acc | DCR share | MIA advantage |')
+    L.append('|---|---|---|---|---|---|---|---|---|---|---|---|')
+    for a in summary:
+        L.append('| %s | %s | %s |' % (LABEL[a['method']], eps_str(a['epsilon'], a['method']), ' | '.join(
+            fmt(a, k) for k in ['tvd1', 'tvd2', 'tvd3', 'assoc', 'tstr_logreg_auc', 'tstr_logreg_acc',
+                                'tstr_tree_auc', 'tstr_tree_acc', 'dcr_share', 'mia_adv'])))
+    L.append('')
+    L.append('## Empirical privacy audit in detail')
+    L.append('')
+    L.append('Distances on the standardised feature encoding (numeric columns standardised with the '
+             'training rows\' mean and std, NULL indicators, one-hot categories); %d members (a '
+             'random sample of the training rows) and %d non-members (held-out rows). The central '
+             'bound is what (epsilon, delta)-DP of the whole synthetic table would imply for any '
+             'attack: advantage <= (e^eps - 1 + 2 delta) / (e^eps + 1). **lipvae\'s per-record '
+             'guarantee is not central** (it is conditional on the trained model: the decoder is '
+             'fitted without noise), so the bound is shown for reference only. A best-threshold '
+             'advantage of an attack with no signal is still about %.3f or less (95%% level, '
+             'two-sample Kolmogorov-Smirnov) at these sizes. The real training rows are the '
+             'positive control: releasing them is detected.' % (
+                 meta['audit_rows'], meta['audit_rows'], meta['mia_null_level']))
+    L.append('')
+    L.append('| method | epsilon | printed epsilon | DCR median to train | DCR median to held-out | '
+             'DCR share | MIA advantage | MIA AUC | central DP bound |')
+    L.append('|---|---|---|---|---|---|---|---|---|')
+    for a in summary:
+        pe = fmt(a, 'printed_epsilon_max', 4) if 'printed_epsilon_max' in a else (
+            eps_str(a['epsilon']) if a['method'] in ('independent', 'marginal_tree') else '-')
+        bound = '%.3f' % M.dp_advantage_bound(a['epsilon'], DELTA) if a['epsilon'] is not None else '-'
+        L.append('| %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
+            LABEL[a['method']], eps_str(a['epsilon'], a['method']), pe, fmt(a, 'dcr_median_train'),
+            fmt(a, 'dcr_median_holdout'), fmt(a, 'dcr_share'), fmt(a, 'mia_adv'), fmt(a, 'mia_auc'), bound))
+    L.append('')
+    L.append('## Cost (seconds, mean over seeds)')
+    L.append('')
+    L.append('| method | epsilon | train / fit | sample | epochs |')
+    L.append('|---|---|---|---|---|')
+    for a in summary:
+        if a['method'] == 'real':
+            continue
+        tr = a.get('train_seconds', a.get('fit_seconds'))
+        L.append('| %s | %s | %s | %s | %s |' % (
+            LABEL[a['method']], eps_str(a['epsilon']), '%.2f' % tr if tr is not None else '-',
+            '%.2f' % a['sample_seconds'] if 'sample_seconds' in a else '-',
+            '%g' % a['epochs'] if 'epochs' in a else '-'))
+    L.append('')
+    L.append('## Notes')
+    L.append('')
+    for n in notes:
+        L.append('- ' + n)
+    L.append('')
+    L.append('## Plots')
+    L.append('')
+    for p in plots:
+        L.append('![%s](%s)' % (p, p))
+    L.append('')
+    with open(os.path.join(out, 'results.md'), 'w') as f:
+        f.write('\n'.join(L))
+
+
+# ---------------------------------------------------------------- main
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument('--csv', help='a CSV file with a header row (unquoted empty field = NULL)')
+    src.add_argument('--dataset', choices=sorted(DATASETS), help='a shipped dataset')
+    p.add_argument('--target', help='TSTR target column (default: dataset default, else the last '
+                   'two-valued column)')
+    p.add_argument('--positive', help='the positive value of the target (default: the minority '
+                   'value of a two-valued column, else the most frequent value)')
+    p.add_argument('--epsilons', default='0.5,1,2,4,8')
+    p.add_argument('--seeds', type=int, default=3)
+    p.add_argument('--name', help='results name (default: dataset or CSV file name)')
+    p.add_argument('--out', help='output folder (default: eval/results/<name> in the repo)')
+    p.add_argument('--methods', default=','.join(METHODS), help='subset of ' + ','.join(METHODS))
+    p.add_argument('--epochs', type=int, help='lipvae epochs (default: lipvae\'s own default)')
+    p.add_argument('--hidden', type=int, help='lipvae hidden width (default: lipvae\'s, 128)')
+    p.add_argument('--latent', type=int)
+    p.add_argument('--batch-size', dest='batch_size', type=int)
+    p.add_argument('--learning-rate', dest='learning_rate', type=float)
+    p.add_argument('--split-seed', type=int, default=0)
+    p.add_argument('--max-rows', type=int, default=50000,
+                   help='use a deterministic sample of this many CSV rows when larger')
+    p.add_argument('--max-categories', type=int, default=200,
+                   help='text columns with more values keep the most frequent ones plus "(other)"')
+    p.add_argument('--delimiter', help='CSV delimiter (default: sniffed from the header)')
+    p.add_argument('--keep', action='store_true', help='keep the tables and models in the database')
+    args = p.parse_args(argv)
+
+    if args.dataset:
+        path, dt, dp = DATASETS[args.dataset]
+        name = args.name or args.dataset
+        target = args.target or dt
+        positive = args.positive if args.target else dp
+        if not os.path.exists(path):
+            sys.exit('dataset file %s not found' % path)
+    else:
+        path = args.csv
+        if not os.path.exists(path):
+            sys.exit('CSV file %s not found' % path)
+        name = args.name or os.path.splitext(os.path.basename(path))[0]
+        target, positive = args.target, args.positive
+    name = ''.join(ch if ch.isalnum() or ch in '-_.' else '_' for ch in name) or 'csv'
+    out = args.out or os.path.join(REPO, 'eval', 'results', name)
+    epsilons = sorted(float(e) for e in args.epsilons.split(',') if e.strip())
+    seeds = list(range(1, args.seeds + 1))
+    methods = [m.strip() for m in args.methods.split(',') if m.strip()]
+    for m in methods:
+        if m not in METHODS:
+            sys.exit('unknown method %r' % m)
+    command = shlex.join(['/usr/bin/python3'] + [os.path.relpath(sys.argv[0], os.getcwd())] + sys.argv[1:]) \
+        if argv is None else 'run.main(%r)' % (argv,)
+    tag = 'lve%d' % os.getpid()
+
+    log('lipvae evaluation of %s -> %s' % (path, out))
+    log(PUBLIC_DOMAIN)
+    server = DS.Server(log)
+    server.start()
+    lv = None
+    conn = None
+    D = None
+    try:
+        conn = DS.connect()
+        ext = DS.ensure_extension(conn)
+        D = DS.load(conn, path, tag, log, split_seed=args.split_seed, max_rows=args.max_rows,
+                    max_categories=args.max_categories, delimiter=args.delimiter)
+        log('columns: ' + ', '.join('%s:%s%s' % (c.name, c.pytype, '(NULLs)' if c.nullable else '')
+                                    for c in D.schema))
+        if D.renamed:
+            log('renamed columns: %s' % D.renamed)
+        if D.dropped:
+            log('dropped all-NULL columns: %s' % ', '.join(D.dropped))
+        log('%d CSV rows, %d training, %d held out' % (D.n_csv, D.n_train, D.n_holdout))
+        tgt = resolve_target(D, target, positive)
+        if tgt is None:
+            log('no target column: TSTR is not measured')
+        else:
+            log('TSTR target: %s' % tgt[2])
+        ev = Evaluator(D, tgt)
+        lv = Lipvae(D, tag, args)
+        n_epochs_default = min(1000, max(5, math.ceil(3000 * (args.batch_size or 256) / D.n_train)))
+        settings = 'mechanism latent, passes => 1, delta %g, epochs %s, hidden %s, latent %s, batch %s, ' \
+                   'learning rate %s, seed => s; the non-private VAE is the same call with mechanism ' \
+                   '=> \'none\'' % (
+                       DELTA, args.epochs or ('default = clamp(ceil(3000*batch/rows), 5, 1000) = %d' % n_epochs_default),
+                       args.hidden or 'default (128)', args.latent or 'default (8)',
+                       args.batch_size or 'default (256)', args.learning_rate or 'default (0.002)')
+        log('lipvae settings: ' + settings)
+
+        runs = []
+        # lipvae jobs run in a worker thread (the training runs in the server backend, so it
+        # overlaps with the baselines and metrics computed here).
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+        jobs = []
+        for s in seeds:
+            if 'nonprivate' in methods:
+                jobs.append(('nonprivate', None, s, pool.submit(lv.run, 'none', None, s)))
+            if 'lipvae' in methods:
+                for e in epsilons:
+                    jobs.append(('lipvae', e, s, pool.submit(lv.run, 'latent', e, s)))
+
+        if 'real' in methods:
+            r = ev.evaluate(D.train, seed=0)
+            r.update({'method': 'real', 'epsilon': None, 'seed': 0})
+            runs.append(r)
+            log('real: 2-way TVD %.4f, TSTR logreg AUC %s, MIA adv %.3f' % (
+                r['tvd2'], '%.3f' % r['tstr_logreg_auc'] if 'tstr_logreg_auc' in r else 'n/a', r['mia_adv']))
+        base_codes = M.codes_of(D.schema, D.train)
+        base_sizes = [c.base + (1 if c.nullable else 0) for c in D.schema]
+        accounting = {}
+        for bi, bname in enumerate(('independent', 'marginal_tree')):
+            if bname not in methods:
+                continue
+            fn = getattr(baselines, bname)
+            for e in epsilons:
+                accounting['%s eps=%g' % (bname, e)] = baselines.account(
+                    bname, e, DELTA, len(D.schema), 'replace-one')
+                for s in seeds:
+                    rng = np.random.default_rng([s, bi, int(round(e * 1000))])
+                    t0 = time.time()
+                    codes = fn(base_codes, base_sizes, e, DELTA, D.n_train, rng, relation='replace-one')
+                    syn = M.decode_codes(D.schema, codes, rng)
+                    fit = time.time() - t0
+                    r = ev.evaluate(syn, seed=s)
+                    r.update({'method': bname, 'epsilon': e, 'seed': s, 'fit_seconds': fit})
+                    runs.append(r)
+                    log('%s eps=%g seed=%d: 2-way TVD %.4f, TSTR logreg AUC %s (fit %.1f s, eval %.1f s)' % (
+                        bname, e, s, r['tvd2'], '%.3f' % r['tstr_logreg_auc'] if 'tstr_logreg_auc' in r else 'n/a',
+                        fit, r['eval_seconds']))
+        for method, e, s, fut in jobs:
+            syn, info = fut.result()
+            r = ev.evaluate(syn, seed=s)
+            r.update({'method': method, 'epsilon': e, 'seed': s})
+            r.update({k: v for k, v in info.items() if k != 'summary'})
+            r['lipvae_summary'] = info['summary']
+            runs.append(r)
+            log('%s eps=%s seed=%d: 2-way TVD %.4f, TSTR logreg AUC %s, printed eps %s, train %.1f s '
+                '(%s epochs), sample %.2f s' % (
+                    method, eps_str(e), s, r['tvd2'],
+                    '%.3f' % r['tstr_logreg_auc'] if 'tstr_logreg_auc' in r else 'n/a',
+                    '%.4f' % info['printed_epsilon_max'] if e is not None else 'inf',
+                    info['train_seconds'], info['epochs'], info['sample_seconds']))
+        pool.shutdown()
+
+        summary = aggregate(runs)
+        notes = []
+        floor = {k: M.kway_tvd(ev.real_codes, M.codes_of(D.schema, D.holdout), ev.sizes, k)
+                 for k in (1, 2, 3)}
+        notes.append('Sampling floor: the %d held-out real rows against the training rows give 1-way '
+                     'TVD %.4f, 2-way %.4f, 3-way %.4f (a synthetic set of %d rows drawn from the true '
+                     'distribution would sit somewhat below this).' % (
+                         D.n_holdout, floor[1], floor[2], floor[3], D.n_train))
+        sc = [a for a in summary if a.get('single_class_runs')]
+        for a in sc:
+            notes.append('%s at epsilon %s: %d run(s) produced a single target class; TSTR AUC reported '
+                         'as 0.5 and accuracy of the constant prediction.' % (
+                             LABEL[a['method']], eps_str(a['epsilon']), a['single_class_runs']))
+        if not sc and tgt is not None:
+            notes.append('No synthetic set had a single target class (TSTR AUC would be reported as 0.5 then).')
+        unl = {}
+        for r in runs:
+            for k, v in (r.get('unlisted_values') or {}).items():
+                unl[k] = unl.get(k, 0) + v
+        if unl:
+            notes.append('lipvae emitted values outside the public category lists: %s' % unl)
+        lv_runs = [r for r in runs if r['method'] == 'lipvae']
+        over = [r for r in lv_runs if r['printed_epsilon_max'] > r['epsilon'] * (1 + 1e-9)]
+        if lv_runs:
+            notes.append('lipvae printed epsilon on the evaluated rows: at most the requested epsilon in '
+                         '%d of %d runs (max printed / requested = %.6f); scope "%s".' % (
+                             len(lv_runs) - len(over), len(lv_runs),
+                             max(r['printed_epsilon_max'] / r['epsilon'] for r in lv_runs), lv_runs[0]['scope']))
+        if tgt is not None:
+            tj = tgt[0]
+            det = [D.schema[j].name for j in range(len(D.schema))
+                   if j != tj and ev.real_assoc[tj, j] >= 0.99]
+            trtr = [a for a in summary if a['method'] == 'real' and 'tstr_logreg_auc' in a]
+            if det or (trtr and trtr[0]['tstr_logreg_auc'] >= 0.99):
+                notes.append('The target is (almost) determined by %s (TRTR AUC %s): TSTR then mostly measures '
+                             'whether a generator keeps that one dependency.' % (
+                                 'column(s) ' + ', '.join(det) + ' (association >= 0.99 with it)' if det
+                                 else 'the other columns', '%.3f' % trtr[0]['tstr_logreg_auc'] if trtr else 'n/a'))
+        bsh = [a['dcr_share'] for a in summary if a['method'] in ('independent', 'marginal_tree') and 'dcr_share' in a]
+        if bsh:
+            notes.append('DCR shares of the DP baselines (which cannot copy rows) range %.3f-%.3f here: the '
+                         'spread to expect without memorisation with these reference sets.' % (min(bsh), max(bsh)))
+        npv = [a for a in summary if a['method'] == 'nonprivate' and 'mia_adv' in a]
+        if npv and npv[0]['mia_adv'] < M.mia_null_level(ev.audit_m):
+            notes.append('The membership-inference attack does not detect the non-private VAE either '
+                         '(advantage %.3f, below the no-signal level %.3f): against this generator family '
+                         'the audit has no power beyond the real-rows control, so a low advantage for '
+                         'lipvae is weak evidence of privacy (its guarantee is the proof, not this audit).' % (
+                             npv[0]['mia_adv'], M.mia_null_level(ev.audit_m)))
+        notes.append('TSTR models: sklearn LogisticRegression(max_iter=1000) and '
+                     'HistGradientBoostingClassifier on one-hot categories, standardised numerics and '
+                     'NULL indicators; a NULL target counts as negative.')
+        notes.append('Baselines decode a numeric bin uniformly inside the bin (integer columns: uniformly '
+                     'over the integers in the bin), NULL code -> NULL; they see codes of the training rows '
+                     'only. Their noise is calibrated for replace-one at (epsilon, 1e-5) by eval/baselines.py '
+                     '(accounting in results.json).')
+        if D.na_tokens:
+            notes.append('NA-like tokens read as NULL in non-text columns: %s' % D.na_tokens)
+        if D.renamed:
+            notes.append('Renamed columns: %s' % D.renamed)
+        if D.dropped:
+            notes.append('Dropped all-NULL columns: %s' % ', '.join(D.dropped))
+        if D.n_csv > D.n_train + D.n_holdout:
+            notes.append('The CSV has %d rows; a deterministic sample of %d was used.' % (
+                D.n_csv, D.n_train + D.n_holdout))
+        meta = {
+            'name': name, 'csv': os.path.relpath(path, REPO) if path.startswith(REPO) else path,
+            'command': command, 'cwd': os.getcwd(),
+            'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
+            'git_commit': git_commit(), 'extension_version': ext, 'host': platform.node(),
+            'cpus': os.cpu_count(), 'n_csv': D.n_csv, 'n_train': D.n_train, 'n_holdout': D.n_holdout,
+            'split_seed': args.split_seed, 'columns': [c.to_json() for c in D.schema],
+            'target': tgt[2] if tgt else None,
+            'target_positive_rate': float(ev.y_train.mean()) if tgt else None,
+            'epsilons': epsilons, 'delta': DELTA, 'seeds': seeds, 'methods': methods,
+            'lipvae_settings': settings, 'public_domain': PUBLIC_DOMAIN,
+            'lipvae_bounds': lv.bounds, 'lipvae_categories': lv.categories, 'lipvae_not_null': lv.not_null,
+            'baseline_accounting': accounting, 'audit_rows': ev.audit_m,
+            'mia_null_level': M.mia_null_level(ev.audit_m), 'sampling_floor_tvd': floor,
+            'runtime_seconds': time.time() - T0,
+        }
+        write_outputs(out, meta, runs, summary, D, notes)
+        log('wrote %s/results.md, results.json and plots (total %.0f s)' % (out, time.time() - T0))
+    finally:
+        if lv is not None and not args.keep:
+            lv.drop_all()
+        if conn is not None and not args.keep:
+            try:
+                with conn.cursor() as cur:
+                    for t in ('_raw', '_full', '_train'):
+                        cur.execute('DROP TABLE IF EXISTS %s.%s' % (DS.q(DS.SCHEMA), DS.q(tag + t)))
+            except psycopg2.Error:
+                pass
+        if conn is not None:
+            conn.close()
+        if lv is not None and lv.conn is not None:
+            lv.conn.close()
+        server.stop()
+
+
+if __name__ == '__main__':
+    main()
