@@ -195,3 +195,11 @@ SELECT (lipvae_train('fl_warn', 'SELECT age FROM flsmall', bounds => '{"age": [0
 SELECT lipvae_drop('fl_warn');
 
 SELECT name, mechanism, columns FROM lipvae_models() ORDER BY name;
+
+-- replace => true sees a model stored earlier in the same statement
+SELECT count(*) AS trained
+  FROM (SELECT lipvae_train('tr_same', 'SELECT age, sex FROM flchain', epsilon => 1, passes => 1,
+                            seed => s, epochs => 2, hidden => 16, replace => true)
+          FROM generate_series(1, 2) AS s) AS t;
+SELECT count(*) AS models FROM lipvae_models() WHERE name = 'tr_same';
+SELECT lipvae_drop('tr_same');

@@ -202,7 +202,7 @@ lipvae_load_model(const char *name, Oid want_rowtype)
 									  " epsilon_preprocess, delta_preprocess, row_type::pg_catalog.oid, columns, model, "
 									  " mu_pass, passes "
 									  "FROM lipvae.models WHERE row_type::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
-							   1, &argtype, &arg, NULL, true, 1);
+							   1, &argtype, &arg, NULL, false, 1); /* sees this statement's writes */
 	lipvae_restore_user(&st);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "lipvae: catalog lookup failed");
@@ -362,7 +362,7 @@ lipvae_models(PG_FUNCTION_ARGS)
 					 "   'lipschitz_certified', lipschitz_certified, 'mu_pass', mu_pass, 'training', training, "
 					 "   'model_bytes', pg_catalog.octet_length(model)) "
 					 "FROM lipvae.models ORDER BY name",
-					 true, 0);
+					 false, 0);
 	lipvae_restore_user(&st);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "lipvae: catalog lookup failed");

@@ -576,8 +576,12 @@ existing_model(const char *name, bool replace, bool *exists)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	lipvae_become_owner(&st);
-	rc = SPI_execute_with_args("SELECT owner::pg_catalog.oid FROM lipvae.models WHERE name OPERATOR(pg_catalog.=) $1",
-							   1, &argtype, &arg, NULL, true, 1);
+	/*
+	 * Not read-only: a fresh snapshot sees models stored earlier in the same
+	 * statement, and FOR UPDATE serialises two replacements of one model.
+	 */
+	rc = SPI_execute_with_args("SELECT owner::pg_catalog.oid FROM lipvae.models WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+							   1, &argtype, &arg, NULL, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "lipvae: catalog lookup failed");
 	*exists = SPI_processed > 0;
