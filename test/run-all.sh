@@ -2,7 +2,8 @@
 # run-all.sh: every test of lipvae, from a clean tree.
 #   1. installs the Debian packages it needs (scripts/deps.sh)
 #   2. builds with -Werror and installs the extension
-#   3. runs the unit tests of the numerical core (cmocka, no server)
+#   3. runs the unit tests of the numerical core (cmocka, no server) and of
+#      the evaluation code (Python: DP baselines and metrics)
 #   4. starts a throw-away PostgreSQL cluster, runs the regression suite
 #      (make installcheck) against it, and stops it
 # Exits non-zero on any failure. PGXS's `make check` tests nothing; this
@@ -41,6 +42,27 @@ fi
 unit_passed=$( (grep -Eo '\[  PASSED  \] [0-9]+' "$unit_log" || true) | awk '{s+=$NF} END {print s+0}')
 unit_failed=$( (grep -Eo '\[  FAILED  \] [0-9]+' "$unit_log" || true) | awk '{s+=$NF} END {print s+0}')
 
+stage "evaluation code: unit tests of the baselines and metrics"
+EVAL_PKGS="python3-numpy python3-scipy python3-sklearn python3-matplotlib python3-psycopg2"
+missing=""
+for p in $EVAL_PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+fi
+eval_log=$(mktemp)
+if /usr/bin/python3 -m unittest eval.test_baselines eval.test_metrics >"$eval_log" 2>&1; then
+	eval_ok=1
+else
+	eval_ok=0
+fi
+tail -n 4 "$eval_log"
+eval_ran=$( (grep -Eo '^Ran [0-9]+' "$eval_log" || true) | awk '{print $2+0}')
+eval_ran=${eval_ran:-0}
+eval_failed=$( (grep -Eo 'failures=[0-9]+|errors=[0-9]+' "$eval_log" || true) | awk -F= '{s+=$2} END {print s+0}')
+
 stage "regression suite on a throw-away cluster"
 pgdir=$(mktemp -d /tmp/lipvae-test.XXXXXX)
 chmod 755 "$pgdir"
@@ -60,9 +82,10 @@ if [ "$reg_ok" = 0 ]; then
 fi
 
 stage "summary"
-passed=$((unit_passed + reg_total - reg_failed))
-failed=$((unit_failed + reg_failed))
+passed=$((unit_passed + reg_total - reg_failed + eval_ran - eval_failed))
+failed=$((unit_failed + reg_failed + eval_failed))
 [ "$unit_ok" = 1 ] || [ "$unit_failed" -gt 0 ] || failed=$((failed + 1))
-echo "unit tests: $unit_passed passed, $unit_failed failed; regression files: $((reg_total - reg_failed)) passed, $reg_failed failed"
+[ "$eval_ok" = 1 ] || [ "$eval_failed" -gt 0 ] || failed=$((failed + 1))
+echo "unit tests: $unit_passed passed, $unit_failed failed; evaluation tests: $((eval_ran - eval_failed)) passed, $eval_failed failed; regression files: $((reg_total - reg_failed)) passed, $reg_failed failed"
 echo "$passed passed, $failed failed"
-[ "$unit_ok" = 1 ] && [ "$reg_ok" = 1 ]
+[ "$unit_ok" = 1 ] && [ "$eval_ok" = 1 ] && [ "$reg_ok" = 1 ]
