@@ -14,13 +14,6 @@
 #include <math.h>
 #include <string.h>
 #include <cblas.h>
-#if defined(__SSE__) || defined(__x86_64__)
-#include <xmmintrin.h>
-#define LV_HAVE_MXCSR 1
-#endif
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include "lv_model.h"
 #include "lv_nn.h"
@@ -69,9 +62,6 @@ typedef struct lv_dpsgd_state
 	float *pu; /* power-iteration scratch */
 } lv_dpsgd_state;
 
-static unsigned int lv_dpsgd_fp_enter(void);
-static void lv_dpsgd_fp_leave(unsigned int saved);
-static int lv_dpsgd_poll(const lv_dpsgd_config *cfg, unsigned int saved);
 static int lv_dpsgd_check_args(const lv_model *m, const float *X,
 							   const int32_t *T, int64_t n,
 							   const lv_dpsgd_config *cfg);
@@ -290,31 +280,6 @@ lv_dpsgd_work_free(lv_dpsgd_work *w)
 }
 
 /*
- * lv_dpsgd_relu_mask zeroes the gradients g[i] whose ReLU output a[i] is
- * not positive (branch-free; a copy of lv_nn.c's static lv_relu_mask).
- */
-static void
-lv_dpsgd_relu_mask(float *g, const float *a, size_t n)
-{
-	size_t i = 0;
-
-#if defined(__SSE2__)
-	__m128 zero = _mm_setzero_ps();
-
-	for (; i + 8 <= n; i += 8)
-	{
-		__m128 m0 = _mm_cmpgt_ps(_mm_loadu_ps(a + i), zero);
-		__m128 m1 = _mm_cmpgt_ps(_mm_loadu_ps(a + i + 4), zero);
-
-		_mm_storeu_ps(g + i, _mm_and_ps(_mm_loadu_ps(g + i), m0));
-		_mm_storeu_ps(g + i + 4, _mm_and_ps(_mm_loadu_ps(g + i + 4), m1));
-	}
-#endif
-	for (; i < n; i++)
-		g[i] = (a[i] > 0.0f) ? g[i] : 0.0f;
-}
-
-/*
  * lv_dpsgd_backprop fills the output gradients E[l] of layers nlayers-2
  * .. 0 of m from E[nlayers-1] (B rows each): E[l-1] = (E[l] W_l) masked
  * by the ReLU of layer l-1's output; din (if not NULL) = E[0] W_0.
@@ -333,7 +298,7 @@ lv_dpsgd_backprop(const lv_mlp *m, const lv_mlp_cache *c, int B, float **E,
 
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, L->in,
 					L->out, 1.0f, E[l], L->out, L->W, L->in, 0.0f, dx, L->in);
-		lv_dpsgd_relu_mask(dx, a, (size_t) B * L->in);
+		lv_relu_mask(dx, a, (size_t) B * L->in);
 	}
 	if (din != NULL)
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B,
@@ -702,7 +667,7 @@ lv_model_train_dpsgd(lv_model *m, const float *X, const int32_t *T,
 		}
 	}
 
-	saved_fp = lv_dpsgd_fp_enter();
+	saved_fp = lv_fp_enter();
 	lv_dpsgd_project(m, cfg, &st, LV_DPSGD_POWER_ITERS_INIT);
 	for (t = 0; t < steps; t++)
 	{
@@ -733,7 +698,7 @@ lv_model_train_dpsgd(lv_model *m, const float *X, const int32_t *T,
 			lv_dpsgd_ema_update(&st.aenc, &m->enc, (float) cfg->ema);
 			lv_dpsgd_ema_update(&st.adec, &m->dec, (float) cfg->ema);
 		}
-		if (lv_dpsgd_poll(cfg, saved_fp))
+		if (lv_poll_callback(cfg->interrupted, cfg->interrupted_arg, saved_fp))
 		{
 			rc = LV_ERR_INTERRUPTED;
 			break;
@@ -747,7 +712,7 @@ lv_model_train_dpsgd(lv_model *m, const float *X, const int32_t *T,
 		lv_dpsgd_ema_store(&m->enc, &st.aenc, f);
 		lv_dpsgd_ema_store(&m->dec, &st.adec, f);
 	}
-	lv_dpsgd_fp_leave(saved_fp);
+	lv_fp_leave(saved_fp);
 	lv_dpsgd_state_free(&st);
 	if (rc != LV_OK)
 	{
@@ -776,48 +741,6 @@ lv_model_train_dpsgd(lv_model *m, const float *X, const int32_t *T,
 }
 
 /* ---------- helpers ---------- */
-
-/* lv_dpsgd_fp_enter sets flush-to-zero and denormals-are-zero (as lv_train.c). */
-static unsigned int
-lv_dpsgd_fp_enter(void)
-{
-#ifdef LV_HAVE_MXCSR
-	unsigned int saved = _mm_getcsr();
-
-	_mm_setcsr(saved | 0x8040); /* FTZ (bit 15) | DAZ (bit 6) */
-	return saved;
-#else
-	return 0;
-#endif
-}
-
-/* lv_dpsgd_fp_leave restores the state saved by lv_dpsgd_fp_enter. */
-static void
-lv_dpsgd_fp_leave(unsigned int saved)
-{
-#ifdef LV_HAVE_MXCSR
-	_mm_setcsr(saved);
-#else
-	(void) saved;
-#endif
-}
-
-/*
- * lv_dpsgd_poll calls the interruption callback with the caller's
- * floating-point state restored; returns nonzero to stop.
- */
-static int
-lv_dpsgd_poll(const lv_dpsgd_config *cfg, unsigned int saved)
-{
-	int stop;
-
-	if (cfg->interrupted == NULL)
-		return 0;
-	lv_dpsgd_fp_leave(saved);
-	stop = cfg->interrupted(cfg->interrupted_arg);
-	(void) lv_dpsgd_fp_enter();
-	return stop;
-}
 
 /* lv_dpsgd_check_args validates the arguments of lv_model_train_dpsgd. */
 static int

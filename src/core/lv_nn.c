@@ -29,7 +29,6 @@ extern void dgesvd_(const char *jobu, const char *jobvt, const int *m,
 
 static void lv_fill_bias(float *y, const float *b, int B, int out);
 static void lv_relu(float *y, size_t n);
-static void lv_relu_mask(float *g, const float *a, size_t n);
 static void lv_adam_array(float *w, const float *g, float *m, float *v,
 						  size_t n, float beta1, float beta2, float step,
 						  float inv_sqrt_bc2, float eps);
@@ -543,7 +542,7 @@ lv_relu(float *y, size_t n)
  * lv_relu_mask zeroes the gradients g[i] whose ReLU output a[i] is not
  * positive (branch-free, SSE).
  */
-static void
+void
 lv_relu_mask(float *g, const float *a, size_t n)
 {
 	size_t i = 0;

@@ -140,4 +140,21 @@ double lv_vae_grad(const lv_schema *s, const lv_mlp *enc,
 				   const float *xi, int B, lv_vae_work *w, lv_mlp *genc,
 				   lv_mlp *gdec, double *recon, double *kl);
 
+/* ---- shared by the training loops (lv_train.c, lv_dpsgd.c) ---- */
+
+/* lv_fp_enter sets flush-to-zero and denormals-are-zero; returns the old state. */
+unsigned int lv_fp_enter(void);
+
+/* lv_fp_leave restores the floating-point state saved by lv_fp_enter. */
+void lv_fp_leave(unsigned int saved);
+
+/*
+ * lv_poll_callback calls an interruption callback (if any) with the caller's
+ * floating-point state restored; returns nonzero to stop.
+ */
+int lv_poll_callback(int (*cb)(void *), void *arg, unsigned int saved);
+
+/* lv_relu_mask zeroes g[i] where the ReLU output a[i] is not positive. */
+void lv_relu_mask(float *g, const float *a, size_t n);
+
 #endif

@@ -51,8 +51,6 @@ typedef struct lv_train_state
 	float *pu;      /* power-iteration scratch */
 } lv_train_state;
 
-static unsigned int lv_fp_enter(void);
-static void lv_fp_leave(unsigned int saved);
 static int lv_poll(const lv_train_config *cfg, unsigned int saved);
 static int lv_check_train_args(const lv_model *m, const float *X,
 							   const int32_t *T, int64_t n,
@@ -688,7 +686,7 @@ lv_model_free(lv_model *m)
 }
 
 /* lv_fp_enter sets flush-to-zero and denormals-are-zero; returns the old state. */
-static unsigned int
+unsigned int
 lv_fp_enter(void)
 {
 #ifdef LV_HAVE_MXCSR
@@ -702,7 +700,7 @@ lv_fp_enter(void)
 }
 
 /* lv_fp_leave restores the floating-point state saved by lv_fp_enter. */
-static void
+void
 lv_fp_leave(unsigned int saved)
 {
 #ifdef LV_HAVE_MXCSR
@@ -713,21 +711,28 @@ lv_fp_leave(unsigned int saved)
 }
 
 /*
- * lv_poll calls the interruption callback with the caller's floating-point
- * state restored (so a callback that longjmps leaves it intact); returns
- * nonzero to stop.
+ * lv_poll_callback calls an interruption callback (if any) with the
+ * caller's floating-point state restored (so a callback that longjmps
+ * leaves it intact); returns nonzero to stop.
  */
-static int
-lv_poll(const lv_train_config *cfg, unsigned int saved)
+int
+lv_poll_callback(int (*cb)(void *), void *arg, unsigned int saved)
 {
 	int stop;
 
-	if (cfg->interrupted == NULL)
+	if (cb == NULL)
 		return 0;
 	lv_fp_leave(saved);
-	stop = cfg->interrupted(cfg->interrupted_arg);
+	stop = cb(arg);
 	(void) lv_fp_enter();
 	return stop;
+}
+
+/* lv_poll polls lv_model_train's interruption callback. */
+static int
+lv_poll(const lv_train_config *cfg, unsigned int saved)
+{
+	return lv_poll_callback(cfg->interrupted, cfg->interrupted_arg, saved);
 }
 
 /* lv_check_train_args validates the arguments of lv_model_train. */
