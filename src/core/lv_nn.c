@@ -562,3 +562,34 @@ lv_relu_mask(float *g, const float *a, size_t n)
 	for (; i < n; i++)
 		g[i] = (a[i] > 0.0f) ? g[i] : 0.0f;
 }
+
+/* lv_max_float returns the largest of l[0..n) (exact: the order does not matter). */
+float
+lv_max_float(const float *l, int n)
+{
+	float mx = l[0];
+	int i = 1;
+
+#if defined(__SSE2__)
+	if (n >= 8)
+	{
+		__m128 vm = _mm_loadu_ps(l);
+		float lanes[4];
+
+		for (i = 4; i + 4 <= n; i += 4)
+			vm = _mm_max_ps(vm, _mm_loadu_ps(l + i));
+		_mm_storeu_ps(lanes, vm);
+		mx = lanes[0];
+		if (lanes[1] > mx)
+			mx = lanes[1];
+		if (lanes[2] > mx)
+			mx = lanes[2];
+		if (lanes[3] > mx)
+			mx = lanes[3];
+	}
+#endif
+	for (; i < n; i++)
+		if (l[i] > mx)
+			mx = l[i];
+	return mx;
+}

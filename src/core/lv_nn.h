@@ -157,4 +157,7 @@ int lv_poll_callback(int (*cb)(void *), void *arg, unsigned int saved);
 /* lv_relu_mask zeroes g[i] where the ReLU output a[i] is not positive. */
 void lv_relu_mask(float *g, const float *a, size_t n);
 
+/* lv_max_float returns the largest of l[0..n), n >= 1 (exact, vectorised). */
+float lv_max_float(const float *l, int n);
+
 #endif

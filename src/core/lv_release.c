@@ -355,37 +355,6 @@ lv_feed(lv_stream *s, const uint32_t *pre, int npre)
 
 #define LV_DECODE_GROUP 4 /* rows whose heads are sampled side by side */
 
-/* lv_max returns the largest of l[0..n) (exact: the order does not matter). */
-static float
-lv_max(const float *l, int n)
-{
-	float mx = l[0];
-	int i = 1;
-
-#if defined(__SSE2__)
-	if (n >= 8)
-	{
-		__m128 vm = _mm_loadu_ps(l);
-		float lanes[4];
-
-		for (i = 4; i + 4 <= n; i += 4)
-			vm = _mm_max_ps(vm, _mm_loadu_ps(l + i));
-		_mm_storeu_ps(lanes, vm);
-		mx = lanes[0];
-		if (lanes[1] > mx)
-			mx = lanes[1];
-		if (lanes[2] > mx)
-			mx = lanes[2];
-		if (lanes[3] > mx)
-			mx = lanes[3];
-	}
-#endif
-	for (; i < n; i++)
-		if (l[i] > mx)
-			mx = l[i];
-	return mx;
-}
-
 /*
  * lv_sample_softmax_group draws, for each of the G <= LV_DECODE_GROUP rows
  * whose head logits start at l[g], the index from the softmax over
@@ -409,7 +378,7 @@ lv_sample_softmax_group(float *const *l, int G, int n, const double *u,
 	for (g = 0; g < G; g++)
 	{
 		float *lg = l[g];
-		float mx = lv_max(lg, n);
+		float mx = lv_max_float(lg, n);
 
 		for (i = 0; i < n; i++)
 			lg[i] = expf(lg[i] - mx);

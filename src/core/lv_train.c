@@ -244,24 +244,11 @@ lv_softmax_ce(const float *l, int n, int t, float scale, float *g)
 #if defined(__SSE2__)
 	if (n >= 4)
 	{
-		__m128 vm = _mm_loadu_ps(l),
-			   vs = _mm_setzero_ps(),
+		__m128 vs = _mm_setzero_ps(),
 			   vmx;
 		float lanes[4];
 
-		for (i = 4; i + 4 <= n; i += 4)
-			vm = _mm_max_ps(vm, _mm_loadu_ps(l + i));
-		_mm_storeu_ps(lanes, vm);
-		mx = lanes[0];
-		if (lanes[1] > mx)
-			mx = lanes[1];
-		if (lanes[2] > mx)
-			mx = lanes[2];
-		if (lanes[3] > mx)
-			mx = lanes[3];
-		for (; i < n; i++)
-			if (l[i] > mx)
-				mx = l[i];
+		mx = lv_max_float(l, n);
 		vmx = _mm_set1_ps(mx);
 		for (i = 0; i + 4 <= n; i += 4)
 		{
