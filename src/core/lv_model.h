@@ -118,9 +118,18 @@ typedef struct lv_mlp
 
 enum
 {
-	LV_MECH_NONE = 0,  /* non-private: no constraint, no guarantee */
-	LV_MECH_LATENT = 1 /* per-record latent Gaussian mechanism */
+	LV_MECH_NONE = 0,    /* non-private: no constraint, no guarantee */
+	LV_MECH_LATENT = 1,  /* per-record latent Gaussian mechanism */
+	LV_MECH_CENTRAL = 2, /* DP-SGD-trained model, rows decoded from the
+						  * prior z ~ N(0, noise_sd^2 I): no per-row data
+						  * (nrows = 0, center = means = NULL) */
+	LV_MECH_COMPOSED = 3 /* DP-SGD-trained model and the per-record latent
+						  * release of LV_MECH_LATENT over its encoder */
 };
+
+/* lv_mech_per_record is nonzero for mechanisms that release per source row. */
+#define lv_mech_per_record(mech) \
+	((mech) == LV_MECH_LATENT || (mech) == LV_MECH_COMPOSED)
 
 typedef struct lv_model
 {
@@ -183,6 +192,18 @@ int lv_model_train(lv_model *m, const float *X, const int32_t *T,
 				   lv_train_result *res);
 
 /*
+ * lv_model_attach_means prepares a trained model for the per-record
+ * release: it certifies the encoder (lv_model_certify), rescales the last
+ * encoder layer when the certificate exceeds m->lipschitz_target (> 0),
+ * stores lipschitz_certified, then computes center = mu(0) and the n
+ * encoder means of the rows X (n x d), sets nrows = n. Used after
+ * lv_model_train_dpsgd for LV_MECH_COMPOSED (lv_model_train does the same
+ * itself). Polls interrupted(arg) between chunks when it is not NULL.
+ */
+int lv_model_attach_means(lv_model *m, const float *X, int64_t n,
+						  int (*interrupted)(void *arg), void *arg);
+
+/*
  * lv_model_certify returns an upper bound on the Lipschitz constant of the
  * encoder mean: the product of the exact largest singular values (LAPACK
  * dgesvd in double on the stored float weights) times (1 + 1e-4), rounded
@@ -204,7 +225,9 @@ void lv_model_free(lv_model *m);
  * lv_permute(key, q, n, j mod n), latent z = center + means[src] + s * xi
  * with xi from the (key, RELEASE, j) stream, then the decoder and a draw from
  * each head (NULL, bin or category, uniform position inside a bin) from the
- * same stream. count <= LV_RELEASE_CHUNK. The caller checks the pass limit.
+ * same stream. For LV_MECH_CENTRAL (nrows = 0) there is no source row:
+ * z = noise_sd * xi, a draw from the prior, with the same stream layout.
+ * count <= LV_RELEASE_CHUNK. The caller checks the pass limit.
  */
 #define LV_RELEASE_CHUNK 512
 int lv_release_rows(const lv_model *m, int64_t start, int count,

@@ -14,8 +14,8 @@
  *   f64 noise_sd, lipschitz_target, lipschitz_certified, mu1
  *   u32 passes (as int32)
  *   32 bytes key
- *   i64 nrows
- *   u64 count, count f64 center
+ *   i64 nrows                     (0 for LV_MECH_CENTRAL)
+ *   u64 count, count f64 center   (count 0 for LV_MECH_CENTRAL)
  *   u64 count, count f32 means (nrows x latent)
  *   u32 CRC-32 (IEEE) of every byte before it
  *
@@ -195,6 +195,7 @@ lv_model_serialize(const lv_model *m, uint8_t **out, size_t *len)
 {
 	size_t sz,
 		nm,
+		nc,
 		i;
 	uint8_t *buf,
 		*p;
@@ -205,15 +206,19 @@ lv_model_serialize(const lv_model *m, uint8_t **out, size_t *len)
 	*out = NULL;
 	*len = 0;
 	if (lv_schema_check(&m->schema) != LV_OK || !lv_mlp_ok(&m->enc) ||
-		!lv_mlp_ok(&m->dec) || m->latent < 1 || m->nrows < 1 ||
-		m->nrows > LV_MAX_NROWS || m->center == NULL || m->means == NULL ||
-		m->enc.layers[2].out != m->latent)
+		!lv_mlp_ok(&m->dec) || m->latent < 1 || m->nrows < 0 ||
+		m->nrows > LV_MAX_NROWS || m->enc.layers[2].out != m->latent ||
+		m->mechanism < LV_MECH_NONE || m->mechanism > LV_MECH_COMPOSED)
 		return LV_ERR_ARG;
-
+	if (m->mechanism == LV_MECH_CENTRAL
+			? (m->nrows != 0 || m->center != NULL || m->means != NULL)
+			: (m->nrows < 1 || m->center == NULL || m->means == NULL))
+		return LV_ERR_ARG;
+	nc = m->mechanism == LV_MECH_CENTRAL ? 0 : (size_t) m->latent;
 	nm = (size_t) m->nrows * (size_t) m->latent;
 	sz = LV_HEADER_LEN + 4 + (size_t) m->schema.ncols * LV_COLUMN_BYTES +
 		 3 * 4 + lv_mlp_bytes(&m->enc) + lv_mlp_bytes(&m->dec) + 4 * 8 + 4 +
-		 LV_KEY_BYTES + 8 + 8 + 8 * (size_t) m->latent + 8 + 4 * nm + 4;
+		 LV_KEY_BYTES + 8 + 8 + 8 * nc + 8 + 4 * nm + 4;
 	buf = lv_alloc(sz);
 	if (buf == NULL)
 		return LV_ERR_NOMEM;
@@ -250,8 +255,8 @@ lv_model_serialize(const lv_model *m, uint8_t **out, size_t *len)
 	memcpy(p, m->key, LV_KEY_BYTES);
 	p += LV_KEY_BYTES;
 	lv_put_u64(&p, (uint64_t) m->nrows);
-	lv_put_u64(&p, (uint64_t) m->latent);
-	for (i = 0; i < (size_t) m->latent; i++)
+	lv_put_u64(&p, (uint64_t) nc);
+	for (i = 0; i < nc; i++)
 		lv_put_f64(&p, m->center[i]);
 	lv_put_u64(&p, (uint64_t) nm);
 	for (i = 0; i < nm; i++)
@@ -427,8 +432,8 @@ lv_deserialize_body(lv_reader *r, lv_model *m)
 	o = lv_schema_output_dim(&m->schema);
 
 	/* sizes */
-	if (!lv_get_i32(r, &m->mechanism) ||
-		(m->mechanism != LV_MECH_NONE && m->mechanism != LV_MECH_LATENT))
+	if (!lv_get_i32(r, &m->mechanism) || m->mechanism < LV_MECH_NONE ||
+		m->mechanism > LV_MECH_COMPOSED)
 		return LV_ERR_FORMAT;
 	if (!lv_get_u32(r, &latent) || latent < 1 || latent > LV_MAX_LATENT ||
 		!lv_get_u32(r, &hidden) || hidden < 1 || hidden > LV_MAX_HIDDEN)
@@ -456,7 +461,7 @@ lv_deserialize_body(lv_reader *r, lv_model *m)
 		!lv_get_f64(r, &m->mu1) || m->mu1 < 0.0 ||
 		!lv_get_i32(r, &m->passes) || m->passes < 0)
 		return LV_ERR_FORMAT;
-	if (m->mechanism == LV_MECH_LATENT && !(m->lipschitz_target > 0.0))
+	if (lv_mech_per_record(m->mechanism) && !(m->lipschitz_target > 0.0))
 		return LV_ERR_FORMAT;
 	if (r->left < LV_KEY_BYTES)
 		return LV_ERR_FORMAT;
@@ -464,26 +469,34 @@ lv_deserialize_body(lv_reader *r, lv_model *m)
 	r->p += LV_KEY_BYTES;
 	r->left -= LV_KEY_BYTES;
 
-	/* center and means */
-	if (!lv_get_u64(r, &cnt) || cnt < 1 || cnt > (uint64_t) LV_MAX_NROWS)
+	/* center and means: none for the central mechanism */
+	if (!lv_get_u64(r, &cnt) || cnt > (uint64_t) LV_MAX_NROWS ||
+		(m->mechanism == LV_MECH_CENTRAL) != (cnt == 0))
 		return LV_ERR_FORMAT;
 	nrows = (int64_t) cnt;
-	if (!lv_get_u64(r, &cnt) || cnt != latent || 8 * cnt > r->left)
+	if (!lv_get_u64(r, &cnt) || cnt != (nrows > 0 ? latent : 0) ||
+		8 * cnt > r->left)
 		return LV_ERR_FORMAT;
-	m->center = lv_alloc(sizeof(double) * latent);
-	if (m->center == NULL)
-		return LV_ERR_NOMEM;
-	for (i = 0; i < latent; i++)
-		if (!lv_get_f64(r, &m->center[i]))
-			return LV_ERR_FORMAT;
+	if (nrows > 0)
+	{
+		m->center = lv_alloc(sizeof(double) * latent);
+		if (m->center == NULL)
+			return LV_ERR_NOMEM;
+		for (i = 0; i < latent; i++)
+			if (!lv_get_f64(r, &m->center[i]))
+				return LV_ERR_FORMAT;
+	}
 	if (!lv_get_u64(r, &cnt) || cnt != (uint64_t) nrows * latent ||
 		cnt > r->left / 4)
 		return LV_ERR_FORMAT;
-	m->means = lv_alloc(sizeof(float) * (size_t) cnt);
-	if (m->means == NULL)
-		return LV_ERR_NOMEM;
-	if (!lv_get_f32s(r, m->means, (size_t) cnt))
-		return LV_ERR_FORMAT;
+	if (nrows > 0)
+	{
+		m->means = lv_alloc(sizeof(float) * (size_t) cnt);
+		if (m->means == NULL)
+			return LV_ERR_NOMEM;
+		if (!lv_get_f32s(r, m->means, (size_t) cnt))
+			return LV_ERR_FORMAT;
+	}
 	m->nrows = nrows;
 	if (r->left != 0)
 		return LV_ERR_FORMAT;
@@ -494,7 +507,7 @@ lv_deserialize_body(lv_reader *r, lv_model *m)
 		return LV_ERR_LAPACK;
 	if (cert > m->lipschitz_certified * (1.0 + 1e-9))
 		return LV_ERR_CERTIFICATE;
-	if (m->mechanism == LV_MECH_LATENT &&
+	if (lv_mech_per_record(m->mechanism) &&
 		!(m->mu1 >= m->lipschitz_certified * lv_schema_diameter(&m->schema) /
 						m->noise_sd * (1.0 - 1e-12)))
 		return LV_ERR_CERTIFICATE;

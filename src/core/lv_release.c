@@ -626,7 +626,9 @@ lv_release_rows(const lv_model *m, int64_t start, int count, lv_cell *out)
 		return LV_ERR_ARG;
 	if (count == 0)
 		return LV_OK;
-	if (m->nrows < 1 || m->means == NULL || m->center == NULL ||
+	if ((m->mechanism == LV_MECH_CENTRAL
+			 ? (m->nrows != 0 || m->means != NULL)
+			 : (m->nrows < 1 || m->means == NULL || m->center == NULL)) ||
 		m->dec.nlayers < 1 || m->dec.layers == NULL || m->latent < 1 ||
 		m->dec.layers[0].in != m->latent ||
 		m->dec.layers[m->dec.nlayers - 1].out != lv_schema_output_dim(&m->schema))
@@ -713,8 +715,8 @@ lv_release_rows(const lv_model *m, int64_t start, int count, lv_cell *out)
 	}
 	lv_stream_init(&ks, m->key, LV_DOMAIN_PERMUTE, 0); /* ks.key: the key words */
 
-	/* source rows */
-	for (r = 0; r < count; r++)
+	/* source rows (none for the central mechanism: n = 0) */
+	for (r = 0; n > 0 && r < count; r++)
 	{
 		uint64_t j = (uint64_t) start + (uint64_t) r;
 		uint64_t q = j / n;
@@ -757,7 +759,7 @@ lv_release_rows(const lv_model *m, int64_t start, int count, lv_cell *out)
 	for (r = 0; r < count; r++)
 	{
 		uint64_t j = (uint64_t) start + (uint64_t) r;
-		const float *mean = m->means + (size_t) src[r] * k;
+		const float *mean = n > 0 ? m->means + (size_t) src[r] * k : NULL;
 		const uint32_t *rpre = pre + (size_t) 16 * npre * r;
 		float *zr = z + (size_t) r * k;
 
@@ -765,8 +767,11 @@ lv_release_rows(const lv_model *m, int64_t start, int count, lv_cell *out)
 		for (c = 0; c < k; c++)
 		{
 			lv_feed(&streams[r], rpre, npre);
-			zr[c] = (float) (m->center[c] + (double) mean[c] +
-							 m->noise_sd * lv_stream_gaussian(&streams[r]));
+			if (mean == NULL) /* central: the prior */
+				zr[c] = (float) (m->noise_sd * lv_stream_gaussian(&streams[r]));
+			else
+				zr[c] = (float) (m->center[c] + (double) mean[c] +
+								 m->noise_sd * lv_stream_gaussian(&streams[r]));
 		}
 	}
 

@@ -62,7 +62,7 @@ static void lv_project_all(lv_model *m, const lv_train_config *cfg,
 						   lv_train_state *st, int iters);
 static int lv_enforce_certificate(lv_model *m);
 static int lv_compute_means(lv_model *m, const float *X, int64_t n,
-							const lv_train_config *cfg);
+							int (*interrupted)(void *arg), void *arg);
 static void lv_model_discard_training(lv_model *m);
 
 /* lv_softplus returns log(1 + e^x) without overflow. */
@@ -613,7 +613,8 @@ lv_model_train(lv_model *m, const float *X, const int32_t *T, int64_t n,
 
 	/* certificate (rescaling the last encoder layer if needed) */
 	if ((rc = lv_enforce_certificate(m)) != LV_OK ||
-		(rc = lv_compute_means(m, X, n, cfg)) != LV_OK)
+		(rc = lv_compute_means(m, X, n, cfg->interrupted,
+							   cfg->interrupted_arg)) != LV_OK)
 	{
 		lv_model_discard_training(m);
 		return rc;
@@ -878,7 +879,7 @@ lv_enforce_certificate(lv_model *m)
 
 	if (cert < 0.0)
 		return LV_ERR_LAPACK;
-	for (iter = 0; m->mechanism == LV_MECH_LATENT &&
+	for (iter = 0; lv_mech_per_record(m->mechanism) &&
 				   cert > m->lipschitz_target;
 		 iter++)
 	{
@@ -947,7 +948,7 @@ lv_dmlp_forward(const lv_mlp *net, double *const *Wd, double *const *bd,
  */
 static int
 lv_compute_means(lv_model *m, const float *X, int64_t n,
-				 const lv_train_config *cfg)
+				 int (*interrupted)(void *arg), void *arg)
 {
 	const lv_mlp *enc = &m->enc;
 	int d = enc->layers[0].in;
@@ -1015,7 +1016,7 @@ lv_compute_means(lv_model *m, const float *X, int64_t n,
 			for (c = 0; c < k; c++)
 				dst[(size_t) r * k + c] =
 					(float) (mu[(size_t) r * k + c] - m->center[c]);
-		if (cfg->interrupted != NULL && cfg->interrupted(cfg->interrupted_arg))
+		if (interrupted != NULL && interrupted(arg))
 		{
 			rc = LV_ERR_INTERRUPTED;
 			goto done;
@@ -1032,6 +1033,36 @@ done:
 	lv_free(a);
 	lv_free(b);
 	return rc;
+}
+
+/*
+ * lv_model_attach_means certifies (rescaling to the target) and computes
+ * the encoder means of the rows X for the per-record release; see
+ * lv_model.h.
+ */
+int
+lv_model_attach_means(lv_model *m, const float *X, int64_t n,
+					  int (*interrupted)(void *arg), void *arg)
+{
+	int rc;
+
+	if (m == NULL || X == NULL || n < 1 || m->enc.nlayers != 3 ||
+		m->enc.layers == NULL || m->means != NULL || m->center != NULL ||
+		!lv_mech_per_record(m->mechanism) || !(m->lipschitz_target > 0.0))
+		return LV_ERR_ARG;
+	rc = lv_enforce_certificate(m);
+	if (rc == LV_OK)
+		rc = lv_compute_means(m, X, n, interrupted, arg);
+	if (rc != LV_OK)
+	{
+		lv_free(m->center);
+		lv_free(m->means);
+		m->center = NULL;
+		m->means = NULL;
+		return rc;
+	}
+	m->nrows = n;
+	return LV_OK;
 }
 
 /*
