@@ -4,7 +4,7 @@
 
 EXTENSION = lipvae
 MODULE_big = lipvae
-DATA = lipvae--0.1.sql
+DATA = lipvae--0.1.sql lipvae--0.1--0.2.sql
 PGFILEDESC = "lipvae - differentially private synthetic data"
 
 CORE_OBJS = $(patsubst %.c,%.o,$(wildcard src/core/*.c))

@@ -20,6 +20,7 @@
 #include "utils/regproc.h"
 
 #include "lipvae.h"
+#include "lv_accountant.h"
 #include "lv_privacy.h"
 
 PG_FUNCTION_INFO_V1(lipvae_drop);
@@ -38,6 +39,36 @@ lipvae_pass_epsilon(double eps_pre, double delta, double delta_pre,
 	double mu = lv_round_up(lv_round_up(sqrt((double) pass)) * mu1);
 	double e = lv_gdp_epsilon(mu, delta - delta_pre);
 
+	return eps_pre > 0 ? lv_round_up(eps_pre + e) : e;
+}
+
+/*
+ * lipvae_composed_pass_epsilon returns the guarantee (replace-one) of the
+ * rows up to pass (1-based) of a central+latent model: the RDP of DP-SGD
+ * (q, sigma, steps) under replace-one plus the RDP of pass releases of the
+ * mu1-GDP latent mechanism (a Gaussian mechanism: alpha mu^2 / 2 at order
+ * alpha for mu = sqrt(pass) mu1), converted once at delta_rest, plus the
+ * preprocessing's epsilon. Rounded up at every step.
+ */
+double
+lipvae_composed_pass_epsilon(double eps_pre, double delta_rest, double q,
+							 double sigma, int64 steps, double mu1, int64 pass)
+{
+	double orders[LV_RDP_NORDERS];
+	double rdp[LV_RDP_NORDERS];
+	double mu = lv_round_up(lv_round_up(sqrt((double) pass)) * mu1);
+	double sd;
+	double e;
+	int i;
+
+	lv_rdp_orders(orders);
+	if (lv_dpsgd_rdp(q, sigma, (long) steps, LV_REL_REPLACE_ONE, rdp) != 0)
+		return NAN;
+	/* the Gaussian mechanism of sensitivity 1 and sd 1/mu, sd rounded down */
+	sd = nextafter(1.0 / mu, 0.0);
+	for (i = 0; i < LV_RDP_NORDERS; i++)
+		rdp[i] = lv_round_up(rdp[i] + lv_rdp_gaussian(sd, orders[i]));
+	e = lv_rdp_to_dp(orders, rdp, LV_RDP_NORDERS, delta_rest, NULL);
 	return eps_pre > 0 ? lv_round_up(eps_pre + e) : e;
 }
 
@@ -196,11 +227,15 @@ lipvae_load_model(const char *name, Oid want_rowtype)
 	lipvae_become_owner(&st);
 	rc = SPI_execute_with_args(name ? "SELECT name, owner::pg_catalog.oid, acl, mechanism, scope, delta, "
 									  " epsilon_preprocess, delta_preprocess, row_type::pg_catalog.oid, columns, model, "
-									  " mu_pass, passes "
+									  " mu_pass, passes, epsilon, (dpsgd OPERATOR(pg_catalog.->>) 'sampling_rate')::pg_catalog.float8, "
+									  " (dpsgd OPERATOR(pg_catalog.->>) 'noise_multiplier')::pg_catalog.float8, "
+									  " (dpsgd OPERATOR(pg_catalog.->>) 'steps')::pg_catalog.int8, delta_dpsgd "
 									  "FROM lipvae.models WHERE name OPERATOR(pg_catalog.=) $1"
 									: "SELECT name, owner::pg_catalog.oid, acl, mechanism, scope, delta, "
 									  " epsilon_preprocess, delta_preprocess, row_type::pg_catalog.oid, columns, model, "
-									  " mu_pass, passes "
+									  " mu_pass, passes, epsilon, (dpsgd OPERATOR(pg_catalog.->>) 'sampling_rate')::pg_catalog.float8, "
+									  " (dpsgd OPERATOR(pg_catalog.->>) 'noise_multiplier')::pg_catalog.float8, "
+									  " (dpsgd OPERATOR(pg_catalog.->>) 'steps')::pg_catalog.int8, delta_dpsgd "
 									  "FROM lipvae.models WHERE row_type::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
 							   1, &argtype, &arg, NULL, false, 1); /* sees this statement's writes */
 	lipvae_restore_user(&st);
@@ -251,7 +286,23 @@ lipvae_load_model(const char *name, Oid want_rowtype)
 		double mu_pass = DatumGetFloat8(SPI_getbinval(tup, desc, 12, &isnull));
 		bool mu_null = isnull;
 		int passes = DatumGetInt32(SPI_getbinval(tup, desc, 13, &isnull));
-		MemoryContext old = MemoryContextSwitchTo(cxt);
+		int mech;
+		MemoryContext old;
+
+		if (isnull)
+			passes = 0; /* central: no pass limit */
+		lm->epsilon = DatumGetFloat8(SPI_getbinval(tup, desc, 14, &isnull));
+		if (isnull)
+			lm->epsilon = INFINITY;
+		lm->q = DatumGetFloat8(SPI_getbinval(tup, desc, 15, &isnull));
+		lm->sigma = isnull ? 0 : DatumGetFloat8(SPI_getbinval(tup, desc, 16, &isnull));
+		lm->steps = isnull ? 0 : DatumGetInt64(SPI_getbinval(tup, desc, 17, &isnull));
+		lm->delta_rest = DatumGetFloat8(SPI_getbinval(tup, desc, 18, &isnull));
+		mech = strcmp(lm->mechanism, "central") == 0          ? LV_MECH_CENTRAL
+			   : strcmp(lm->mechanism, "central+latent") == 0 ? LV_MECH_COMPOSED
+			   : strcmp(lm->mechanism, "latent") == 0         ? LV_MECH_LATENT
+															  : LV_MECH_NONE;
+		old = MemoryContextSwitchTo(cxt);
 
 		lipvae_use_palloc();
 		rc = lv_model_deserialize((uint8 *) VARDATA_ANY(blob), VARSIZE_ANY_EXHDR(blob), &lm->model);
@@ -259,7 +310,8 @@ lipvae_load_model(const char *name, Oid want_rowtype)
 		MemoryContextSwitchTo(old);
 		lipvae_core_error(rc, psprintf("loading model \"%s\"", lm->name));
 		if (lm->model.passes != passes ||
-			(lm->model.mechanism == LV_MECH_LATENT) != (strcmp(lm->mechanism, "latent") == 0) ||
+			lm->model.mechanism != mech ||
+			(mech == LV_MECH_COMPOSED && !(lm->sigma > 0 && lm->steps > 0 && lm->delta_rest > 0)) ||
 			(!mu_null && lm->model.mu1 != mu_pass))
 			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
 							errmsg("lipvae model \"%s\" does not match its catalog entry", lm->name),
@@ -360,7 +412,10 @@ lipvae_models(PG_FUNCTION_ARGS)
 					 "   'delta_preprocess', delta_preprocess, 'preprocess', preprocess, 'diameter', diameter, "
 					 "   'noise_sd', noise_sd, 'lipschitz_target', lipschitz_target, "
 					 "   'lipschitz_certified', lipschitz_certified, 'mu_pass', mu_pass, 'training', training, "
-					 "   'model_bytes', pg_catalog.octet_length(model)) "
+					 "   'model_bytes', pg_catalog.octet_length(model), 'relation', relation, "
+					 "   'epsilon_dpsgd', epsilon_dpsgd, 'delta_dpsgd', delta_dpsgd, 'dpsgd', dpsgd, "
+					 "   'epsilon_release', epsilon_release, 'delta_release', delta_release, "
+					 "   'epsilon_ledger', epsilon_ledger, 'delta_ledger', delta_ledger) "
 					 "FROM lipvae.models ORDER BY name",
 					 false, 0);
 	lipvae_restore_user(&st);

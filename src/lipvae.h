@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "executor/spi.h"
 #include "utils/jsonb.h"
 
 #include "lv_model.h"
@@ -19,6 +20,8 @@ extern int lipvae_blas_threads;
 
 #define LIPVAE_SCOPE_LATENT "per-record, replace-one"
 #define LIPVAE_SCOPE_NONE "none: no privacy guarantee"
+#define LIPVAE_SCOPE_CENTRAL "central, add/remove-one"
+#define LIPVAE_SCOPE_COMPOSED "central, replace-one"
 
 /* ---- core glue (lipvae.c) ---- */
 extern void lipvae_use_palloc(void);
@@ -98,8 +101,13 @@ typedef struct LipvaeLoaded
 	char *mechanism;
 	char *scope;
 	double delta;
+	double epsilon; /* the catalog's total: every row of a central model */
 	double eps_pre;
 	double delta_pre;
+	double q;     /* central+latent: DP-SGD's rate, noise multiplier, */
+	double sigma; /* steps and the delta of the one RDP conversion */
+	int64 steps;
+	double delta_rest;
 	Oid row_type;
 	int ncols;
 	LipvaeColumn *cols;
@@ -109,7 +117,31 @@ typedef struct LipvaeLoaded
 extern LipvaeLoaded *lipvae_load_model(const char *name, Oid want_rowtype);
 extern double lipvae_pass_epsilon(double eps_pre, double delta,
 								  double delta_pre, double mu1, int64 pass);
+extern double lipvae_composed_pass_epsilon(double eps_pre, double delta_rest,
+										   double q, double sigma, int64 steps,
+										   double mu1, int64 pass);
 extern void lipvae_columns_from_json(Jsonb *cols, LipvaeColumn **out,
 									 int *ncols, lv_schema *schema);
+
+/* ledger.c: the privacy ledger of every data source */
+typedef struct LipvaeSources
+{
+	int nrels;
+	Oid *relids; /* base relations read (partitions mapped to their root),
+				  * sorted and distinct */
+} LipvaeSources;
+
+/* kinds of spend a training records: the totals kept per source */
+#define LIPVAE_SPEND_CENTRAL "central"
+#define LIPVAE_SPEND_PER_RECORD "per-record"
+#define LIPVAE_SPEND_NONE "none"
+
+extern void lipvae_query_sources(SPIPlanPtr plan, LipvaeSources *src);
+extern void lipvae_ledger_check(const LipvaeSources *src, const char *kind,
+								double epsilon, double delta);
+extern void lipvae_ledger_record(const LipvaeSources *src, const char *model,
+								 const char *kind, const char *mechanism,
+								 const char *relation, double epsilon,
+								 double delta);
 
 #endif

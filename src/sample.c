@@ -159,7 +159,7 @@ check_request(LipvaeLoaded *lm, int64 start, int64 n)
 {
 	int64 limit;
 
-	if (lm->model.mechanism != LV_MECH_LATENT)
+	if (!lv_mech_per_record(lm->model.mechanism))
 		return;
 	if (pg_mul_s64_overflow((int64) lm->model.passes, lm->model.nrows, &limit))
 		limit = PG_INT64_MAX;
@@ -253,7 +253,7 @@ sample_rows(FunctionCallInfo fcinfo, LipvaeLoaded *lm, int64 start, int64 n,
 	Datum *values = palloc(sizeof(Datum) * nout);
 	bool *nulls = palloc(sizeof(bool) * nout);
 	lv_cell *cells = palloc(sizeof(lv_cell) * LV_RELEASE_CHUNK * ncols);
-	bool private_model = lm->model.mechanism == LV_MECH_LATENT;
+	bool per_record = lv_mech_per_record(lm->model.mechanism);
 	Datum scope = CStringGetTextDatum(lm->scope);
 	int64 cur_pass = -1;
 	double cur_eps = INFINITY;
@@ -281,18 +281,27 @@ sample_rows(FunctionCallInfo fcinfo, LipvaeLoaded *lm, int64 start, int64 n,
 			lv_cell *row = &cells[r * ncols];
 			JsonbParseState *st = NULL;
 
-			/* the guarantee of the pass this row belongs to */
-			if (private_model)
+			/*
+			 * The guarantee of the pass this row belongs to (per-record);
+			 * of the whole output (central: every row carries the model's).
+			 */
+			if (per_record)
 			{
 				int64 pass = j / lm->model.nrows + 1;
 
 				if (pass != cur_pass)
 				{
 					cur_pass = pass;
-					cur_eps = lipvae_pass_epsilon(lm->eps_pre, lm->delta, lm->delta_pre,
-												  lm->model.mu1, pass);
+					if (lm->model.mechanism == LV_MECH_COMPOSED)
+						cur_eps = lipvae_composed_pass_epsilon(lm->eps_pre, lm->delta_rest, lm->q,
+															   lm->sigma, lm->steps, lm->model.mu1, pass);
+					else
+						cur_eps = lipvae_pass_epsilon(lm->eps_pre, lm->delta, lm->delta_pre,
+													  lm->model.mu1, pass);
 				}
 			}
+			else if (lm->model.mechanism == LV_MECH_CENTRAL)
+				cur_eps = lm->epsilon;
 			if (!typed)
 				pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
 			for (i = 0; i < ncols; i++)
@@ -334,7 +343,7 @@ sample_rows(FunctionCallInfo fcinfo, LipvaeLoaded *lm, int64 start, int64 n,
 				values[ncols] = Float8GetDatum(cur_eps);
 				nulls[ncols] = false;
 				values[ncols + 1] = Float8GetDatum(lm->delta);
-				nulls[ncols + 1] = !private_model;
+				nulls[ncols + 1] = lm->model.mechanism == LV_MECH_NONE;
 				values[ncols + 2] = scope;
 				nulls[ncols + 2] = false;
 			}
@@ -349,7 +358,7 @@ sample_rows(FunctionCallInfo fcinfo, LipvaeLoaded *lm, int64 start, int64 n,
 				values[2] = Float8GetDatum(cur_eps);
 				nulls[2] = false;
 				values[3] = Float8GetDatum(lm->delta);
-				nulls[3] = !private_model;
+				nulls[3] = lm->model.mechanism == LV_MECH_NONE;
 				values[4] = scope;
 				nulls[4] = false;
 			}

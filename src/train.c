@@ -35,7 +35,12 @@
 #include "utils/typcache.h"
 
 #include "lipvae.h"
+#include "lv_accountant.h"
+#include "lv_dpsgd.h"
 #include "lv_privacy.h"
+
+#define LIPVAE_CENTRAL_EPOCHS 30
+#define LIPVAE_COUNT_SHARE 0.02 /* of epsilon: the DP row count (central) */
 
 PG_FUNCTION_INFO_V1(lipvae_train);
 
@@ -65,7 +70,51 @@ typedef struct TrainOptions
 	bool seeded;
 	int64 seed;
 	bool replace;
+	/* central (DP-SGD) options */
+	char *unit;           /* column identifying a person, or NULL */
+	int unit_rows;        /* k: rows kept per unit */
+	double clip;          /* C */
+	int clip_mode;        /* LV_CLIP_* */
+	double central_share; /* composed: DP-SGD's share of the budget */
+	double layer_bound;   /* spectral bound of every DP-SGD layer; 0: none */
+	double ema;           /* weight moving average of DP-SGD */
+	int unit_att;         /* 0-based attribute of the unit column, or -1 */
+	Oid unit_type;
 } TrainOptions;
+
+/*
+ * What a training spends and guarantees: every part of the privacy
+ * arithmetic, as stored in the catalog and returned in the summary.
+ */
+typedef struct PrivacyPlan
+{
+	const char *mech_name; /* 'central', 'central+latent', 'latent', 'none' */
+	char *scope;           /* scope of the guarantee, on every row */
+	const char *relation;  /* neighbouring relation; NULL for none */
+	const char *spend;     /* ledger total it counts in */
+	double eps_pre;        /* preprocessing (bounds, categories, count) */
+	double delta_pre;
+	double eps_count; /* part of eps_pre: the DP row count (central) */
+	double n_hat;     /* central: the DP row count (0 otherwise) */
+	double eps_sgd;   /* DP-SGD alone, in relation */
+	double delta_sgd;
+	double q; /* DP-SGD: Poisson rate (over units), noise, clip, steps */
+	double sigma;
+	double clip;
+	double normalizer;
+	int64 steps;
+	int epochs;
+	double delta_rest;  /* composed: delta of the one RDP conversion */
+	double eps_release; /* per-record release alone, at its last pass */
+	double delta_release;
+	double mu1;
+	double eps_total; /* the guarantee: of every row (central), of the last
+					   * allowed row (per-record, composed) */
+	double delta_total;
+	double eps_ledger; /* the same guarantee under replace-one */
+	double delta_ledger;
+	int64 units; /* unit-level: units kept (owner only) */
+} PrivacyPlan;
 
 /* Per-column training state: what the glue learns about each column. */
 typedef struct TrainColumn
@@ -102,19 +151,36 @@ typedef struct CatEntry
 static void parse_options(FunctionCallInfo fcinfo, TrainOptions *o);
 static SPIPlanPtr prepare_query(const char *query, TupleDesc *desc);
 static TrainColumn *describe_columns(TupleDesc desc, TrainOptions *o, int *ncols);
-static lv_cell *read_rows(SPIPlanPtr plan, TrainColumn *tc, int ncols, int64 *nrows);
+static lv_cell *read_rows(SPIPlanPtr plan, TrainColumn *tc, int ncols,
+						  TrainOptions *o, uint64 **units, int64 *nrows);
 static void apply_user_settings(TrainColumn *tc, int ncols, TrainOptions *o);
 static void preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n,
 					   TrainOptions *o, const uint8 *pkey, double *eps_pre,
 					   double *delta_pre, StringInfo components);
 static void existing_model(const char *name, bool replace, bool *exists);
-static Oid store_model(TrainOptions *o, TrainColumn *tc, int ncols, bool exists,
-					   const char *columns_json, const char *settings_json,
-					   const char *preprocess_json, const char *training_json,
-					   lv_model *m, double eps_last, double eps_pre,
-					   double delta_pre, double diameter, bytea *blob);
+static Oid store_model(TrainOptions *o, PrivacyPlan *pp, TrainColumn *tc,
+					   int ncols, bool exists, const char *columns_json,
+					   const char *settings_json, const char *preprocess_json,
+					   const char *training_json, lv_model *m, int64 n,
+					   double diameter, bytea *blob);
 static int interrupt_pending(void *arg);
 static void json_num(StringInfo s, double v);
+static void describe_plan(TrainOptions *o, PrivacyPlan *pp);
+static lv_cell *bound_units(TrainColumn *tc, int ncols, lv_cell *cells,
+							uint64 *uh, int64 *n, int k, const uint8 *key,
+							int64 **unit_start, int64 *nunits);
+static void dp_row_count(TrainOptions *o, PrivacyPlan *pp, int64 n,
+						 const uint8 *key, StringInfo components);
+static void train_plain(TrainOptions *o, PrivacyPlan *pp, lv_model *m,
+						const float *X, const int32 *T, int64 n,
+						double diameter, const uint8 *tkey,
+						lv_train_result *res);
+static void train_dpsgd(TrainOptions *o, PrivacyPlan *pp, lv_model *m,
+						const float *X, const int32 *T, int64 n,
+						const int64 *unit_start, int64 nunits,
+						double diameter, const uint8 *tkey,
+						lv_train_result *res);
+static double pass_epsilon(const PrivacyPlan *pp, int64 pass);
 
 /*
  * lipvae_train is the SQL entry point: it trains and stores a model and
@@ -124,6 +190,8 @@ Datum
 lipvae_train(PG_FUNCTION_ARGS)
 {
 	TrainOptions o;
+	PrivacyPlan pp;
+	LipvaeSources sources;
 	MemoryContext cxt;
 	MemoryContext old;
 	TupleDesc desc;
@@ -132,9 +200,11 @@ lipvae_train(PG_FUNCTION_ARGS)
 	int ncols;
 	int64 n;
 	lv_cell *cells;
+	uint64 *unit_hash = NULL;
+	int64 *unit_start = NULL;
+	int64 nunits = 0;
 	lv_schema schema;
 	lv_model m;
-	lv_train_config cfg;
 	lv_train_result res;
 	float *X;
 	int32 *T;
@@ -142,12 +212,8 @@ lipvae_train(PG_FUNCTION_ARGS)
 	int i;
 	int64 r;
 	uint8 pkey[LV_KEY_BYTES];
-	double eps_pre = 0,
-		   delta_pre = 0,
-		   diameter,
-		   eps_last = 0,
-		   mu_total,
-		   mu1 = 0;
+	uint8 tkey[LV_KEY_BYTES];
+	double diameter;
 	StringInfoData components,
 		cols_json,
 		settings_json,
@@ -164,6 +230,9 @@ lipvae_train(PG_FUNCTION_ARGS)
 
 	INSTR_TIME_SET_CURRENT(t0);
 	parse_options(fcinfo, &o);
+	memset(&pp, 0, sizeof(pp));
+	memset(&m, 0, sizeof(m));
+	memset(&res, 0, sizeof(res));
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "lipvae training",
 								ALLOCSET_DEFAULT_SIZES);
@@ -178,26 +247,39 @@ lipvae_train(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(cxt);
 
 	plan = prepare_query(o.query, &desc);
+	describe_plan(&o, &pp);
+	lipvae_query_sources(plan, &sources);
+	/* the requested epsilon first: a lower bound of the final charge */
+	lipvae_ledger_check(&sources, pp.spend, o.mechanism == LV_MECH_NONE ? 0 : o.epsilon,
+						o.mechanism == LV_MECH_NONE ? 0 : o.delta);
 	tc = describe_columns(desc, &o, &ncols);
 	apply_user_settings(tc, ncols, &o);
-	cells = read_rows(plan, tc, ncols, &n);
+	cells = read_rows(plan, tc, ncols, &o, &unit_hash, &n);
 
 	/* keys: cryptographic, or derived from the test seed */
 	if (o.seeded)
 	{
 		lipvae_seed_key(o.seed, "preprocess", pkey);
-		lipvae_seed_key(o.seed, "train", cfg.train_key);
+		lipvae_seed_key(o.seed, "train", tkey);
 		lipvae_seed_key(o.seed, "release", m.key);
 	}
 	else
 	{
 		lipvae_strong_key(pkey);
-		lipvae_strong_key(cfg.train_key);
+		lipvae_strong_key(tkey);
 		lipvae_strong_key(m.key);
 	}
 
+	/* user-level privacy: at most unit_rows rows per unit, grouped */
+	if (unit_hash)
+		cells = bound_units(tc, ncols, cells, unit_hash, &n, o.unit_rows, pkey,
+							&unit_start, &nunits);
+	pp.units = nunits;
+
 	initStringInfo(&components);
-	preprocess(tc, ncols, cells, n, &o, pkey, &eps_pre, &delta_pre, &components);
+	preprocess(tc, ncols, cells, n, &o, pkey, &pp.eps_pre, &pp.delta_pre, &components);
+	if (o.mechanism == LV_MECH_CENTRAL)
+		dp_row_count(&o, &pp, n, pkey, &components);
 
 	/* the encoding schema */
 	schema.ncols = ncols;
@@ -249,49 +331,14 @@ lipvae_train(PG_FUNCTION_ARGS)
 	}
 	pfree(cells);
 
-	/* calibrate the mechanism */
+	/* calibrate, train and certify */
 	m.schema = schema;
 	m.mechanism = o.mechanism;
-	m.passes = o.passes;
-	cfg.epochs = o.epochs > 0 ? o.epochs : Min(1000, Max(5, (int) ceil(3000.0 * o.batch / (double) n)));
-	cfg.batch = o.batch;
-	cfg.latent = o.latent;
-	cfg.hidden = o.hidden;
-	cfg.lr = o.lr;
-	cfg.decoder_layer_bound = 4.0;
-	cfg.interrupted = interrupt_pending;
-	cfg.interrupted_arg = NULL;
-	if (o.mechanism == LV_MECH_LATENT)
-	{
-		mu_total = lv_gdp_mu(o.epsilon - eps_pre, o.delta - delta_pre);
-		if (!(mu_total > 0))
-			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							errmsg("cannot calibrate the mechanism for epsilon %g and delta %g",
-								   o.epsilon - eps_pre, o.delta - delta_pre)));
-		/* mu of one pass, lowered a hair so rounding never overshoots */
-		cfg.lipschitz_target = mu_total / sqrt((double) o.passes) / diameter * (1 - 1e-9);
-	}
+	m.passes = lv_mech_per_record(o.mechanism) ? o.passes : 0;
+	if (o.mechanism == LV_MECH_CENTRAL || o.mechanism == LV_MECH_COMPOSED)
+		train_dpsgd(&o, &pp, &m, X, T, n, unit_start, nunits, diameter, tkey, &res);
 	else
-		cfg.lipschitz_target = 0;
-
-	rc = lv_model_train(&m, X, T, n, &cfg, &res);
-	lipvae_core_error(rc, "training");
-
-	if (o.mechanism == LV_MECH_LATENT)
-	{
-		if (!(m.lipschitz_certified <= cfg.lipschitz_target))
-			ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
-							errmsg("certified Lipschitz bound %g exceeds the target %g",
-								   m.lipschitz_certified, cfg.lipschitz_target)));
-		mu1 = lv_round_up(m.lipschitz_certified * diameter / m.noise_sd);
-		m.mu1 = mu1;
-		eps_last = lipvae_pass_epsilon(eps_pre, o.delta, delta_pre, mu1, o.passes);
-	}
-	else
-	{
-		m.mu1 = 0;
-		eps_last = INFINITY;
-	}
+		train_plain(&o, &pp, &m, X, T, n, diameter, tkey, &res);
 
 	rc = lv_model_serialize(&m, &blob_bytes, &blob_len);
 	lipvae_core_error(rc, "serializing the model");
@@ -358,12 +405,34 @@ lipvae_train(PG_FUNCTION_ARGS)
 	appendStringInfo(&settings_json,
 					 "{\"epochs\": %d, \"batch_size\": %d, \"latent\": %d, \"hidden\": %d, "
 					 "\"learning_rate\": ",
-					 cfg.epochs, o.batch, o.latent, o.hidden);
+					 pp.epochs, o.batch, o.latent, o.hidden);
 	json_num(&settings_json, o.lr);
 	appendStringInfo(&settings_json, ", \"bins\": %d, \"preprocess_share\": ", o.bins);
 	json_num(&settings_json, o.share);
-	appendStringInfo(&settings_json, ", \"decoder_layer_bound\": 4, \"seeded\": %s}",
-					 o.seeded ? "true" : "false");
+	if (o.mechanism == LV_MECH_CENTRAL || o.mechanism == LV_MECH_COMPOSED)
+	{
+		appendStringInfoString(&settings_json, ", \"clip\": ");
+		json_num(&settings_json, o.clip);
+		appendStringInfo(&settings_json, ", \"clipping\": \"%s\", \"layer_bound\": ",
+						 o.clip_mode ? "lipschitz" : "norm");
+		json_num(&settings_json, o.layer_bound);
+		appendStringInfoString(&settings_json, ", \"ema\": ");
+		json_num(&settings_json, o.ema);
+		if (o.mechanism == LV_MECH_COMPOSED)
+		{
+			appendStringInfoString(&settings_json, ", \"central_share\": ");
+			json_num(&settings_json, o.central_share);
+		}
+		if (o.unit)
+		{
+			appendStringInfoString(&settings_json, ", \"unit\": ");
+			escape_json(&settings_json, o.unit);
+			appendStringInfo(&settings_json, ", \"unit_rows\": %d", o.unit_rows);
+		}
+	}
+	else
+		appendStringInfoString(&settings_json, ", \"decoder_layer_bound\": 4");
+	appendStringInfo(&settings_json, ", \"seeded\": %s}", o.seeded ? "true" : "false");
 
 	INSTR_TIME_SET_CURRENT(t1);
 	INSTR_TIME_SUBTRACT(t1, t0);
@@ -378,34 +447,58 @@ lipvae_train(PG_FUNCTION_ARGS)
 	json_num(&training_json, INSTR_TIME_GET_DOUBLE(t1));
 	appendStringInfo(&training_json, ", \"model_bytes\": %zu}", blob_len);
 
-	store_model(&o, tc, ncols, exists, cols_json.data, settings_json.data,
-				components.data, training_json.data, &m, eps_last, eps_pre,
-				delta_pre, diameter, blob);
+	/* the exact charge, then the model and the ledger entry together */
+	lipvae_ledger_check(&sources, pp.spend, pp.eps_ledger, pp.delta_ledger);
+	store_model(&o, &pp, tc, ncols, exists, cols_json.data, settings_json.data,
+				components.data, training_json.data, &m, n, diameter, blob);
+	lipvae_ledger_record(&sources, o.model, pp.spend, pp.mech_name,
+						 o.mechanism == LV_MECH_NONE ? NULL : "replace-one",
+						 pp.eps_ledger, pp.delta_ledger);
 
-	/* the summary returned to the caller */
+	/* the summary returned to the caller (the owner) */
 	initStringInfo(&summary);
 	appendStringInfoString(&summary, "{\"model\": ");
 	escape_json(&summary, o.model);
 	appendStringInfo(&summary, ", \"rows\": " INT64_FORMAT ", \"columns\": %d, \"epochs\": %d, \"final_loss\": ",
 					 n, ncols, res.epochs_run);
 	json_num(&summary, res.final_loss);
-	appendStringInfo(&summary, ", \"mechanism\": \"%s\", \"scope\": \"%s\", \"epsilon\": ",
-					 o.mechanism == LV_MECH_LATENT ? "latent" : "none",
-					 o.mechanism == LV_MECH_LATENT ? LIPVAE_SCOPE_LATENT : LIPVAE_SCOPE_NONE);
-	if (o.mechanism == LV_MECH_LATENT)
+	appendStringInfo(&summary, ", \"mechanism\": \"%s\", \"scope\": ", pp.mech_name);
+	escape_json(&summary, pp.scope);
+	appendStringInfoString(&summary, ", \"epsilon\": ");
+	if (o.mechanism != LV_MECH_NONE)
 	{
-		json_num(&summary, eps_last);
+		json_num(&summary, pp.eps_total);
 		appendStringInfoString(&summary, ", \"delta\": ");
-		json_num(&summary, o.delta);
+		json_num(&summary, pp.delta_total);
 		appendStringInfoString(&summary, ", \"epsilon_preprocess\": ");
-		json_num(&summary, eps_pre);
-		appendStringInfoString(&summary, ", \"epsilon_first_pass\": ");
-		json_num(&summary, lipvae_pass_epsilon(eps_pre, o.delta, delta_pre, mu1, 1));
-		appendStringInfo(&summary, ", \"passes\": %d, \"max_rows\": " INT64_FORMAT,
-						 o.passes, (int64) o.passes * n);
+		json_num(&summary, pp.eps_pre);
 	}
 	else
 		appendStringInfoString(&summary, "\"Infinity\", \"delta\": null");
+	if (o.mechanism == LV_MECH_CENTRAL || o.mechanism == LV_MECH_COMPOSED)
+	{
+		appendStringInfoString(&summary, ", \"epsilon_dpsgd\": ");
+		json_num(&summary, pp.eps_sgd);
+		appendStringInfoString(&summary, ", \"noise_multiplier\": ");
+		json_num(&summary, pp.sigma);
+		appendStringInfoString(&summary, ", \"sampling_rate\": ");
+		json_num(&summary, pp.q);
+		appendStringInfo(&summary, ", \"steps\": " INT64_FORMAT, pp.steps);
+		if (o.unit)
+			appendStringInfo(&summary, ", \"units\": " INT64_FORMAT, nunits);
+	}
+	if (lv_mech_per_record(o.mechanism))
+	{
+		appendStringInfoString(&summary, ", \"epsilon_first_pass\": ");
+		json_num(&summary, pass_epsilon(&pp, 1));
+		appendStringInfo(&summary, ", \"passes\": %d, \"max_rows\": " INT64_FORMAT,
+						 o.passes, (int64) o.passes * n);
+	}
+	if (o.mechanism != LV_MECH_NONE)
+	{
+		appendStringInfoString(&summary, ", \"epsilon_ledger\": ");
+		json_num(&summary, pp.eps_ledger);
+	}
 	appendStringInfoString(&summary, ", \"lipschitz_certified\": ");
 	json_num(&summary, m.lipschitz_certified);
 	appendStringInfoString(&summary, ", \"row_type\": ");
@@ -425,6 +518,392 @@ lipvae_train(PG_FUNCTION_ARGS)
 	lv_set_allocator(NULL);
 	MemoryContextDelete(cxt);
 	PG_RETURN_JSONB_P(result);
+}
+
+/*
+ * describe_plan names the mechanism, its scope and relation, and the ledger
+ * total it counts in.
+ */
+static void
+describe_plan(TrainOptions *o, PrivacyPlan *pp)
+{
+	switch (o->mechanism)
+	{
+		case LV_MECH_CENTRAL:
+			pp->mech_name = "central";
+			pp->relation = o->unit ? "add/remove-one unit" : "add/remove-one";
+			pp->scope = o->unit ? psprintf("central, add/remove-one unit (%s, at most %d rows each)",
+										   o->unit, o->unit_rows)
+								: pstrdup(LIPVAE_SCOPE_CENTRAL);
+			pp->spend = LIPVAE_SPEND_CENTRAL;
+			break;
+		case LV_MECH_COMPOSED:
+			pp->mech_name = "central+latent";
+			pp->relation = "replace-one";
+			pp->scope = pstrdup(LIPVAE_SCOPE_COMPOSED);
+			pp->spend = LIPVAE_SPEND_CENTRAL;
+			break;
+		case LV_MECH_LATENT:
+			pp->mech_name = "latent";
+			pp->relation = "replace-one";
+			pp->scope = pstrdup(LIPVAE_SCOPE_LATENT);
+			pp->spend = LIPVAE_SPEND_PER_RECORD;
+			break;
+		default:
+			pp->mech_name = "none";
+			pp->relation = NULL;
+			pp->scope = pstrdup(LIPVAE_SCOPE_NONE);
+			pp->spend = LIPVAE_SPEND_NONE;
+	}
+}
+
+/* A row's place in the unit bounding: its unit, a keyed tag, its index. */
+typedef struct UnitRow
+{
+	uint64 unit;
+	uint64 tag;
+	int64 row;
+} UnitRow;
+
+/* cmp_unit_rows orders rows by unit, then by keyed tag. */
+static int
+cmp_unit_rows(const void *a, const void *b)
+{
+	const UnitRow *x = (const UnitRow *) a;
+	const UnitRow *y = (const UnitRow *) b;
+
+	if (x->unit != y->unit)
+		return x->unit < y->unit ? -1 : 1;
+	if (x->tag != y->tag)
+		return x->tag < y->tag ? -1 : 1;
+	return (x->row > y->row) - (x->row < y->row);
+}
+
+/*
+ * bound_units keeps at most k rows of every unit (the k with the smallest
+ * keyed pseudo-random tags: a reproducible choice for a given key and row
+ * order) and returns the kept rows grouped by unit; unit_start gets the
+ * first row of each unit (nunits + 1 entries). The category counts and
+ * non-NULL counts of tc are recomputed over the kept rows.
+ */
+static lv_cell *
+bound_units(TrainColumn *tc, int ncols, lv_cell *cells, uint64 *uh, int64 *n,
+			int k, const uint8 *key, int64 **unit_start, int64 *nunits)
+{
+	int64 rows = *n,
+		  kept = 0,
+		  units = 0,
+		  r,
+		  run = 0;
+	UnitRow *ur = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(UnitRow) * rows);
+	lv_cell *out;
+	int64 *start;
+	lv_stream s;
+	int i;
+
+	lv_stream_init(&s, key, LV_DOMAIN_PREPROCESS, UINT64CONST(0x756e697473)); /* "units" */
+	for (r = 0; r < rows; r++)
+	{
+		ur[r].unit = uh[r];
+		ur[r].tag = lv_stream_u64(&s);
+		ur[r].row = r;
+	}
+	qsort(ur, rows, sizeof(UnitRow), cmp_unit_rows);
+	CHECK_FOR_INTERRUPTS();
+
+	/* count kept rows and units */
+	for (r = 0; r < rows; r++)
+	{
+		run = (r > 0 && ur[r].unit == ur[r - 1].unit) ? run + 1 : 0;
+		if (run == 0)
+			units++;
+		if (run < k)
+			kept++;
+	}
+	out = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(lv_cell) * kept * ncols);
+	start = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int64) * (units + 1));
+	for (i = 0; i < ncols; i++)
+	{
+		tc[i].nonnull = 0;
+		if (tc[i].raw_counts)
+			memset(tc[i].raw_counts, 0, sizeof(double) * tc[i].nraw);
+	}
+	kept = 0;
+	units = 0;
+	for (r = 0; r < rows; r++)
+	{
+		lv_cell *src;
+
+		run = (r > 0 && ur[r].unit == ur[r - 1].unit) ? run + 1 : 0;
+		if (run == 0)
+			start[units++] = kept;
+		if (run >= k)
+			continue;
+		src = &cells[ur[r].row * ncols];
+		memcpy(&out[kept * ncols], src, sizeof(lv_cell) * ncols);
+		for (i = 0; i < ncols; i++)
+			if (!src[i].isnull)
+			{
+				tc[i].nonnull++;
+				if (tc[i].col.tclass == LVT_TEXT && tc[i].raw_counts)
+					tc[i].raw_counts[src[i].cat] += 1;
+			}
+		kept++;
+	}
+	start[units] = kept;
+	pfree(ur);
+	pfree(cells);
+	*n = kept;
+	*unit_start = start;
+	*nunits = units;
+	return out;
+}
+
+/*
+ * dp_row_count spends a small part of the central budget on a Laplace
+ * count of the rows: DP-SGD's sampling rate q = batch / n_hat and its
+ * normaliser must not depend on the exact n (which stays hidden).
+ */
+static void
+dp_row_count(TrainOptions *o, PrivacyPlan *pp, int64 n, const uint8 *key,
+			 StringInfo components)
+{
+	lv_stream s;
+	int sens = o->unit ? o->unit_rows : 1; /* rows one unit moves */
+	double e = lv_round_up(LIPVAE_COUNT_SHARE * o->epsilon);
+
+	lv_stream_init(&s, key, LV_DOMAIN_PREPROCESS, UINT64CONST(0x636f756e74)); /* "count" */
+	pp->eps_count = e;
+	pp->n_hat = Max(1.0, round((double) n + lv_stream_laplace(&s, sens / e)));
+	pp->eps_pre = lv_round_up(pp->eps_pre + e);
+	/* components is a JSON array: append before its closing bracket */
+	Assert(components->len > 0 && components->data[components->len - 1] == ']');
+	components->len--;
+	components->data[components->len] = '\0';
+	appendStringInfo(components, "%s{\"what\": \"row count\", \"mechanism\": \"Laplace count\", \"epsilon\": ",
+					 components->len > 1 ? ", " : "");
+	json_num(components, e);
+	appendStringInfoString(components, ", \"delta\": 0}]");
+}
+
+/* pass_epsilon returns the guarantee of the rows up to pass (per-record). */
+static double
+pass_epsilon(const PrivacyPlan *pp, int64 pass)
+{
+	if (pp->sigma > 0)
+		return lipvae_composed_pass_epsilon(pp->eps_pre, pp->delta_rest, pp->q,
+											pp->sigma, pp->steps, pp->mu1, pass);
+	return lipvae_pass_epsilon(pp->eps_pre, pp->delta_total, pp->delta_pre, pp->mu1, pass);
+}
+
+/*
+ * train_plain trains without DP-SGD: the per-record latent mechanism
+ * (calibrated so that the row of the last pass meets the target) or the
+ * non-private model.
+ */
+static void
+train_plain(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const float *X,
+			const int32 *T, int64 n, double diameter, const uint8 *tkey,
+			lv_train_result *res)
+{
+	lv_train_config cfg;
+	int rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.epochs = o->epochs > 0 ? o->epochs : Min(1000, Max(5, (int) ceil(3000.0 * o->batch / (double) n)));
+	cfg.batch = o->batch;
+	cfg.latent = o->latent;
+	cfg.hidden = o->hidden;
+	cfg.lr = o->lr;
+	cfg.decoder_layer_bound = 4.0;
+	cfg.interrupted = interrupt_pending;
+	cfg.interrupted_arg = NULL;
+	memcpy(cfg.train_key, tkey, LV_KEY_BYTES);
+	pp->epochs = cfg.epochs;
+	if (o->mechanism == LV_MECH_LATENT)
+	{
+		double mu_total = lv_gdp_mu(o->epsilon - pp->eps_pre, o->delta - pp->delta_pre);
+
+		if (!(mu_total > 0))
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							errmsg("cannot calibrate the mechanism for epsilon %g and delta %g",
+								   o->epsilon - pp->eps_pre, o->delta - pp->delta_pre)));
+		/* mu of one pass, lowered a hair so rounding never overshoots */
+		cfg.lipschitz_target = mu_total / sqrt((double) o->passes) / diameter * (1 - 1e-9);
+	}
+	else
+		cfg.lipschitz_target = 0;
+
+	rc = lv_model_train(m, X, T, n, &cfg, res);
+	lipvae_core_error(rc, "training");
+
+	if (o->mechanism == LV_MECH_LATENT)
+	{
+		if (!(m->lipschitz_certified <= cfg.lipschitz_target))
+			ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+							errmsg("certified Lipschitz bound %g exceeds the target %g",
+								   m->lipschitz_certified, cfg.lipschitz_target)));
+		m->mu1 = lv_round_up(m->lipschitz_certified * diameter / m->noise_sd);
+		pp->mu1 = m->mu1;
+		pp->delta_total = o->delta;
+		pp->eps_total = pass_epsilon(pp, o->passes);
+		pp->eps_release = pp->eps_total;
+		pp->delta_release = o->delta - pp->delta_pre;
+		pp->eps_ledger = pp->eps_total;
+		pp->delta_ledger = pp->delta_total;
+	}
+	else
+	{
+		m->mu1 = 0;
+		pp->eps_total = INFINITY;
+	}
+}
+
+/*
+ * composed_mu1 returns the largest per-pass GDP parameter mu (to a relative
+ * 1e-9, from below) such that DP-SGD (q, sigma, steps; replace-one) composed
+ * in RDP with passes releases of a mu-GDP mechanism stays within eps at
+ * delta. NaN when even mu -> 0 does not.
+ */
+static double
+composed_mu1(const PrivacyPlan *pp, int passes, double eps, double delta)
+{
+	double lo = 0,
+		   hi = 64;
+	int it;
+
+	if (!(lipvae_composed_pass_epsilon(0, delta, pp->q, pp->sigma, pp->steps, 1e-12, passes) <= eps))
+		return NAN;
+	for (it = 0; it < 200 && hi - lo > 1e-9 * hi; it++)
+	{
+		double mid = 0.5 * (lo + hi);
+
+		if (lipvae_composed_pass_epsilon(0, delta, pp->q, pp->sigma, pp->steps, mid, passes) <= eps)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * train_dpsgd calibrates and runs DP-SGD (mechanisms central and
+ * central+latent): the sampling rate from the batch size and the DP row
+ * count (central) or the public n (central+latent: replace-one, where n is
+ * public anyway), the noise multiplier from the accountant, then for
+ * central+latent the encoder bound and the per-record release calibrated in
+ * RDP together with DP-SGD.
+ */
+static void
+train_dpsgd(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const float *X,
+			const int32 *T, int64 n, const int64 *unit_start, int64 nunits,
+			double diameter, const uint8 *tkey, lv_train_result *res)
+{
+	lv_dpsgd_config cfg;
+	bool composed = o->mechanism == LV_MECH_COMPOSED;
+	int relation = composed ? LV_REL_REPLACE_ONE : LV_REL_ADD_REMOVE;
+	double eps_avail = o->epsilon - pp->eps_pre;
+	double delta_avail = o->delta - pp->delta_pre;
+	double eps_sgd_target;
+	double target = 0;
+	int rc;
+
+	if (!(eps_avail > 0.0))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("preprocessing leaves no budget for training"),
+						errdetail("Bounds, category lists and the row count spent epsilon %g of %g.",
+								  pp->eps_pre, o->epsilon),
+						errhint("Give public bounds => and categories =>, or lower preprocess_share.")));
+	memset(&cfg, 0, sizeof(cfg));
+	pp->epochs = o->epochs > 0 ? o->epochs : LIPVAE_CENTRAL_EPOCHS;
+	cfg.epochs = pp->epochs;
+	if (composed)
+		pp->q = Min(1.0, (double) o->batch / (double) n);
+	else
+		pp->q = Min(1.0, (double) o->batch / pp->n_hat);
+	/* units are sampled: the expected number of rows stays about batch */
+	pp->steps = lv_dpsgd_steps(pp->epochs, pp->q);
+	if (pp->steps < 1)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						errmsg("too many DP-SGD steps for %d epochs at batch size %d", pp->epochs, o->batch),
+						errhint("Use fewer epochs or a larger batch_size.")));
+	eps_sgd_target = composed ? o->central_share * eps_avail : eps_avail;
+	pp->delta_sgd = delta_avail;
+	pp->sigma = lv_dpsgd_sigma(pp->q, pp->steps, eps_sgd_target, delta_avail, relation);
+	if (!(pp->sigma > 0) || !isfinite(pp->sigma))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("cannot calibrate DP-SGD for epsilon %g and delta %g", eps_sgd_target, delta_avail),
+						errdetail("No noise multiplier up to 1e6 reaches it with %d epochs at sampling rate %g.",
+								  pp->epochs, pp->q),
+						errhint("Raise epsilon or delta, or train fewer epochs.")));
+	pp->clip = o->clip;
+	pp->normalizer = pp->q * (composed ? (double) n : pp->n_hat);
+
+	if (composed)
+	{
+		pp->delta_rest = delta_avail;
+		pp->mu1 = composed_mu1(pp, o->passes, eps_avail, delta_avail);
+		if (!(pp->mu1 > 0))
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							errmsg("cannot calibrate the per-record release for epsilon %g", eps_avail),
+							errhint("Lower central_share or raise epsilon.")));
+		target = pp->mu1 / diameter * (1 - 1e-9); /* posterior sd 1 */
+	}
+
+	cfg.sample_rate = pp->q;
+	cfg.clip = o->clip;
+	cfg.noise_multiplier = pp->sigma;
+	cfg.latent = o->latent;
+	cfg.hidden = o->hidden;
+	cfg.lr = o->lr;
+	cfg.ema = o->ema;
+	cfg.encoder_layer_bound = composed ? cbrt(target) * (1 - 1e-6) : o->layer_bound;
+	if (composed && o->layer_bound > 0)
+		cfg.encoder_layer_bound = Min(cfg.encoder_layer_bound, o->layer_bound);
+	cfg.decoder_layer_bound = o->layer_bound;
+	memcpy(cfg.train_key, tkey, LV_KEY_BYTES);
+	cfg.interrupted = interrupt_pending;
+	cfg.interrupted_arg = NULL;
+	(void) unit_start;
+	(void) nunits;
+
+	rc = lv_model_train_dpsgd(m, X, T, n, &cfg, res);
+	lipvae_core_error(rc, "DP-SGD training");
+
+	pp->eps_sgd = lv_dpsgd_epsilon(pp->q, pp->sigma, pp->steps, delta_avail, relation);
+	if (composed)
+	{
+		m->lipschitz_target = target;
+		rc = lv_model_attach_means(m, X, n, interrupt_pending, NULL);
+		lipvae_core_error(rc, "computing the encoder means");
+		if (!(m->lipschitz_certified <= target))
+			ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+							errmsg("certified Lipschitz bound %g exceeds the target %g",
+								   m->lipschitz_certified, target)));
+		m->mu1 = lv_round_up(m->lipschitz_certified * diameter / m->noise_sd);
+		pp->mu1 = m->mu1;
+		pp->delta_total = o->delta;
+		pp->eps_total = pass_epsilon(pp, o->passes);
+		pp->eps_release = lipvae_pass_epsilon(0, delta_avail, 0, pp->mu1, o->passes);
+		pp->delta_release = delta_avail;
+		pp->eps_ledger = pp->eps_total;
+		pp->delta_ledger = pp->delta_total;
+	}
+	else
+	{
+		m->mu1 = 0;
+		pp->delta_total = o->delta;
+		pp->eps_total = lv_round_up(pp->eps_pre + pp->eps_sgd);
+		/* the ledger's relation: replace-one (the accountant at 2C) */
+		pp->eps_ledger = lv_round_up(pp->eps_pre +
+									 lv_dpsgd_epsilon(pp->q, pp->sigma, pp->steps, delta_avail,
+													  LV_REL_REPLACE_ONE));
+		pp->delta_ledger = o->delta;
+	}
+	if (!(pp->eps_total <= o->epsilon * (1 + 1e-9)))
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+						errmsg("the calibrated guarantee %.17g exceeds the requested epsilon %g",
+							   pp->eps_total, o->epsilon)));
 }
 
 /* json_num appends a finite double as a JSON number, else a string. */
@@ -462,13 +941,30 @@ bad_option(const char *name, const char *detail, const char *hint)
 					hint ? errhint("%s", hint) : 0));
 }
 
+/*
+ * arg_null is true when argument i is NULL or absent (a function declared
+ * by an older install script passes fewer arguments).
+ */
+static bool
+arg_null(FunctionCallInfo fcinfo, int i)
+{
+	return i >= PG_NARGS() || PG_ARGISNULL(i);
+}
+
+/* float_arg returns a float8 argument, def when NULL or absent. */
+static double
+float_arg(FunctionCallInfo fcinfo, int i, double def)
+{
+	return arg_null(fcinfo, i) ? def : PG_GETARG_FLOAT8(i);
+}
+
 /* int_arg returns an integer argument, its default when NULL. */
 static int
 int_arg(FunctionCallInfo fcinfo, int i, int def, int lo, int hi, const char *name)
 {
 	int v;
 
-	if (PG_ARGISNULL(i))
+	if (arg_null(fcinfo, i))
 		return def;
 	v = PG_GETARG_INT32(i);
 	if (v < lo || v > hi)
@@ -506,18 +1002,22 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 		bad_option("delta", "delta must lie strictly between 0 and 1.", "The default is 1e-6; choose delta far below 1/rows.");
 	o->passes = int_arg(fcinfo, 4, 10, 1, 1000000, "passes");
 
-	o->mechanism = LV_MECH_LATENT;
+	o->mechanism = LV_MECH_CENTRAL;
 	if (!PG_ARGISNULL(5))
 	{
 		char *mech = text_to_cstring(PG_GETARG_TEXT_PP(5));
 
-		if (strcmp(mech, "latent") == 0)
+		if (strcmp(mech, "central") == 0)
+			o->mechanism = LV_MECH_CENTRAL;
+		else if (strcmp(mech, "central+latent") == 0)
+			o->mechanism = LV_MECH_COMPOSED;
+		else if (strcmp(mech, "latent") == 0)
 			o->mechanism = LV_MECH_LATENT;
 		else if (strcmp(mech, "none") == 0)
 			o->mechanism = LV_MECH_NONE;
 		else
 			bad_option("mechanism", psprintf("Unknown mechanism \"%s\".", mech),
-					   "Use 'latent' (per-record latent Gaussian mechanism) or 'none' (non-private, owner only).");
+					   "Use 'central' (DP-SGD, the default), 'central+latent' (DP-SGD and the per-record latent release), 'latent' (per-record only) or 'none' (non-private, owner only).");
 	}
 	o->bounds = PG_ARGISNULL(6) ? NULL : PG_GETARG_JSONB_P(6);
 	if (o->bounds && !JB_ROOT_IS_OBJECT(o->bounds))
@@ -543,21 +1043,65 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 			o->not_null = lappend(o->not_null, TextDatumGetCString(elems[i]));
 		}
 	}
-	o->epochs = int_arg(fcinfo, 9, 0, 1, 100000, "epochs");
-	o->batch = int_arg(fcinfo, 10, 256, 1, 65536, "batch_size");
-	o->latent = int_arg(fcinfo, 11, 8, 1, 256, "latent");
-	o->hidden = int_arg(fcinfo, 12, 128, 1, 4096, "hidden");
-	o->lr = PG_ARGISNULL(13) ? 0.002 : PG_GETARG_FLOAT8(13);
-	if (!isfinite(o->lr) || o->lr <= 0 || o->lr > 1)
-		bad_option("learning_rate", "learning_rate must lie in (0, 1].", NULL);
-	o->bins = int_arg(fcinfo, 14, 32, 2, LV_MAX_BINS, "bins");
-	o->share = PG_ARGISNULL(15) ? 0.5 : PG_GETARG_FLOAT8(15);
-	if (!isfinite(o->share) || o->share <= 0 || o->share > 0.9)
-		bad_option("preprocess_share", "preprocess_share must lie in (0, 0.9].",
-				   "It is the share of epsilon (and delta) spent on bounds and category lists the user did not give.");
-	o->seeded = !PG_ARGISNULL(16);
-	o->seed = o->seeded ? PG_GETARG_INT64(16) : 0;
-	o->replace = PG_ARGISNULL(17) ? false : PG_GETARG_BOOL(17);
+	{
+		bool central = o->mechanism == LV_MECH_CENTRAL || o->mechanism == LV_MECH_COMPOSED;
+
+		/* defaults that depend on the mechanism (measured: README) */
+		o->epochs = int_arg(fcinfo, 9, 0, 1, 100000, "epochs");
+		o->batch = int_arg(fcinfo, 10, central ? 512 : 256, 1, 65536, "batch_size");
+		o->latent = int_arg(fcinfo, 11, 8, 1, 256, "latent");
+		o->hidden = int_arg(fcinfo, 12, 128, 1, 4096, "hidden");
+		o->lr = float_arg(fcinfo, 13, central ? 0.005 : 0.002);
+		if (!isfinite(o->lr) || o->lr <= 0 || o->lr > 1)
+			bad_option("learning_rate", "learning_rate must lie in (0, 1].", NULL);
+		o->bins = int_arg(fcinfo, 14, 32, 2, LV_MAX_BINS, "bins");
+		o->share = float_arg(fcinfo, 15, central ? 0.2 : 0.5);
+		if (!isfinite(o->share) || o->share <= 0 || o->share > 0.9)
+			bad_option("preprocess_share", "preprocess_share must lie in (0, 0.9].",
+					   "It is the share of epsilon (and delta) spent on bounds and category lists the user did not give.");
+		o->seeded = !PG_ARGISNULL(16);
+		o->seed = o->seeded ? PG_GETARG_INT64(16) : 0;
+		o->replace = PG_ARGISNULL(17) ? false : PG_GETARG_BOOL(17);
+
+		o->unit = arg_null(fcinfo, 18) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(18));
+		if (o->unit && o->mechanism != LV_MECH_CENTRAL)
+			bad_option("unit", "A unit column (user-level privacy) needs mechanism 'central'.",
+					   "The per-record release protects rows, not persons: train with mechanism => 'central'.");
+		o->unit_rows = int_arg(fcinfo, 19, 4, 1, 1000, "unit_rows");
+		if (!arg_null(fcinfo, 19) && !o->unit)
+			bad_option("unit_rows", "unit_rows bounds the rows of each unit, and no unit column was given.",
+					   "Name the column that identifies a person: unit => 'patient_id'.");
+		o->clip = float_arg(fcinfo, 20, 1.0);
+		if (!isfinite(o->clip) || o->clip <= 0 || o->clip > 1e6)
+			bad_option("clip", "clip must lie in (0, 1e6].", "It is DP-SGD's per-example gradient norm bound C.");
+		o->clip_mode = 0;
+		if (!arg_null(fcinfo, 21))
+		{
+			char *cm = text_to_cstring(PG_GETARG_TEXT_PP(21));
+
+			if (strcmp(cm, "norm") == 0)
+				o->clip_mode = 0;
+			else if (strcmp(cm, "lipschitz") == 0)
+				o->clip_mode = 1;
+			else
+				bad_option("clipping", psprintf("Unknown clipping \"%s\".", cm),
+						   "Use 'norm' (clip every gradient to norm clip) or 'lipschitz' (clip at the bound derived from the networks' Lipschitz constants, never above clip).");
+		}
+		o->central_share = float_arg(fcinfo, 22, 0.5);
+		if (!isfinite(o->central_share) || o->central_share <= 0 || o->central_share >= 1)
+			bad_option("central_share", "central_share must lie in (0, 1).",
+					   "With mechanism 'central+latent' it is the share of the budget DP-SGD gets alone.");
+		o->layer_bound = float_arg(fcinfo, 23, 0);
+		if (!isfinite(o->layer_bound) || o->layer_bound < 0 || o->layer_bound > 1e3)
+			bad_option("layer_bound", "layer_bound must lie in [0, 1000].",
+					   "0 (the default) leaves the DP-SGD layers unconstrained.");
+		o->ema = 0.99;
+		if (!central && (!arg_null(fcinfo, 20) || !arg_null(fcinfo, 21) || !arg_null(fcinfo, 23)))
+			bad_option("mechanism", "clip, clipping and layer_bound set DP-SGD, which only mechanisms 'central' and 'central+latent' use.", NULL);
+		if (o->clip_mode == 1 && o->layer_bound <= 0)
+			bad_option("clipping", "clipping => 'lipschitz' derives the gradient bound from the layers' spectral bounds.",
+					   "Give layer_bound => ..., for example 4.");
+	}
 }
 
 /*
@@ -717,9 +1261,25 @@ describe_columns(TupleDesc desc, TrainOptions *o, int *ncols)
 		j;
 	ListCell *lc;
 
+	o->unit_att = -1;
 	for (i = 0; i < desc->natts; i++)
 		if (!TupleDescAttr(desc, i)->attisdropped)
+		{
+			if (o->unit && strcmp(NameStr(TupleDescAttr(desc, i)->attname), o->unit) == 0)
+			{
+				if (o->unit_att >= 0)
+					ereport(ERROR, (errcode(ERRCODE_AMBIGUOUS_COLUMN),
+									errmsg("the training query returns two columns named \"%s\"", o->unit)));
+				o->unit_att = i;
+				o->unit_type = TupleDescAttr(desc, i)->atttypid;
+				continue;
+			}
 			n++;
+		}
+	if (o->unit && o->unit_att < 0)
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+						errmsg("unit column \"%s\" is not a column of the training query", o->unit),
+						errhint("Select the column that identifies a person, e.g. SELECT patient_id, age, bp FROM visits; it is used to bound each person's rows and is not modelled.")));
 	if (n == 0)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						errmsg("the training query returns no columns")));
@@ -736,7 +1296,7 @@ describe_columns(TupleDesc desc, TrainOptions *o, int *ncols)
 		Oid base;
 		int k;
 
-		if (att->attisdropped)
+		if (att->attisdropped || i == o->unit_att)
 			continue;
 		t = &tc[j++];
 		t->col.name = pstrdup(NameStr(att->attname));
@@ -877,7 +1437,8 @@ raw_category(TrainColumn *t, char *s)
  * converts every value into a cell (numbers, raw category ids, NULL flags).
  */
 static lv_cell *
-read_rows(SPIPlanPtr plan, TrainColumn *tc, int ncols, int64 *nrows)
+read_rows(SPIPlanPtr plan, TrainColumn *tc, int ncols, TrainOptions *o,
+		  uint64 **units, int64 *nrows)
 {
 	Portal portal;
 	int64 n = 0,
@@ -885,7 +1446,16 @@ read_rows(SPIPlanPtr plan, TrainColumn *tc, int ncols, int64 *nrows)
 	lv_cell *cells = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(lv_cell) * cap * ncols);
 	MemoryContext cxt = CurrentMemoryContext;
 	int i;
+	uint64 *uh = NULL;
+	Oid unit_out = InvalidOid;
 
+	if (o->unit_att >= 0)
+	{
+		bool isvarlena;
+
+		uh = MemoryContextAllocHuge(cxt, sizeof(uint64) * cap);
+		getTypeOutputInfo(o->unit_type, &unit_out, &isvarlena);
+	}
 	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
 	for (;;)
 	{
@@ -905,6 +1475,8 @@ read_rows(SPIPlanPtr plan, TrainColumn *tc, int ncols, int64 *nrows)
 		{
 			cap *= 2;
 			cells = repalloc_huge(cells, sizeof(lv_cell) * cap * ncols);
+			if (uh)
+				uh = repalloc_huge(uh, sizeof(uint64) * cap);
 		}
 		for (k = 0; k < SPI_processed; k++)
 		{
@@ -913,13 +1485,28 @@ read_rows(SPIPlanPtr plan, TrainColumn *tc, int ncols, int64 *nrows)
 			lv_cell *row = &cells[n * ncols];
 			int att = 0;
 
+			if (uh)
+			{
+				bool isnull;
+				Datum v = SPI_getbinval(tup, desc, o->unit_att + 1, &isnull);
+				char *s;
+
+				if (isnull)
+					ereport(ERROR, (errcode(ERRCODE_NOT_NULL_VIOLATION),
+									errmsg("unit column \"%s\" contains NULL", o->unit),
+									errhint("Every row must name its unit (person); filter or coalesce NULLs in the query.")));
+				/* a 64-bit hash of the text form: a collision merges two units */
+				s = OidOutputFunctionCall(unit_out, v);
+				uh[n] = hash_bytes_extended((const unsigned char *) s, strlen(s), 0x6c697076u);
+				pfree(s);
+			}
 			for (i = 0; i < ncols; i++)
 			{
 				TrainColumn *t = &tc[i];
 				bool isnull;
 				Datum v;
 
-				while (TupleDescAttr(desc, att)->attisdropped)
+				while (TupleDescAttr(desc, att)->attisdropped || att == o->unit_att)
 					att++;
 				v = SPI_getbinval(tup, desc, att + 1, &isnull);
 				att++;
@@ -987,6 +1574,7 @@ read_rows(SPIPlanPtr plan, TrainColumn *tc, int ncols, int64 *nrows)
 							errmsg("column \"%s\" is NULL in every row", tc[i].col.name),
 							errhint("Leave the column out of the query.")));
 	*nrows = n;
+	*units = uh;
 	return cells;
 }
 
@@ -1176,6 +1764,7 @@ preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n, TrainOptions *o,
 	double eps_col = 0,
 		   delta_col = 0;
 	bool first = true;
+	int k = o->unit ? o->unit_rows : 1; /* rows one unit contributes */
 
 	for (i = 0; i < ncols; i++)
 	{
@@ -1186,7 +1775,7 @@ preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n, TrainOptions *o,
 	}
 	*eps_pre = 0;
 	*delta_pre = 0;
-	if (o->mechanism == LV_MECH_LATENT && nbounds + ncats > 0)
+	if (o->mechanism != LV_MECH_NONE && nbounds + ncats > 0)
 	{
 		eps_col = o->share * o->epsilon / (nbounds + ncats);
 		if (ncats > 0)
@@ -1211,9 +1800,10 @@ preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n, TrainOptions *o,
 			for (r = 0; r < n; r++)
 				if (!cells[r * ncols + i].isnull)
 					vals[m++] = cells[r * ncols + i].value;
-			if (o->mechanism == LV_MECH_LATENT)
+			if (o->mechanism != LV_MECH_NONE)
 			{
-				if (lv_dp_bounds(vals, m, eps_col, t->integer, &rng, &t->lo, &t->hi) != 0)
+				/* a unit moves up to k values: the mechanism at eps / k */
+				if (lv_dp_bounds(vals, m, eps_col / k, t->integer, &rng, &t->lo, &t->hi) != 0)
 					ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 									errmsg("too few rows to estimate bounds of column \"%s\" privately", t->col.name),
 									errdetail("The DP bounds estimate got epsilon %g for this column and found no populated range.", eps_col),
@@ -1257,10 +1847,10 @@ preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n, TrainOptions *o,
 			int kept = 0,
 				j;
 
-			if (o->mechanism == LV_MECH_LATENT)
+			if (o->mechanism != LV_MECH_NONE)
 			{
-				kept = lv_dp_select_categories(t->raw_counts, t->nraw, eps_col, delta_col,
-											   LV_MAX_CATEGORIES, &rng, keep);
+				kept = lv_dp_select_categories_units(t->raw_counts, t->nraw, eps_col, delta_col, k,
+													 LV_MAX_CATEGORIES, &rng, keep);
 				t->categories_source = "dp";
 				t->eps_used = eps_col;
 				t->delta_used = delta_col;
@@ -1352,7 +1942,7 @@ preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n, TrainOptions *o,
 		*eps_pre = lv_round_up(*eps_pre);
 	if (*delta_pre > 0)
 		*delta_pre = lv_round_up(*delta_pre);
-	if (o->mechanism == LV_MECH_LATENT && o->delta > 0 && n > 0 && o->delta > 1.0 / n)
+	if (o->mechanism != LV_MECH_NONE && o->delta > 0 && n > 0 && o->delta > 1.0 / n)
 		ereport(WARNING, (errmsg("delta %g is above 1/rows", o->delta),
 						  errdetail("A delta above 1/n allows releasing a whole row with probability delta."),
 						  errhint("Choose delta far below 1/n.")));
@@ -1364,11 +1954,10 @@ preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n, TrainOptions *o,
  * row type's oid.
  */
 static Oid
-store_model(TrainOptions *o, TrainColumn *tc, int ncols, bool exists,
-			const char *columns_json, const char *settings_json,
+store_model(TrainOptions *o, PrivacyPlan *pp, TrainColumn *tc, int ncols,
+			bool exists, const char *columns_json, const char *settings_json,
 			const char *preprocess_json, const char *training_json,
-			lv_model *m, double eps_last, double eps_pre, double delta_pre,
-			double diameter, bytea *blob)
+			lv_model *m, int64 n, double diameter, bytea *blob)
 {
 	LipvaeOwnerState st;
 	StringInfoData typedef_sql;
@@ -1455,29 +2044,34 @@ store_model(TrainOptions *o, TrainColumn *tc, int ncols, bool exists,
 	argtypes[4] = TEXTOID;
 	args[4] = CStringGetTextDatum(settings_json);
 	argtypes[5] = TEXTOID;
-	args[5] = CStringGetTextDatum(o->mechanism == LV_MECH_LATENT ? "latent" : "none");
+	args[5] = CStringGetTextDatum(pp->mech_name);
 	argtypes[6] = TEXTOID;
-	args[6] = CStringGetTextDatum(o->mechanism == LV_MECH_LATENT ? LIPVAE_SCOPE_LATENT : LIPVAE_SCOPE_NONE);
+	args[6] = CStringGetTextDatum(pp->scope);
 	argtypes[7] = FLOAT8OID;
-	args[7] = Float8GetDatum(eps_last);
+	args[7] = Float8GetDatum(pp->eps_total);
 	argtypes[8] = FLOAT8OID;
-	args[8] = Float8GetDatum(o->delta);
-	if (o->mechanism != LV_MECH_LATENT)
+	args[8] = Float8GetDatum(pp->delta_total);
+	if (o->mechanism == LV_MECH_NONE)
 		nulls[8] = 'n';
 	argtypes[9] = FLOAT8OID;
 	args[9] = Float8GetDatum(o->epsilon);
-	if (o->mechanism != LV_MECH_LATENT)
+	if (o->mechanism == LV_MECH_NONE)
 		nulls[9] = 'n';
 	argtypes[10] = FLOAT8OID;
-	args[10] = Float8GetDatum(eps_pre);
+	args[10] = Float8GetDatum(pp->eps_pre);
 	argtypes[11] = FLOAT8OID;
-	args[11] = Float8GetDatum(delta_pre);
+	args[11] = Float8GetDatum(pp->delta_pre);
 	argtypes[12] = TEXTOID;
 	args[12] = CStringGetTextDatum(preprocess_json);
 	argtypes[13] = INT4OID;
 	args[13] = Int32GetDatum(m->passes);
+	if (!lv_mech_per_record(o->mechanism))
+		nulls[13] = 'n';
+	/* n stays out of the catalog of a central model */
 	argtypes[14] = INT8OID;
-	args[14] = Int64GetDatum(m->nrows);
+	args[14] = Int64GetDatum(n);
+	if (o->mechanism == LV_MECH_CENTRAL)
+		nulls[14] = 'n';
 	argtypes[15] = TEXTOID;
 	{
 		StringInfoData j;
@@ -1493,7 +2087,53 @@ store_model(TrainOptions *o, TrainColumn *tc, int ncols, bool exists,
 		json_num(&j, m->lipschitz_certified);
 		appendStringInfoString(&j, ", \"mu_pass\": ");
 		json_num(&j, m->mu1);
-		appendStringInfo(&j, ", \"row_type\": %u}", typoid);
+		appendStringInfo(&j, ", \"row_type\": %u, \"relation\": ", typoid);
+		if (pp->relation)
+			escape_json(&j, pp->relation);
+		else
+			appendStringInfoString(&j, "null");
+		if (o->mechanism == LV_MECH_CENTRAL || o->mechanism == LV_MECH_COMPOSED)
+		{
+			appendStringInfoString(&j, ", \"epsilon_dpsgd\": ");
+			json_num(&j, pp->eps_sgd);
+			appendStringInfoString(&j, ", \"delta_dpsgd\": ");
+			json_num(&j, pp->delta_sgd);
+			appendStringInfoString(&j, ", \"dpsgd\": {\"sampling_rate\": ");
+			json_num(&j, pp->q);
+			appendStringInfoString(&j, ", \"noise_multiplier\": ");
+			json_num(&j, pp->sigma);
+			appendStringInfo(&j, ", \"steps\": " INT64_FORMAT ", \"epochs\": %d, \"clip\": ",
+							 pp->steps, pp->epochs);
+			json_num(&j, pp->clip);
+			appendStringInfoString(&j, ", \"normalizer\": ");
+			json_num(&j, pp->normalizer);
+			appendStringInfo(&j, ", \"relation\": \"%s\", \"delta\": ",
+							 o->mechanism == LV_MECH_COMPOSED ? "replace-one" : "add/remove-one");
+			json_num(&j, pp->delta_sgd);
+			if (o->unit)
+			{
+				appendStringInfoString(&j, ", \"unit\": ");
+				escape_json(&j, o->unit);
+				appendStringInfo(&j, ", \"unit_rows\": %d, \"units\": " INT64_FORMAT,
+								 o->unit_rows, pp->units);
+			}
+			appendStringInfoChar(&j, '}');
+		}
+		if (lv_mech_per_record(o->mechanism))
+		{
+			appendStringInfoString(&j, ", \"epsilon_release\": ");
+			json_num(&j, pp->eps_release);
+			appendStringInfoString(&j, ", \"delta_release\": ");
+			json_num(&j, pp->delta_release);
+		}
+		if (o->mechanism != LV_MECH_NONE)
+		{
+			appendStringInfoString(&j, ", \"epsilon_ledger\": ");
+			json_num(&j, pp->eps_ledger);
+			appendStringInfoString(&j, ", \"delta_ledger\": ");
+			json_num(&j, pp->delta_ledger);
+		}
+		appendStringInfoChar(&j, '}');
 		args[15] = CStringGetTextDatum(j.data);
 	}
 	argtypes[16] = TEXTOID;
@@ -1505,7 +2145,8 @@ store_model(TrainOptions *o, TrainColumn *tc, int ncols, bool exists,
 										"INSERT INTO lipvae.models AS m (name, owner, query, columns, settings, mechanism, scope, "
 										" epsilon, delta, epsilon_requested, epsilon_preprocess, delta_preprocess, preprocess, "
 										" passes, nrows, diameter, noise_sd, lipschitz_target, lipschitz_certified, mu_pass, "
-										" row_type, training, model) "
+										" row_type, training, model, relation, epsilon_dpsgd, delta_dpsgd, epsilon_release, "
+										" delta_release, epsilon_ledger, delta_ledger, dpsgd) "
 										"SELECT $1, $2::pg_catalog.oid::pg_catalog.regrole, $3, $4::pg_catalog.jsonb, $5::pg_catalog.jsonb, $6, $7, "
 										" $8, $9, $10, $11, $12, $13::pg_catalog.jsonb, $14, $15, "
 										" (j OPERATOR(pg_catalog.->>) 'diameter')::pg_catalog.float8, "
@@ -1514,7 +2155,14 @@ store_model(TrainOptions *o, TrainColumn *tc, int ncols, bool exists,
 										" (j OPERATOR(pg_catalog.->>) 'lipschitz_certified')::pg_catalog.float8, "
 										" NULLIF((j OPERATOR(pg_catalog.->>) 'mu_pass')::pg_catalog.float8, 0), "
 										" (j OPERATOR(pg_catalog.->>) 'row_type')::pg_catalog.oid::pg_catalog.regtype, "
-										" $17::pg_catalog.jsonb, $18 "
+										" $17::pg_catalog.jsonb, $18, j OPERATOR(pg_catalog.->>) 'relation', "
+										" (j OPERATOR(pg_catalog.->>) 'epsilon_dpsgd')::pg_catalog.float8, "
+										" (j OPERATOR(pg_catalog.->>) 'delta_dpsgd')::pg_catalog.float8, "
+										" (j OPERATOR(pg_catalog.->>) 'epsilon_release')::pg_catalog.float8, "
+										" (j OPERATOR(pg_catalog.->>) 'delta_release')::pg_catalog.float8, "
+										" (j OPERATOR(pg_catalog.->>) 'epsilon_ledger')::pg_catalog.float8, "
+										" (j OPERATOR(pg_catalog.->>) 'delta_ledger')::pg_catalog.float8, "
+										" j OPERATOR(pg_catalog.->) 'dpsgd' "
 										"FROM (SELECT $16::pg_catalog.jsonb) AS x(j) ",
 										!exists ? "" : "ON CONFLICT (name) DO UPDATE SET "
 													   " created = pg_catalog.now(), query = excluded.query, columns = excluded.columns, "
@@ -1527,6 +2175,10 @@ store_model(TrainOptions *o, TrainColumn *tc, int ncols, bool exists,
 													   " noise_sd = excluded.noise_sd, lipschitz_target = excluded.lipschitz_target, "
 													   " lipschitz_certified = excluded.lipschitz_certified, mu_pass = excluded.mu_pass, "
 													   " row_type = excluded.row_type, training = excluded.training, model = excluded.model, "
+													   " relation = excluded.relation, epsilon_dpsgd = excluded.epsilon_dpsgd, "
+													   " delta_dpsgd = excluded.delta_dpsgd, epsilon_release = excluded.epsilon_release, "
+													   " delta_release = excluded.delta_release, epsilon_ledger = excluded.epsilon_ledger, "
+													   " delta_ledger = excluded.delta_ledger, dpsgd = excluded.dpsgd, "
 													   " acl = CASE WHEN excluded.mechanism OPERATOR(pg_catalog.=) 'none' "
 													   "        THEN '{}'::pg_catalog.aclitem[] ELSE m.acl END"),
 							   18, argtypes, args, nulls, false, 0);

@@ -573,7 +573,17 @@ lv_dp_bounds(const double *vals, size_t m, double eps, int integer,
 double
 lv_dp_category_threshold(double eps, double delta)
 {
-	return 1.0 + (2.0 / eps) * log(1.0 / delta);
+	return lv_dp_category_threshold_units(eps, delta, 1);
+}
+
+/*
+ * lv_dp_category_threshold_units returns T = r + (2r/eps) ln(r/delta), the
+ * threshold for units of at most r rows each (noise Laplace(2r/eps)).
+ */
+double
+lv_dp_category_threshold_units(double eps, double delta, int r)
+{
+	return (double) r + (2.0 * r / eps) * log((double) r / delta);
 }
 
 /* One passing category of lv_dp_select_categories. */
@@ -611,6 +621,19 @@ lv_dp_select_categories(const double *counts, int k, double eps,
 						double delta, int max_keep,
 						lv_stream *rng, int *keep)
 {
+	return lv_dp_select_categories_units(counts, k, eps, delta, 1, max_keep,
+										 rng, keep);
+}
+
+/*
+ * lv_dp_select_categories_units is lv_dp_select_categories for units of at
+ * most r rows (see lv_privacy.h); r = 1 is the row-level mechanism.
+ */
+int
+lv_dp_select_categories_units(const double *counts, int k, double eps,
+							  double delta, int r, int max_keep,
+							  lv_stream *rng, int *keep)
+{
 	lv_cat_noisy *pass;
 	double b,
 		thr;
@@ -621,7 +644,8 @@ lv_dp_select_categories(const double *counts, int k, double eps,
 		return -1;
 	for (i = 0; i < k; i++)
 		keep[i] = 0;
-	if (!(eps > 0.0) || !isfinite(eps) || !(delta > 0.0 && delta < 1.0))
+	if (!(eps > 0.0) || !isfinite(eps) || !(delta > 0.0 && delta < 1.0) ||
+		r < 1)
 		return -1;
 	if (k == 0)
 		return 0;
@@ -630,8 +654,8 @@ lv_dp_select_categories(const double *counts, int k, double eps,
 	if (pass == NULL)
 		return -1;
 
-	b = 2.0 / eps;
-	thr = lv_dp_category_threshold(eps, delta);
+	b = 2.0 * r / eps;
+	thr = lv_dp_category_threshold_units(eps, delta, r);
 	for (i = 0; i < k; i++)
 	{
 		double noisy = counts[i] + lv_stream_laplace(rng, b);

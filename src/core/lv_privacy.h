@@ -90,4 +90,18 @@ int lv_dp_select_categories(const double *counts, int k, double eps,
 							double delta, int max_keep,
 							lv_stream *rng, int *keep);
 
+/*
+ * Unit-level versions (user-level privacy: each unit, a person, contributes
+ * at most r rows). Replacing one unit moves the vector of counts by at most
+ * 2r in L1, so the noise is Laplace(2r/eps); a unit can add at most r new
+ * categories holding at most r rows together, each passing T with
+ * probability <= exp(-(T - r) eps / (2r)) / 2, so T = r + (2r/eps) ln(r/delta)
+ * keeps the chance that any of them is released <= delta/2. r = 1 gives
+ * the row-level functions above.
+ */
+double lv_dp_category_threshold_units(double eps, double delta, int r);
+int lv_dp_select_categories_units(const double *counts, int k, double eps,
+								  double delta, int r, int max_keep,
+								  lv_stream *rng, int *keep);
+
 #endif
