@@ -3,7 +3,8 @@
  * gradient norms from layer inputs and output gradients against explicit
  * per-example gradients, clipping, the noise's scale, Poisson sampling,
  * utility on a synthetic table with and without noise, interruption and
- * allocation hygiene, determinism and the spectral bounds.
+ * allocation hygiene, determinism and the spectral bounds; user-level
+ * (unit) DP-SGD: per-unit norms, unit sampling, the normalizer.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -646,6 +647,384 @@ test_poisson(void **state)
 	assert_int_equal(lv_dpsgd_steps(1, NAN), -1);
 }
 
+/* ---------- (4b) units (user-level DP-SGD) ---------- */
+
+/*
+ * unit_explicit sets genc, gdec to the sum of the explicit gradients of
+ * rows lo .. hi-1 with noise xi (row r's noise at xi + (r - lo) k).
+ */
+static void
+unit_explicit(const tiny *t, int lo, int hi, const float *xi, lv_mlp *genc,
+			  lv_mlp *gdec, lv_mlp *ge1, lv_mlp *gd1)
+{
+	int r;
+
+	mlp_zero(genc);
+	mlp_zero(gdec);
+	for (r = lo; r < hi; r++)
+	{
+		explicit_grad(t, r, xi + (size_t) (r - lo) * t->k, ge1, gd1);
+		mlp_axpy(genc, 1.0, ge1);
+		mlp_axpy(gdec, 1.0, gd1);
+	}
+}
+
+/*
+ * Per-unit norms from the pairwise identity equal the norms of the summed
+ * explicit per-example gradients; the clipped sum weights every row of a
+ * unit by min(1, C / ||G_u||); ustart = NULL and units of one row give
+ * bitwise the same norms and sums.
+ */
+static void
+test_unit_norms(void **state)
+{
+	const int B = 11;
+	const int ustart[6] = {0, 1, 4, 6, 10, 11};
+	const int nu = 5;
+	int ones[12];
+	tiny t;
+	lv_dpsgd_work *w;
+	lv_mlp genc,
+		gdec,
+		ge1,
+		gd1,
+		uenc,
+		udec,
+		senc,
+		sdec,
+		renc,
+		rdec;
+	float xi[11 * 3];
+	double norms[11],
+		norms2[11],
+		bmax,
+		clip;
+	uint8_t key[LV_KEY_BYTES];
+	lv_stream rs;
+	int u,
+		i;
+
+	(void) state;
+	tiny_make(&t, 7, 3, B, 13);
+	fill_key(key, 14);
+	lv_stream_init(&rs, key, LV_DOMAIN_TRAIN, 98);
+	lv_dpsgd_draw_xi(&rs, xi, (size_t) B * t.k);
+	w = lv_dpsgd_work_new(&t.s, &t.enc, &t.dec, B);
+	assert_non_null(w);
+	assert_int_equal(lv_mlp_alloc_like(&genc, &t.enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&gdec, &t.dec), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&ge1, &t.enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&gd1, &t.dec), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&uenc, &t.enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&udec, &t.dec), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&senc, &t.enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&sdec, &t.dec), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&renc, &t.enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&rdec, &t.dec), LV_OK);
+
+	/* unclipped: norms against brute force */
+	lv_dpsgd_clip_accumulate_units(&t.s, &t.enc, &t.dec, t.X, t.T, xi, B,
+								   ustart, nu, INFINITY, w, &genc, &gdec, 1,
+								   norms, NULL, NULL);
+	for (u = 0; u < nu; u++)
+	{
+		double ex;
+
+		unit_explicit(&t, ustart[u], ustart[u + 1],
+					  xi + (size_t) ustart[u] * t.k, &uenc, &udec, &ge1,
+					  &gd1);
+		ex = sqrt(mlp_norm2(&uenc) + mlp_norm2(&udec));
+		print_message("unit %d (%d rows): pairwise norm %.8f explicit %.8f\n",
+					  u, ustart[u + 1] - ustart[u], norms[u], ex);
+		assert_true(ex > 0.0);
+		assert_true(fabs(norms[u] - ex) <= 1e-4 * ex);
+	}
+
+	/* clipped at a C between the norms: sum_u c_u G_u */
+	clip = 0.5 * (norms[0] + norms[2]);
+	lv_dpsgd_clip_accumulate_units(&t.s, &t.enc, &t.dec, t.X, t.T, xi, B,
+								   ustart, nu, clip, w, &genc, &gdec, 1,
+								   norms2, NULL, NULL);
+	mlp_zero(&senc);
+	mlp_zero(&sdec);
+	for (u = 0; u < nu; u++)
+	{
+		double ex,
+			cu;
+
+		unit_explicit(&t, ustart[u], ustart[u + 1],
+					  xi + (size_t) ustart[u] * t.k, &uenc, &udec, &ge1,
+					  &gd1);
+		ex = sqrt(mlp_norm2(&uenc) + mlp_norm2(&udec));
+		cu = ex > clip ? clip / ex : 1.0;
+		assert_true(norms2[u] == norms[u]);
+		mlp_axpy(&senc, cu, &uenc);
+		mlp_axpy(&sdec, cu, &udec);
+	}
+	assert_true(mlp_max_diff(&genc, &senc, &bmax) <= 1e-5 * bmax);
+	assert_true(mlp_max_diff(&gdec, &sdec, &bmax) <= 1e-5 * bmax);
+
+	/* units of one row: bitwise the row-level computation */
+	for (i = 0; i <= B; i++)
+		ones[i] = i;
+	lv_dpsgd_clip_accumulate(&t.s, &t.enc, &t.dec, t.X, t.T, xi, B, 0.3, w,
+							 &renc, &rdec, 1, norms, NULL, NULL);
+	lv_dpsgd_clip_accumulate_units(&t.s, &t.enc, &t.dec, t.X, t.T, xi, B,
+								   ones, B, 0.3, w, &genc, &gdec, 1, norms2,
+								   NULL, NULL);
+	assert_memory_equal(norms, norms2, sizeof(double) * B);
+	assert_true(mlp_equal(&genc, &renc));
+	assert_true(mlp_equal(&gdec, &rdec));
+
+	lv_mlp_free(&genc);
+	lv_mlp_free(&gdec);
+	lv_mlp_free(&ge1);
+	lv_mlp_free(&gd1);
+	lv_mlp_free(&uenc);
+	lv_mlp_free(&udec);
+	lv_mlp_free(&senc);
+	lv_mlp_free(&sdec);
+	lv_mlp_free(&renc);
+	lv_mlp_free(&rdec);
+	lv_dpsgd_work_free(w);
+	tiny_free(&t);
+}
+
+/*
+ * A unit holding one row five times (same noise) has gradient 5 g, and
+ * its clipped contribution has norm C, where five separate rows would
+ * contribute 5 C.
+ */
+static void
+test_unit_duplicates(void **state)
+{
+	const int ustart[2] = {0, 5};
+	tiny t;
+	lv_dpsgd_work *w;
+	lv_mlp genc,
+		gdec,
+		ge1,
+		gd1;
+	float X5[5 * 16],
+		xi5[5 * 3];
+	int32_t T5[5 * 3];
+	double norm1,
+		norms[5],
+		clip,
+		contrib;
+	uint8_t key[LV_KEY_BYTES];
+	lv_stream rs;
+	int r;
+
+	(void) state;
+	tiny_make(&t, 7, 3, 4, 15);
+	assert_true(t.d <= 16);
+	fill_key(key, 16);
+	lv_stream_init(&rs, key, LV_DOMAIN_TRAIN, 97);
+	lv_dpsgd_draw_xi(&rs, xi5, (size_t) t.k);
+	for (r = 0; r < 5; r++)
+	{
+		memcpy(X5 + (size_t) r * t.d, t.X + 2 * t.d, sizeof(float) * t.d);
+		memcpy(T5 + (size_t) r * 3, t.T + 2 * 3, sizeof(int32_t) * 3);
+		memcpy(xi5 + (size_t) r * t.k, xi5, sizeof(float) * t.k);
+	}
+	w = lv_dpsgd_work_new(&t.s, &t.enc, &t.dec, 5);
+	assert_non_null(w);
+	assert_int_equal(lv_mlp_alloc_like(&genc, &t.enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&gdec, &t.dec), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&ge1, &t.enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&gd1, &t.dec), LV_OK);
+	explicit_grad(&t, 2, xi5, &ge1, &gd1);
+	norm1 = sqrt(mlp_norm2(&ge1) + mlp_norm2(&gd1));
+	clip = 0.5 * norm1;
+
+	lv_dpsgd_clip_accumulate_units(&t.s, &t.enc, &t.dec, X5, T5, xi5, 5,
+								   ustart, 1, clip, w, &genc, &gdec, 1, norms,
+								   NULL, NULL);
+	contrib = sqrt(mlp_norm2(&genc) + mlp_norm2(&gdec));
+	print_message("one row %.6f, unit of 5 copies %.6f; clipped unit "
+				  "contribution %.6f (C %.6f)\n",
+				  norm1, norms[0], contrib, clip);
+	assert_true(fabs(norms[0] - 5.0 * norm1) <= 1e-4 * 5.0 * norm1);
+	assert_true(contrib <= clip * (1.0 + 1e-5));
+	assert_true(contrib >= clip * (1.0 - 1e-4));
+
+	/* the same rows as five units */
+	lv_dpsgd_clip_accumulate(&t.s, &t.enc, &t.dec, X5, T5, xi5, 5, clip, w,
+							 &genc, &gdec, 1, norms, NULL, NULL);
+	contrib = sqrt(mlp_norm2(&genc) + mlp_norm2(&gdec));
+	assert_true(fabs(contrib - 5.0 * clip) <= 1e-4 * 5.0 * clip);
+
+	lv_mlp_free(&genc);
+	lv_mlp_free(&gdec);
+	lv_mlp_free(&ge1);
+	lv_mlp_free(&gd1);
+	lv_dpsgd_work_free(w);
+	tiny_free(&t);
+}
+
+/*
+ * lv_dpsgd_noisy_grad in the unit mode samples units with the sampler over
+ * nunits and takes every row of a sampled unit (noise drawn row after row),
+ * clips per unit over chunks that never split a unit, and divides by the
+ * normalizer; the noise then has sd sigma C / normalizer. A unit larger
+ * than the workspace is refused.
+ */
+static void
+test_unit_sampling(void **state)
+{
+	const int n = 30;
+	int64_t ustart[31];
+	int64_t nunits = 0,
+			got,
+			count = 0,
+			u;
+	tiny t;
+	lv_dpsgd_config cfg;
+	lv_dpsgd_work *w;
+	lv_dpsgd_sampler smp;
+	lv_stream rxi;
+	lv_mlp genc,
+		gdec,
+		ge1,
+		gd1,
+		uenc,
+		udec,
+		senc,
+		sdec;
+	float xi[4 * 3];
+	double bmax,
+		s1 = 0.0,
+		s2 = 0.0,
+		cnt = 0.0,
+		sd,
+		expect;
+	int step,
+		l,
+		net,
+		r;
+
+	(void) state;
+	tiny_make(&t, 7, 3, n, 23);
+	/* unit sizes 1, 2, 3, 4, 1, 2, 3, 4, ... */
+	ustart[0] = 0;
+	while (ustart[nunits] < n)
+	{
+		int64_t sz = nunits % 4 + 1;
+
+		ustart[nunits + 1] = ustart[nunits] + sz > n ? n : ustart[nunits] + sz;
+		nunits++;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.sample_rate = 0.5;
+	cfg.clip = 0.02;
+	cfg.noise_multiplier = 0.0;
+	cfg.unit_start = ustart;
+	cfg.nunits = nunits;
+	cfg.normalizer = 3.7;
+	fill_key(cfg.train_key, 24);
+	w = lv_dpsgd_work_new(&t.s, &t.enc, &t.dec, 5);
+	assert_non_null(w);
+	assert_int_equal(lv_mlp_alloc_like(&genc, &t.enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&gdec, &t.dec), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&ge1, &t.enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&gd1, &t.dec), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&uenc, &t.enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&udec, &t.dec), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&senc, &t.enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&sdec, &t.dec), LV_OK);
+
+	got = lv_dpsgd_noisy_grad(&t.s, &t.enc, &t.dec, t.X, t.T, n, &cfg, 3, w,
+							  &genc, &gdec, NULL);
+
+	/* the same sample of units and noise, explicitly */
+	lv_dpsgd_sampler_init(&smp, cfg.train_key, 3, nunits, cfg.sample_rate);
+	lv_stream_init(&rxi, cfg.train_key, LV_DOMAIN_TRAIN,
+				   LV_DPSGD_STREAM(LV_DPSGD_XI, 3));
+	while ((u = lv_dpsgd_sampler_next(&smp)) >= 0)
+	{
+		int lo = (int) ustart[u],
+			hi = (int) ustart[u + 1];
+		double nr,
+			cu;
+
+		for (r = lo; r < hi; r++)
+			lv_dpsgd_draw_xi(&rxi, xi + (size_t) (r - lo) * t.k, 3);
+		unit_explicit(&t, lo, hi, xi, &uenc, &udec, &ge1, &gd1);
+		nr = sqrt(mlp_norm2(&uenc) + mlp_norm2(&udec));
+		cu = nr > cfg.clip ? cfg.clip / nr : 1.0;
+		mlp_axpy(&senc, cu / cfg.normalizer, &uenc);
+		mlp_axpy(&sdec, cu / cfg.normalizer, &udec);
+		count += hi - lo;
+	}
+	print_message("units: %ld of %d rows sampled in whole units\n",
+				  (long) got, n);
+	assert_int_equal(got, count);
+	assert_true(count > 5); /* several chunks of 5 rows */
+	assert_true(mlp_max_diff(&genc, &senc, &bmax) <= 1e-5 * bmax);
+	assert_true(mlp_max_diff(&gdec, &sdec, &bmax) <= 1e-5 * bmax);
+
+	/* noise sd sigma C / normalizer */
+	expect = 2.0 * cfg.clip / cfg.normalizer;
+	for (step = 0; step < 40; step++)
+	{
+		cfg.noise_multiplier = 0.0;
+		got = lv_dpsgd_noisy_grad(&t.s, &t.enc, &t.dec, t.X, t.T, n, &cfg,
+								  step, w, &senc, &sdec, NULL);
+		cfg.noise_multiplier = 2.0;
+		assert_int_equal(lv_dpsgd_noisy_grad(&t.s, &t.enc, &t.dec, t.X, t.T,
+											 n, &cfg, step, w, &genc, &gdec,
+											 NULL),
+						 got);
+		mlp_axpy(&genc, -1.0, &senc);
+		mlp_axpy(&gdec, -1.0, &sdec);
+		for (net = 0; net < 2; net++)
+		{
+			const lv_mlp *g = net ? &gdec : &genc;
+
+			for (l = 0; l < g->nlayers; l++)
+			{
+				const lv_layer *L = &g->layers[l];
+				size_t i,
+					nw = (size_t) L->out * L->in;
+
+				for (i = 0; i < nw + (size_t) L->out; i++)
+				{
+					double v = i < nw ? L->W[i] : L->b[i - nw];
+
+					s1 += v;
+					s2 += v * v;
+					cnt += 1.0;
+				}
+			}
+		}
+	}
+	sd = sqrt(s2 / cnt - (s1 / cnt) * (s1 / cnt));
+	print_message("units: noise sd %.6f (expected %.6f) over %.0f\n", sd,
+				  expect, cnt);
+	assert_true(fabs(sd / expect - 1.0) < 0.05);
+
+	/* a sampled unit of 4 rows does not fit a workspace of 3 */
+	lv_dpsgd_work_free(w);
+	w = lv_dpsgd_work_new(&t.s, &t.enc, &t.dec, 3);
+	assert_non_null(w);
+	cfg.sample_rate = 1.0;
+	assert_int_equal(lv_dpsgd_noisy_grad(&t.s, &t.enc, &t.dec, t.X, t.T, n,
+										 &cfg, 0, w, &genc, &gdec, NULL),
+					 -1);
+
+	lv_mlp_free(&genc);
+	lv_mlp_free(&gdec);
+	lv_mlp_free(&ge1);
+	lv_mlp_free(&gd1);
+	lv_mlp_free(&uenc);
+	lv_mlp_free(&udec);
+	lv_mlp_free(&senc);
+	lv_mlp_free(&sdec);
+	lv_dpsgd_work_free(w);
+	tiny_free(&t);
+}
+
 /* ---------- the synthetic table ---------- */
 
 /*
@@ -1085,6 +1464,119 @@ test_determinism(void **state)
 	lv_model_free(&c);
 }
 
+/* ---------- (8) units in training ---------- */
+
+/*
+ * Units of one row each train bitwise the same model as the row-level
+ * mode (same chunks, sample, noise and clipping), with and without noise.
+ */
+static void
+test_unit_rows_identical(void **state)
+{
+	lv_dpsgd_config cfg = table_config();
+	lv_train_result ra,
+		rb;
+	lv_model a,
+		b;
+	int64_t *us = malloc(sizeof(int64_t) * (TABLE_ROWS + 1));
+	int i;
+
+	(void) state;
+	assert_non_null(us);
+	for (i = 0; i <= TABLE_ROWS; i++)
+		us[i] = i;
+	cfg.epochs = 2;
+	cfg.noise_multiplier = 1.0;
+	cfg.clip = 0.5;
+	cfg.decoder_layer_bound = 2.0;
+	new_model(&a);
+	new_model(&b);
+	assert_int_equal(lv_model_train_dpsgd(&a, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  &ra),
+					 LV_OK);
+	cfg.unit_start = us;
+	cfg.nunits = TABLE_ROWS;
+	assert_int_equal(lv_model_train_dpsgd(&b, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  &rb),
+					 LV_OK);
+	assert_true(mlp_equal(&a.enc, &b.enc));
+	assert_true(mlp_equal(&a.dec, &b.dec));
+	assert_true(ra.final_loss == rb.final_loss);
+	lv_model_free(&a);
+	lv_model_free(&b);
+	free(us);
+}
+
+/*
+ * Training over units of 1 to 5 rows (q over units) works and learns the
+ * marginals without noise; bad unit boundaries and normalizers are
+ * refused.
+ */
+static void
+test_unit_training(void **state)
+{
+	lv_dpsgd_config cfg = table_config();
+	lv_model m;
+	int64_t *us = malloc(sizeof(int64_t) * (TABLE_ROWS + 1));
+	int64_t nunits = 0,
+			save;
+
+	(void) state;
+	assert_non_null(us);
+	us[0] = 0;
+	while (us[nunits] < TABLE_ROWS)
+	{
+		int64_t e = us[nunits] + nunits % 5 + 1;
+
+		us[++nunits] = e > TABLE_ROWS ? TABLE_ROWS : e;
+	}
+	cfg.clip = 1e6;
+	cfg.unit_start = us;
+	cfg.nunits = nunits;
+	cfg.sample_rate = 40.0 / nunits;
+	cfg.normalizer = 40.0 * 3.0; /* q times a public row count */
+	new_model(&m);
+	assert_int_equal(lv_model_train_dpsgd(&m, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  NULL),
+					 LV_OK);
+	assert_true(prior_tvd(&m, "DP-SGD over units, sigma 0") < 0.1);
+	lv_model_free(&m);
+
+	new_model(&m);
+	cfg.epochs = 1;
+	cfg.nunits = 0;
+	assert_int_equal(lv_model_train_dpsgd(&m, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  NULL),
+					 LV_ERR_ARG);
+	cfg.nunits = nunits - 1; /* unit_start[nunits] != n */
+	assert_int_equal(lv_model_train_dpsgd(&m, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  NULL),
+					 LV_ERR_ARG);
+	cfg.nunits = nunits;
+	save = us[3];
+	us[3] = us[2]; /* an empty unit */
+	assert_int_equal(lv_model_train_dpsgd(&m, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  NULL),
+					 LV_ERR_ARG);
+	us[3] = save;
+	us[0] = 1;
+	assert_int_equal(lv_model_train_dpsgd(&m, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  NULL),
+					 LV_ERR_ARG);
+	us[0] = 0;
+	cfg.normalizer = -1.0;
+	assert_int_equal(lv_model_train_dpsgd(&m, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  NULL),
+					 LV_ERR_ARG);
+	cfg.normalizer = NAN;
+	assert_int_equal(lv_model_train_dpsgd(&m, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  NULL),
+					 LV_ERR_ARG);
+	assert_null(m.enc.layers);
+	lv_model_free(&m);
+	free(us);
+}
+
 int
 main(void)
 {
@@ -1093,6 +1585,9 @@ main(void)
 		cmocka_unit_test(test_clipping),
 		cmocka_unit_test(test_noise),
 		cmocka_unit_test(test_poisson),
+		cmocka_unit_test(test_unit_norms),
+		cmocka_unit_test(test_unit_duplicates),
+		cmocka_unit_test(test_unit_sampling),
 	};
 	const struct CMUnitTest train_tests[] = {
 		cmocka_unit_test(test_utility_no_noise),
@@ -1100,6 +1595,8 @@ main(void)
 		cmocka_unit_test(test_interrupt),
 		cmocka_unit_test(test_nomem),
 		cmocka_unit_test(test_determinism),
+		cmocka_unit_test(test_unit_rows_identical),
+		cmocka_unit_test(test_unit_training),
 	};
 	int failed;
 

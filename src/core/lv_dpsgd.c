@@ -44,6 +44,7 @@ struct lv_dpsgd_work
 	float *Xb;    /* maxB x d gathered rows */
 	int32_t *Tb;  /* maxB x ncols gathered targets */
 	float *xi;    /* maxB x k reparameterisation noise */
+	int *ustart;  /* maxB + 1 unit boundaries of the current chunk */
 };
 
 /* Everything lv_model_train_dpsgd allocates besides the model's arrays. */
@@ -66,7 +67,8 @@ static int lv_dpsgd_check_args(const lv_model *m, const float *X,
 							   const int32_t *T, int64_t n,
 							   const lv_dpsgd_config *cfg);
 static int lv_dpsgd_chunk_rows(const lv_mlp *enc, const lv_mlp *dec,
-							   int64_t n, double q);
+							   int64_t n, double q, int64_t umax);
+static int64_t lv_dpsgd_max_unit(const lv_dpsgd_config *cfg);
 static int lv_dpsgd_state_alloc(lv_dpsgd_state *st, const lv_model *m,
 								int maxB);
 static void lv_dpsgd_state_free(lv_dpsgd_state *st);
@@ -244,8 +246,9 @@ lv_dpsgd_work_new(const lv_schema *s, const lv_mlp *enc, const lv_mlp *dec,
 	w->Xb = lv_calloc((size_t) maxB * d, sizeof(float));
 	w->Tb = lv_calloc((size_t) maxB * s->ncols, sizeof(int32_t));
 	w->xi = lv_calloc((size_t) maxB * k, sizeof(float));
+	w->ustart = lv_calloc((size_t) maxB + 1, sizeof(int));
 	if (w->z == NULL || w->sq == NULL || w->c == NULL || w->Xb == NULL ||
-		w->Tb == NULL || w->xi == NULL)
+		w->Tb == NULL || w->xi == NULL || w->ustart == NULL)
 		goto fail;
 	return w;
 
@@ -276,6 +279,7 @@ lv_dpsgd_work_free(lv_dpsgd_work *w)
 	lv_free(w->Xb);
 	lv_free(w->Tb);
 	lv_free(w->xi);
+	lv_free(w->ustart);
 	lv_free(w);
 }
 
@@ -308,30 +312,53 @@ lv_dpsgd_backprop(const lv_mlp *m, const lv_mlp_cache *c, int B, float **E,
 }
 
 /*
- * lv_dpsgd_add_sqnorms adds to sq[r] the squared norm of row r's gradient
- * of every layer of m (input in, activations in c, output gradients E):
- * (||a_r||^2 + 1) ||e_r||^2, the weight part plus the bias part.
+ * lv_dpsgd_add_sqnorms adds to sq[u] the squared norm of the summed
+ * gradient of unit u's rows for every layer of m (input in, activations
+ * in c, output gradients E): sum_{i,j in u} (a_i.a_j + 1)(e_i.e_j), the
+ * weight part plus the bias part. ustart = NULL: every row is a unit and
+ * the term is (||a_r||^2 + 1) ||e_r||^2. The diagonal terms use float dot
+ * products (as the row-level path always has), the cross terms double
+ * accumulation.
  */
 static void
 lv_dpsgd_add_sqnorms(const lv_mlp *m, const float *in, const lv_mlp_cache *c,
-					 float *const *E, int B, double *sq)
+					 float *const *E, int B, const int *ustart, int nu,
+					 double *sq)
 {
 	int l,
-		r;
+		u,
+		i,
+		j;
 
 	for (l = 0; l < m->nlayers; l++)
 	{
 		const lv_layer *L = &m->layers[l];
 		const float *A = (l == 0) ? in : c->act[l - 1];
 
-		for (r = 0; r < B; r++)
+		for (u = 0; u < (ustart ? nu : B); u++)
 		{
-			const float *a = A + (size_t) r * L->in;
-			const float *e = E[l] + (size_t) r * L->out;
-			double na = cblas_sdot(L->in, a, 1, a, 1);
-			double ne = cblas_sdot(L->out, e, 1, e, 1);
+			int lo = ustart ? ustart[u] : u,
+				hi = ustart ? ustart[u + 1] : u + 1;
+			double acc = 0.0;
 
-			sq[r] += (na + 1.0) * ne;
+			for (i = lo; i < hi; i++)
+			{
+				const float *a = A + (size_t) i * L->in;
+				const float *e = E[l] + (size_t) i * L->out;
+				double na = cblas_sdot(L->in, a, 1, a, 1);
+				double ne = cblas_sdot(L->out, e, 1, e, 1);
+
+				acc += (na + 1.0) * ne;
+				for (j = lo; j < i; j++)
+				{
+					const float *aj = A + (size_t) j * L->in;
+					const float *ej = E[l] + (size_t) j * L->out;
+
+					acc += 2.0 * (cblas_dsdot(L->in, a, 1, aj, 1) + 1.0) *
+						   cblas_dsdot(L->out, e, 1, ej, 1);
+				}
+			}
+			sq[u] += acc;
 		}
 	}
 }
@@ -391,6 +418,25 @@ lv_dpsgd_clip_accumulate(const lv_schema *s, const lv_mlp *enc,
 						 lv_dpsgd_work *w, lv_mlp *genc, lv_mlp *gdec,
 						 int first, double *norms, double *recon, double *kl)
 {
+	return lv_dpsgd_clip_accumulate_units(s, enc, dec, X, T, xi, B, NULL, B,
+										  clip, w, genc, gdec, first, norms,
+										  recon, kl);
+}
+
+/*
+ * lv_dpsgd_clip_accumulate_units adds the per-unit clipped gradient sums
+ * of B rows in nu units to genc and gdec (see lv_dpsgd.h); returns the
+ * summed loss.
+ */
+double
+lv_dpsgd_clip_accumulate_units(const lv_schema *s, const lv_mlp *enc,
+							   const lv_mlp *dec, const float *X,
+							   const int32_t *T, const float *xi, int B,
+							   const int *ustart, int nu, double clip,
+							   lv_dpsgd_work *w, lv_mlp *genc, lv_mlp *gdec,
+							   int first, double *norms, double *recon,
+							   double *kl)
+{
 	int ne = enc->nlayers,
 		nd = dec->nlayers;
 	int k = enc->layers[ne - 1].out;
@@ -400,7 +446,8 @@ lv_dpsgd_clip_accumulate(const lv_schema *s, const lv_mlp *enc,
 	float *dmu;
 	double rec,
 		klsum = 0.0;
-	int r;
+	int r,
+		u;
 
 	if (B <= 0)
 	{
@@ -415,6 +462,8 @@ lv_dpsgd_clip_accumulate(const lv_schema *s, const lv_mlp *enc,
 			*kl = 0.0;
 		return 0.0;
 	}
+	if (ustart == NULL)
+		nu = B;
 
 	/* forward: z = mu(x) + xi, logits = dec(z) */
 	lv_mlp_forward(enc, X, B, &w->enc_cache);
@@ -436,18 +485,26 @@ lv_dpsgd_clip_accumulate(const lv_schema *s, const lv_mlp *enc,
 		dmu[j] += mu[j]; /* KL: d(0.5 ||mu||^2) / d mu */
 	lv_dpsgd_backprop(enc, &w->enc_cache, B, w->eenc, NULL);
 
-	/* per-example norms and clipping factors */
-	for (r = 0; r < B; r++)
-		w->sq[r] = 0.0;
-	lv_dpsgd_add_sqnorms(enc, X, &w->enc_cache, w->eenc, B, w->sq);
-	lv_dpsgd_add_sqnorms(dec, w->z, &w->dec_cache, w->edec, B, w->sq);
-	for (r = 0; r < B; r++)
+	/* per-unit norms and clipping factors */
+	for (u = 0; u < nu; u++)
+		w->sq[u] = 0.0;
+	lv_dpsgd_add_sqnorms(enc, X, &w->enc_cache, w->eenc, B, ustart, nu,
+						 w->sq);
+	lv_dpsgd_add_sqnorms(dec, w->z, &w->dec_cache, w->edec, B, ustart, nu,
+						 w->sq);
+	for (u = 0; u < nu; u++)
 	{
-		double nr = sqrt(w->sq[r]);
+		/* the cross terms may round a (near) zero sum below 0 */
+		double nr = w->sq[u] > 0.0 ? sqrt(w->sq[u]) : 0.0;
+		float cu = (nr > clip) ? (float) (clip / nr) : 1.0f;
 
 		if (norms)
-			norms[r] = nr;
-		w->c[r] = (nr > clip) ? (float) (clip / nr) : 1.0f;
+			norms[u] = nr;
+		if (ustart == NULL)
+			w->c[u] = cu;
+		else
+			for (r = ustart[u]; r < ustart[u + 1]; r++)
+				w->c[r] = cu;
 	}
 
 	/* clipped sums: one weight-gradient GEMM per layer */
@@ -464,7 +521,8 @@ lv_dpsgd_clip_accumulate(const lv_schema *s, const lv_mlp *enc,
 
 /*
  * lv_dpsgd_noisy_grad computes the privatised gradient of step t (see
- * lv_dpsgd.h); returns the realised batch size.
+ * lv_dpsgd.h); returns the realised batch size in rows, -1 when a sampled
+ * unit does not fit in the workspace.
  */
 int64_t
 lv_dpsgd_noisy_grad(const lv_schema *s, const lv_mlp *enc, const lv_mlp *dec,
@@ -475,24 +533,59 @@ lv_dpsgd_noisy_grad(const lv_schema *s, const lv_mlp *enc, const lv_mlp *dec,
 	int d = enc->layers[0].in;
 	int k = enc->layers[enc->nlayers - 1].out;
 	int ncols = s->ncols;
+	const int64_t *us = cfg->unit_start;
+	int64_t nunits = us ? cfg->nunits : n;
 	lv_dpsgd_sampler smp;
 	lv_stream rxi,
 		rnoise;
-	int64_t i,
+	int64_t u,
+		i,
 		total = 0;
 	int B = 0,
+		nu = 0,
 		first = 1;
 	double sum[3] = {0.0, 0.0, 0.0};
 	double std = cfg->noise_multiplier * cfg->clip;
-	double scale = 1.0 / (cfg->sample_rate * (double) n);
+	double scale = cfg->normalizer > 0.0
+					   ? 1.0 / cfg->normalizer
+					   : 1.0 / (cfg->sample_rate * (double) n);
 
-	lv_dpsgd_sampler_init(&smp, cfg->train_key, t, n, cfg->sample_rate);
+	lv_dpsgd_sampler_init(&smp, cfg->train_key, t, nunits, cfg->sample_rate);
 	lv_stream_init(&rxi, cfg->train_key, LV_DOMAIN_TRAIN,
 				   LV_DPSGD_STREAM(LV_DPSGD_XI, t));
+	w->ustart[0] = 0;
 	for (;;)
 	{
-		i = lv_dpsgd_sampler_next(&smp);
-		if (i >= 0)
+		int64_t lo = 0,
+				hi = 0;
+
+		u = lv_dpsgd_sampler_next(&smp);
+		if (u >= 0)
+		{
+			lo = us ? us[u] : u;
+			hi = us ? us[u + 1] : u + 1;
+			if (hi - lo > w->maxB)
+				return -1;
+		}
+		/* a chunk is full, or the unit would not fit: clip and add it */
+		if ((u >= 0 && B + (hi - lo) > w->maxB) ||
+			(u < 0 && (B > 0 || first)))
+		{
+			double rec,
+				kl;
+
+			sum[0] += lv_dpsgd_clip_accumulate_units(
+				s, enc, dec, w->Xb, w->Tb, w->xi, B, us ? w->ustart : NULL,
+				nu, cfg->clip, w, genc, gdec, first, NULL, &rec, &kl);
+			sum[1] += rec;
+			sum[2] += kl;
+			first = 0;
+			B = 0;
+			nu = 0;
+		}
+		if (u < 0)
+			break;
+		for (i = lo; i < hi; i++)
 		{
 			memcpy(w->Xb + (size_t) B * d, X + (size_t) i * d,
 				   sizeof(float) * d);
@@ -502,21 +595,7 @@ lv_dpsgd_noisy_grad(const lv_schema *s, const lv_mlp *enc, const lv_mlp *dec,
 			B++;
 			total++;
 		}
-		if (B == w->maxB || (i < 0 && (B > 0 || first)))
-		{
-			double rec,
-				kl;
-
-			sum[0] += lv_dpsgd_clip_accumulate(s, enc, dec, w->Xb, w->Tb,
-											   w->xi, B, cfg->clip, w, genc,
-											   gdec, first, NULL, &rec, &kl);
-			sum[1] += rec;
-			sum[2] += kl;
-			first = 0;
-			B = 0;
-		}
-		if (i < 0)
-			break;
+		w->ustart[++nu] = B;
 	}
 
 	lv_stream_init(&rnoise, cfg->train_key, LV_DOMAIN_TRAIN,
@@ -633,7 +712,8 @@ lv_model_train_dpsgd(lv_model *m, const float *X, const int32_t *T,
 		lv_dpsgd_discard(m);
 		return rc;
 	}
-	maxB = lv_dpsgd_chunk_rows(&m->enc, &m->dec, n, cfg->sample_rate);
+	maxB = lv_dpsgd_chunk_rows(&m->enc, &m->dec, n, cfg->sample_rate,
+							   lv_dpsgd_max_unit(cfg));
 	if ((rc = lv_dpsgd_state_alloc(&st, m, maxB)) != LV_OK)
 	{
 		lv_dpsgd_state_free(&st);
@@ -676,6 +756,11 @@ lv_model_train_dpsgd(lv_model *m, const float *X, const int32_t *T,
 
 		B = lv_dpsgd_noisy_grad(&m->schema, &m->enc, &m->dec, X, T, n, cfg,
 								t, st.work, &st.genc, &st.gdec, loss);
+		if (B < 0)
+		{
+			rc = LV_ERR_ARG; /* not reached: maxB holds the largest unit */
+			break;
+		}
 		if (!isfinite(loss[0]))
 		{
 			rc = LV_ERR_NUMERIC;
@@ -767,8 +852,21 @@ lv_dpsgd_check_args(const lv_model *m, const float *X, const int32_t *T,
 		!isfinite(cfg->lr) || !(cfg->lr > 0.0) ||
 		!(cfg->ema >= 0.0 && cfg->ema < 1.0) ||
 		!isfinite(cfg->encoder_layer_bound) ||
-		!isfinite(cfg->decoder_layer_bound))
+		!isfinite(cfg->decoder_layer_bound) ||
+		!isfinite(cfg->normalizer) || !(cfg->normalizer >= 0.0))
 		return LV_ERR_ARG;
+	if (cfg->unit_start != NULL)
+	{
+		const int64_t *us = cfg->unit_start;
+
+		if (cfg->nunits < 1 || cfg->nunits > n || us[0] != 0 ||
+			us[cfg->nunits] != n)
+			return LV_ERR_ARG;
+		for (i = 0; i < cfg->nunits; i++)
+			if (!(us[i + 1] > us[i]) ||
+				us[i + 1] - us[i] > LV_DPSGD_MAX_UNIT_ROWS)
+				return LV_ERR_ARG;
+	}
 	if (lv_dpsgd_steps(cfg->epochs, cfg->sample_rate) < 1)
 		return LV_ERR_ARG;
 	d = lv_schema_input_dim(&m->schema);
@@ -796,16 +894,37 @@ lv_dpsgd_check_args(const lv_model *m, const float *X, const int32_t *T,
 }
 
 /*
- * lv_dpsgd_chunk_rows returns the rows per chunk: the expected batch plus
- * four standard deviations (a larger batch takes two chunks), at most n,
- * at most LV_DPSGD_CHUNK_MAX and within LV_DPSGD_CHUNK_FLOATS of workspace.
+ * lv_dpsgd_max_unit returns the number of rows of the largest unit (1 in
+ * the row-level mode). Used only to size the chunks.
+ */
+static int64_t
+lv_dpsgd_max_unit(const lv_dpsgd_config *cfg)
+{
+	int64_t u,
+		mx = 1;
+
+	if (cfg->unit_start == NULL)
+		return 1;
+	for (u = 0; u < cfg->nunits; u++)
+		if (cfg->unit_start[u + 1] - cfg->unit_start[u] > mx)
+			mx = cfg->unit_start[u + 1] - cfg->unit_start[u];
+	return mx;
+}
+
+/*
+ * lv_dpsgd_chunk_rows returns the rows per chunk: the expected batch q n
+ * plus four standard deviations (at most sqrt(q (1-q) n umax) with units
+ * of at most umax rows; a larger batch takes several chunks) plus umax, at
+ * most n, at most LV_DPSGD_CHUNK_MAX and within LV_DPSGD_CHUNK_FLOATS of
+ * workspace, but never below umax (a chunk holds every unit whole).
  */
 static int
 lv_dpsgd_chunk_rows(const lv_mlp *enc, const lv_mlp *dec, int64_t n,
-					double q)
+					double q, int64_t umax)
 {
 	double e = q * (double) n;
-	double b = ceil(e + 4.0 * sqrt(e * (1.0 - q)) + 1.0);
+	double b = ceil(e + 4.0 * sqrt(e * (1.0 - q) * (double) umax) +
+					(double) umax);
 	double per_row = 2.0 * (enc->layers[0].in + enc->layers[2].out);
 	double cap;
 	int l;
@@ -821,6 +940,8 @@ lv_dpsgd_chunk_rows(const lv_mlp *enc, const lv_mlp *dec, int64_t n,
 		b = cap;
 	if (b > (double) n)
 		b = (double) n;
+	if (b < (double) umax)
+		b = (double) umax;
 	if (b < 1.0)
 		b = 1.0;
 	return (int) b;

@@ -2,30 +2,54 @@
  * lv_dpsgd.h - DP-SGD training of the VAE (central differential privacy:
  * privacy.md "What the guarantee covers", item 2). No PostgreSQL here.
  *
+ * The privacy unit is a row, or, when the caller groups the rows
+ * (cfg->unit_start, privacy.md "Users, not rows"), a unit: a set of at
+ * most k rows (one person's), which the caller has already bounded to k.
+ * Below, "unit" means a row in the row-level mode.
+ *
  * One step t (t = 0 .. steps-1) of lv_model_train_dpsgd:
- *   1. Poisson sampling: every row is selected independently with
- *      probability q (lv_dpsgd_sampler; the realised batch size varies and
- *      may be 0);
- *   2. for every selected row i, the gradient g_i of its own negative ELBO
- *      (the loss of lv_model_train: head cross-entropies, Bernoulli NULL
- *      heads, KL 0.5 ||mu||^2 with posterior sd 1; z = mu + xi with xi
- *      truncated to |xi_j| <= 4) with respect to every parameter of both
- *      networks, clipped to L2 norm C: c_i g_i with c_i = min(1, C/||g_i||).
- *      ||g_i|| is computed without materialising g_i: for a dense layer
- *      with input row a_i and output-gradient row e_i, ||dW_i||_F^2 =
- *      ||a_i||^2 ||e_i||^2 and ||db_i||^2 = ||e_i||^2, summed over layers;
- *      then sum_i c_i dW_i = E^T diag(c) A, one GEMM per layer;
+ *   1. Poisson sampling: every unit is selected independently with
+ *      probability q (lv_dpsgd_sampler over the units; the realised batch
+ *      size varies and may be 0); every row of a selected unit enters the
+ *      batch;
+ *   2. for every row i, the gradient g_i of its own negative ELBO (the loss
+ *      of lv_model_train: head cross-entropies, Bernoulli NULL heads, KL
+ *      0.5 ||mu||^2 with posterior sd 1; z = mu + xi with xi truncated to
+ *      |xi_j| <= 4) with respect to every parameter of both networks; for
+ *      every selected unit u the sum G_u = sum_{i in u} g_i is clipped to
+ *      L2 norm C: every row of u is weighted by c_u = min(1, C/||G_u||).
+ *      ||G_u|| is computed without materialising any gradient: for a dense
+ *      layer with input rows a_i and output-gradient rows e_i,
+ *        ||sum_{i in u} e_i a_i^T||_F^2 = sum_{i,j in u} (a_i.a_j)(e_i.e_j),
+ *        ||sum_{i in u} e_i||^2        = sum_{i,j in u} e_i.e_j,
+ *      summed over layers (for a unit of one row: (||a_i||^2 + 1)
+ *      ||e_i||^2); then sum_i c_u(i) dW_i = E^T diag(c) A, one GEMM per
+ *      layer;
  *   3. N(0, (sigma C)^2) added to every coordinate of the sum, which is
- *      then divided by the expected batch size q n (never by the realised
- *      one, so the noise does not depend on the data);
+ *      then divided by the normalizer (below), never by the realised batch
+ *      size, so that the noise does not depend on the data;
  *   4. an Adam step, the spectral projection of the layers whose bound is
  *      set, and the update of the moving average (EMA) of the weights.
- * steps = lv_dpsgd_steps(epochs, q). Under add/remove-one neighbours this
- * is the Poisson-subsampled Gaussian mechanism of lv_accountant.h with
- * sensitivity C, composed over steps: the caller accounts with
- * lv_dpsgd_epsilon(q, sigma, steps, delta, relation) using the same q,
- * sigma and steps. Only the weights are private; the loss statistics in
- * lv_train_result are NOT (see lv_model_train_dpsgd).
+ * steps = lv_dpsgd_steps(epochs, q). Under add/remove-one neighbours (of
+ * units) this is the Poisson-subsampled Gaussian mechanism of
+ * lv_accountant.h with sensitivity C, composed over steps: the caller
+ * accounts with lv_dpsgd_epsilon(q, sigma, steps, delta, relation) using
+ * the same q, sigma and steps; the accountant counts units, so in the unit
+ * mode the printed epsilon protects a whole unit. Only the weights are
+ * private; the loss statistics in lv_train_result are NOT (see
+ * lv_model_train_dpsgd).
+ *
+ * The normalizer. The noisy sum is divided by cfg->normalizer when it is
+ * positive, by q n (n the number of ROWS) when it is 0. Dividing by the
+ * exact n makes the released weights a function of the noisy sum AND of
+ * n, and n is not covered by the accountant: under add/remove neighbours
+ * it changes by one row (by up to k rows in the unit mode), and the
+ * scale of the noise in the update, sigma C / (q n), reveals it (an empty
+ * batch, for example, releases pure noise of exactly that scale). So in
+ * the central mode, where n must stay hidden (privacy.md, "Things that
+ * must not happen"), pass a public or DP value, e.g. q n_hat with n_hat a
+ * DP estimate of the row count whose cost is accounted separately;
+ * normalizer = 0 (q n) is for tests and for modes where n is public.
  *
  * Randomness: ChaCha20 streams of cfg->train_key in LV_DOMAIN_TRAIN at the
  * indices LV_DPSGD_STREAM(purpose, step), disjoint from those of
@@ -42,9 +66,9 @@ typedef struct lv_dpsgd_config
 {
 	int32_t epochs;          /* expected passes: steps = lv_dpsgd_steps */
 	double sample_rate;      /* q in (0, 1]: Poisson sampling probability
-								 * of each row at each step */
-	double clip;             /* C > 0: per-example L2 clipping norm of
-								 * the whole gradient */
+								 * of each unit (row) at each step */
+	double clip;             /* C > 0: per-unit L2 clipping norm of the
+								 * whole (summed) gradient */
 	double noise_multiplier; /* sigma >= 0: noise sd sigma C on the summed
 								 * clipped gradient */
 	int32_t latent;
@@ -59,11 +83,28 @@ typedef struct lv_dpsgd_config
 	/* polled after every step; nonzero return stops with INTERRUPTED */
 	int (*interrupted)(void *arg);
 	void *interrupted_arg;
+
+	/*
+	 * Units (privacy.md "Users, not rows"). NULL: every row is its own unit
+	 * (nunits is ignored). Otherwise the caller has sorted the rows by unit:
+	 * unit u (0 <= u < nunits) owns rows unit_start[u] .. unit_start[u+1]-1;
+	 * unit_start has nunits + 1 entries, unit_start[0] = 0,
+	 * unit_start[nunits] = n, strictly increasing (every unit has >= 1
+	 * row), and no unit has more than LV_DPSGD_MAX_UNIT_ROWS rows.
+	 */
+	const int64_t *unit_start;
+	int64_t nunits;
+	/* > 0: the noisy sum is divided by it; 0: by q n (see above) */
+	double normalizer;
 } lv_dpsgd_config;
+
+/* The largest unit lv_model_train_dpsgd accepts (rows). */
+#define LV_DPSGD_MAX_UNIT_ROWS 4096
 
 /*
  * lv_dpsgd_steps returns the number of steps of epochs expected passes at
- * sampling rate q: ceil(epochs / q), except that a quotient within a
+ * sampling rate q (over units: every unit is expected to be sampled epochs
+ * times): ceil(epochs / q), except that a quotient within a
  * relative 1e-9 of an integer counts as that integer (so 30 / 0.03 is
  * 1000, not 1001). The caller must account for exactly this number.
  * Returns -1 for epochs < 1, q outside (0, 1] or more than 2^40 steps.
@@ -86,13 +127,14 @@ int64_t lv_dpsgd_steps(int32_t epochs, double q);
  * center = means = NULL (generation decodes z ~ N(0, I)).
  *
  * res (if not NULL) gets epochs_run = epochs and the mean loss parts per
- * sampled row over the last ceil(1/q) steps (at most steps). These are
- * computed from the data WITHOUT noise: a diagnostic for the data owner,
- * not covered by the guarantee; never show them to whoever may only see
- * DP output.
+ * sampled row (not unit) over the last ceil(1/q) steps (at most steps).
+ * These are computed from the data WITHOUT noise: a diagnostic for the
+ * data owner, not covered by the guarantee; never show them to whoever may
+ * only see DP output.
  *
- * Returns LV_OK, LV_ERR_ARG (bad argument), LV_ERR_NOMEM,
- * LV_ERR_INTERRUPTED, LV_ERR_NUMERIC (non-finite loss) or LV_ERR_LAPACK;
+ * Returns LV_OK, LV_ERR_ARG (bad argument, including a bad unit_start),
+ * LV_ERR_NOMEM, LV_ERR_INTERRUPTED, LV_ERR_NUMERIC (non-finite loss) or
+ * LV_ERR_LAPACK;
  * on failure everything allocated is freed and m's networks are left
  * empty. The floating-point environment (flush-to-zero inside the loop) is
  * restored before every callback and before returning.
@@ -114,7 +156,10 @@ enum
 #define LV_DPSGD_STREAM(purpose, t) \
 	(((uint64_t) (purpose) << 48) | (uint64_t) (t))
 
-/* Poisson sampler of one step: the selected rows in increasing order. */
+/*
+ * Poisson sampler of one step: the selected items (rows, or units in the
+ * unit mode) in increasing order.
+ */
 typedef struct lv_dpsgd_sampler
 {
 	lv_stream s;
@@ -126,18 +171,18 @@ typedef struct lv_dpsgd_sampler
 } lv_dpsgd_sampler;
 
 /*
- * lv_dpsgd_sampler_init starts the sampler of step t over n rows at rate q
- * (stream (train_key, TRAIN, LV_DPSGD_STREAM(LV_DPSGD_SAMPLE, t))). Row i
- * is selected with probability floor(q 2^64) / 2^64 (q exactly for q = 1;
+ * lv_dpsgd_sampler_init starts the sampler of step t over n items (rows or
+ * units) at rate q (stream (train_key, TRAIN,
+ * LV_DPSGD_STREAM(LV_DPSGD_SAMPLE, t))). Item i is selected with probability floor(q 2^64) / 2^64 (q exactly for q = 1;
  * otherwise less than 2^-64 below q, so accounting with q overstates the
- * loss), decided by one 32-bit draw per row (a second only when the first
+ * loss), decided by one 32-bit draw per item (a second only when the first
  * equals the top word of the threshold).
  */
 void lv_dpsgd_sampler_init(lv_dpsgd_sampler *p,
 						   const uint8_t key[LV_KEY_BYTES], int64_t t,
 						   int64_t n, double q);
 
-/* lv_dpsgd_sampler_next returns the next selected row, or -1 at the end. */
+/* lv_dpsgd_sampler_next returns the next selected item, or -1 at the end. */
 int64_t lv_dpsgd_sampler_next(lv_dpsgd_sampler *p);
 
 /*
@@ -171,7 +216,8 @@ void lv_dpsgd_work_free(lv_dpsgd_work *w);
  * if not NULL; clip = +inf disables clipping), and adds sum_i c_i g_i to
  * genc and gdec (overwrites them when first is nonzero; B = 0 then zeroes
  * them). recon and kl (if not NULL) receive the summed loss parts. Returns
- * the summed loss.
+ * the summed loss. Every row is a unit: lv_dpsgd_clip_accumulate_units
+ * with ustart = NULL.
  */
 double lv_dpsgd_clip_accumulate(const lv_schema *s, const lv_mlp *enc,
 								const lv_mlp *dec, const float *X,
@@ -181,15 +227,38 @@ double lv_dpsgd_clip_accumulate(const lv_schema *s, const lv_mlp *enc,
 								double *recon, double *kl);
 
 /*
+ * lv_dpsgd_clip_accumulate_units is lv_dpsgd_clip_accumulate with the B
+ * rows grouped into nu units: unit u owns rows ustart[u] .. ustart[u+1]-1
+ * (ustart: nu + 1 entries, ustart[0] = 0, ustart[nu] = B, strictly
+ * increasing). norms (nu entries, if not NULL) receives ||G_u||, the norm
+ * of the sum of the unit's per-example gradients, and every row of u is
+ * weighted by c_u = min(1, clip / ||G_u||). ustart = NULL: every row is a
+ * unit (nu = B), bit-identical to the row-level computation.
+ */
+double lv_dpsgd_clip_accumulate_units(const lv_schema *s, const lv_mlp *enc,
+									  const lv_mlp *dec, const float *X,
+									  const int32_t *T, const float *xi,
+									  int B, const int *ustart, int nu,
+									  double clip, lv_dpsgd_work *w,
+									  lv_mlp *genc, lv_mlp *gdec, int first,
+									  double *norms, double *recon,
+									  double *kl);
+
+/*
  * lv_dpsgd_noisy_grad computes the privatised gradient of step t into genc
- * and gdec: sampling, noise xi (drawn row after row in sample order by
- * lv_dpsgd_draw_xi from the (TRAIN, LV_DPSGD_STREAM(LV_DPSGD_XI, t))
- * stream), the clipped sum over chunks of the workspace's maxB rows, then
- * (sum + N(0, (sigma C)^2)) / (q n) with the noise drawn coordinate after
- * coordinate (encoder then decoder, each layer's W then b) by
- * lv_stream_gaussian from (TRAIN, LV_DPSGD_STREAM(LV_DPSGD_NOISE, t)).
- * loss (if not NULL) gets the summed loss parts {total, recon, kl}.
- * Returns the realised batch size.
+ * and gdec: sampling of the units (rows when cfg->unit_start is NULL; n is
+ * the number of rows either way), noise xi (drawn row after row in sample
+ * order, the rows of a unit in order, by lv_dpsgd_draw_xi from the
+ * (TRAIN, LV_DPSGD_STREAM(LV_DPSGD_XI, t)) stream), the per-unit clipped
+ * sum over chunks of at most the workspace's maxB rows (a chunk never
+ * splits a unit), then (sum + N(0, (sigma C)^2)) / normalizer (q n when
+ * cfg->normalizer is 0) with the noise drawn coordinate after coordinate
+ * (encoder then decoder, each layer's W then b) by lv_stream_gaussian from
+ * (TRAIN, LV_DPSGD_STREAM(LV_DPSGD_NOISE, t)). loss (if not NULL) gets the
+ * summed loss parts {total, recon, kl}. Returns the realised batch size in
+ * rows, or -1 when a sampled unit has more than maxB rows (genc and gdec
+ * are then meaningless). The arguments are not validated
+ * (lv_model_train_dpsgd does that).
  */
 int64_t lv_dpsgd_noisy_grad(const lv_schema *s, const lv_mlp *enc,
 							const lv_mlp *dec, const float *X,
