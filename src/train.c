@@ -2107,8 +2107,7 @@ store_model(TrainOptions *o, PrivacyPlan *pp, TrainColumn *tc, int ncols,
 			json_num(&j, pp->clip);
 			appendStringInfoString(&j, ", \"normalizer\": ");
 			json_num(&j, pp->normalizer);
-			appendStringInfo(&j, ", \"relation\": \"%s\", \"delta\": ",
-							 o->mechanism == LV_MECH_COMPOSED ? "replace-one" : "add/remove-one");
+			appendStringInfo(&j, ", \"relation\": \"%s\", \"delta\": ", pp->relation);
 			json_num(&j, pp->delta_sgd);
 			if (o->unit)
 			{
