@@ -864,8 +864,9 @@ train_dpsgd(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const float *X,
 	memcpy(cfg.train_key, tkey, LV_KEY_BYTES);
 	cfg.interrupted = interrupt_pending;
 	cfg.interrupted_arg = NULL;
-	(void) unit_start;
-	(void) nunits;
+	cfg.unit_start = unit_start;
+	cfg.nunits = nunits;
+	cfg.normalizer = pp->normalizer;
 
 	rc = lv_model_train_dpsgd(m, X, T, n, &cfg, res);
 	lipvae_core_error(rc, "DP-SGD training");
