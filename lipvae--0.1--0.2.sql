@@ -196,7 +196,7 @@ BEGIN
 	EXECUTE 'CREATE TEMP TABLE lipvae_report_real ON COMMIT DROP AS ' || (v_details->>'query');
 	PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 	IF v_n IS NULL THEN
-		SELECT pg_catalog.greatest(pg_catalog.count(*), 1) INTO v_n FROM pg_temp.lipvae_report_real;
+		SELECT greatest(pg_catalog.count(*), 1) INTO v_n FROM pg_temp.lipvae_report_real;
 	END IF;
 
 	-- the synthetic rows: rows 0 .. n-1 of the release, typed like the query
