@@ -4,6 +4,11 @@
 -- NULLs in creatinine and chapter), plus a deterministic tenth of it.
 --
 SELECT extname, extversion FROM pg_extension WHERE extname = 'lipvae';
+-- 0.2 is reached from 0.1 by the upgrade script (there is no 0.2 install
+-- script: a fresh CREATE EXTENSION runs both), and there is no way back
+SELECT name, version, installed FROM pg_available_extension_versions
+ WHERE name = 'lipvae' ORDER BY version;
+SELECT source, target, path FROM pg_extension_update_paths('lipvae') ORDER BY source, target;
 
 -- the objects the install script creates
 SELECT nspname FROM pg_namespace WHERE nspname IN ('lipvae', 'lipvae_types') ORDER BY 1;
@@ -17,16 +22,30 @@ SELECT p.oid::regprocedure AS function, p.prosecdef AS security_definer,
 SELECT has_schema_privilege('public', 'lipvae', 'USAGE') AS public_sees_catalog_schema,
        has_schema_privilege('public', 'lipvae_types', 'USAGE') AS public_sees_row_types,
        has_function_privilege('public',
-         'lipvae_train(text,text,float8,float8,integer,text,jsonb,jsonb,text[],integer,integer,integer,integer,float8,integer,float8,bigint,boolean)',
+         'lipvae_train(text,text,float8,float8,integer,text,jsonb,jsonb,text[],integer,integer,integer,integer,float8,integer,float8,bigint,boolean,text,integer,float8,text,float8,float8)',
          'EXECUTE') AS public_may_train,
        has_function_privilege('lipvae_trainer',
-         'lipvae_train(text,text,float8,float8,integer,text,jsonb,jsonb,text[],integer,integer,integer,integer,float8,integer,float8,bigint,boolean)',
+         'lipvae_train(text,text,float8,float8,integer,text,jsonb,jsonb,text[],integer,integer,integer,integer,float8,integer,float8,bigint,boolean,text,integer,float8,text,float8,float8)',
          'EXECUTE') AS trainer_may_train;
 -- the catalog is carried by pg_dump
 SELECT c.relname, c.oid = ANY (e.extconfig) AS dumped
   FROM pg_extension e, pg_class c
  WHERE e.extname = 'lipvae' AND c.relname = 'models'
    AND c.relnamespace = 'lipvae'::regnamespace;
+-- the catalog's columns (0.2: passes and nrows may be NULL, the parts of
+-- every guarantee have their own columns) and its mechanisms
+SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null
+  FROM pg_attribute a
+ WHERE a.attrelid = 'lipvae.models'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+ ORDER BY a.attnum;
+SELECT conname, pg_get_constraintdef(oid) AS definition
+  FROM pg_constraint WHERE conrelid = 'lipvae.models'::regclass AND contype = 'c'
+ ORDER BY conname;
+-- the defaults of lipvae_train: central; the settings that depend on the
+-- mechanism are NULL here and chosen in C
+SELECT a.ord, a.arg
+  FROM unnest(string_to_array(pg_get_function_arguments('lipvae_train'::regproc), ', ')) WITH ORDINALITY AS a(arg, ord)
+ ORDER BY a.ord;
 
 CREATE TABLE flchain (
     age int,
@@ -57,3 +76,103 @@ SELECT count(*) AS rows,
 CREATE TABLE flsmall AS SELECT * FROM flchain WHERE id % 10 = 0;
 ANALYZE flsmall;
 SELECT count(*) AS rows FROM flsmall;
+
+-- ALTER EXTENSION lipvae UPDATE from 0.1, in a database of its own. The 0.2
+-- library cannot train or sample while a database is still at 0.1 (the
+-- catalog lacks the columns it reads and writes), so the 0.1 model is
+-- trained here with the 0.1 arguments and mechanism 'latent' (0.1's only
+-- private mechanism, and 0.1's default) and its catalog row, restricted to
+-- 0.1's columns, is copied into the 0.1 catalog: a latent model's blob
+-- format and catalog row are the same in 0.1 and 0.2.
+SELECT current_database() AS regression_db \gset
+SELECT (lipvae_train('lv_upgrade', 'SELECT age, sex, creatinine FROM flsmall', epsilon => 1,
+        delta => 1e-6, passes => 2, mechanism => 'latent', bounds => '{"age": [40, 105], "creatinine": [0, 12]}',
+        categories => NULL, not_null => NULL, epochs => 3, batch_size => 256, latent => 8, hidden => 16,
+        learning_rate => 0.002, bins => 32, preprocess_share => 0.5, seed => 11,
+        replace => false))->>'max_rows' AS max_rows;
+SELECT row_to_json(m)::text AS old_row
+  FROM (SELECT name, owner, acl, created, query, columns, settings, mechanism, scope, epsilon, delta,
+               epsilon_requested, epsilon_preprocess, delta_preprocess, preprocess, passes, nrows,
+               diameter, noise_sd, lipschitz_target, lipschitz_certified, mu_pass, row_type, training, model
+          FROM lipvae.models WHERE name = 'lv_upgrade') m \gset
+SELECT md5(string_agg(format('%s %s %s %s %s', row_no, row, epsilon, delta, scope), ',' ORDER BY row_no)) AS old_rows
+  FROM lipvae_sample('lv_upgrade', 1574) \gset
+SELECT md5(string_agg(s::text, ',')) AS old_typed
+  FROM lipvae_sample(NULL::lipvae_types.lv_upgrade, 1574) AS s \gset
+-- what a fresh install has: functions and catalog columns
+SELECT string_agg(p.oid::regprocedure::text, ', ' ORDER BY p.oid::regprocedure::text) AS fresh_functions
+  FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
+  JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'lipvae' \gset
+SELECT string_agg(format('%s %s %s', a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull), ', '
+                  ORDER BY a.attnum) AS fresh_columns
+  FROM pg_attribute a
+ WHERE a.attrelid = 'lipvae.models'::regclass AND a.attnum > 0 AND NOT a.attisdropped \gset
+SELECT lipvae_drop('lv_upgrade');
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS lipvae_regression_upgrade;
+RESET client_min_messages;
+CREATE DATABASE lipvae_regression_upgrade;
+\c lipvae_regression_upgrade
+CREATE EXTENSION lipvae VERSION '0.1';
+SELECT extversion FROM pg_extension WHERE extname = 'lipvae';
+-- 0.1: lipvae_train has 18 arguments and trains 'latent' by default; the
+-- catalog has no relation column and needs passes and nrows
+SELECT pg_get_function_identity_arguments('lipvae_train'::regproc) AS arguments,
+       pg_get_function_arguments('lipvae_train'::regproc) LIKE '%mechanism text DEFAULT ''latent''::text%' AS latent_default;
+SELECT count(*) AS catalog_columns,
+       count(*) FILTER (WHERE attname = 'relation') AS relation_column,
+       bool_and(attnotnull) FILTER (WHERE attname IN ('passes', 'nrows')) AS passes_nrows_not_null
+  FROM pg_attribute WHERE attrelid = 'lipvae.models'::regclass AND attnum > 0 AND NOT attisdropped;
+-- the model of 0.1: its row type and its catalog row
+CREATE TYPE lipvae_types.lv_upgrade AS (age integer, sex text, creatinine double precision,
+                                        epsilon double precision, delta double precision, scope text);
+INSERT INTO lipvae.models SELECT * FROM json_populate_record(NULL::lipvae.models, :'old_row');
+SELECT name, mechanism, passes, nrows, row_type FROM lipvae.models;
+
+ALTER EXTENSION lipvae UPDATE TO '0.2';
+SELECT extversion FROM pg_extension WHERE extname = 'lipvae';
+-- the same functions and catalog columns as a fresh install, the same
+-- privileges
+SELECT string_agg(p.oid::regprocedure::text, ', ' ORDER BY p.oid::regprocedure::text) = :'fresh_functions'
+         AS same_functions
+  FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
+  JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'lipvae';
+SELECT string_agg(format('%s %s %s', a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull), ', '
+                  ORDER BY a.attnum) = :'fresh_columns' AS same_catalog_columns
+  FROM pg_attribute a
+ WHERE a.attrelid = 'lipvae.models'::regclass AND a.attnum > 0 AND NOT a.attisdropped;
+SELECT has_function_privilege('public',
+         'lipvae_train(text,text,float8,float8,integer,text,jsonb,jsonb,text[],integer,integer,integer,integer,float8,integer,float8,bigint,boolean,text,integer,float8,text,float8,float8)',
+         'EXECUTE') AS public_may_train,
+       has_function_privilege('lipvae_trainer',
+         'lipvae_train(text,text,float8,float8,integer,text,jsonb,jsonb,text[],integer,integer,integer,integer,float8,integer,float8,bigint,boolean,text,integer,float8,text,float8,float8)',
+         'EXECUTE') AS trainer_may_train;
+-- the old model's new columns are filled: a per-record guarantee under
+-- replace-one, all of it the release's, and the ledger's figure is it
+SELECT name, mechanism, scope, relation, passes, nrows,
+       epsilon_release = epsilon AS release_is_epsilon, delta_release = delta AS release_delta,
+       epsilon_ledger = epsilon AS ledger_is_epsilon, delta_ledger = delta AS ledger_delta,
+       epsilon_dpsgd IS NULL AND delta_dpsgd IS NULL AND dpsgd IS NULL AS no_dpsgd
+  FROM lipvae.models;
+SELECT name, mechanism, scope, passes, rows_per_pass, is_owner,
+       details->>'relation' AS relation,
+       (details->>'epsilon_ledger')::float8 = epsilon AS ledger_is_epsilon
+  FROM lipvae_models();
+-- it releases exactly the rows it released before, in both forms, and
+-- keeps its pass limit
+SELECT md5(string_agg(format('%s %s %s %s %s', row_no, row, epsilon, delta, scope), ',' ORDER BY row_no))
+         = :'old_rows' AS same_rows
+  FROM lipvae_sample('lv_upgrade', 1574);
+SELECT md5(string_agg(s::text, ',')) = :'old_typed' AS same_typed_rows
+  FROM lipvae_sample(NULL::lipvae_types.lv_upgrade, 1574) AS s;
+\set SHOW_CONTEXT never
+SELECT * FROM lipvae_sample('lv_upgrade', 1, 1574);
+-- and the upgraded database trains with the 0.2 defaults
+CREATE TABLE lv_upgrade_src AS SELECT (g % 50) + 20 AS age FROM generate_series(1, 200) g;
+SELECT s->>'mechanism' AS mechanism, s->>'scope' AS scope, s ? 'passes' AS has_passes
+  FROM (SELECT lipvae_train('lv_upgrade_new', 'SELECT age FROM lv_upgrade_src', bounds => '{"age": [0, 100]}',
+          seed => 12, epochs => 1, hidden => 16) AS s) x;
+SELECT name, mechanism, relation, passes, nrows FROM lipvae.models ORDER BY name;
+\c :regression_db
+DROP DATABASE lipvae_regression_upgrade;
+SELECT count(*) AS models_left FROM lipvae.models;
