@@ -4,7 +4,9 @@
  * per-example gradients, clipping, the noise's scale, Poisson sampling,
  * utility on a synthetic table with and without noise, interruption and
  * allocation hygiene, determinism and the spectral bounds; user-level
- * (unit) DP-SGD: per-unit norms, unit sampling, the normalizer.
+ * (unit) DP-SGD: per-unit norms, unit sampling, the normalizer; the
+ * derived clip: spectral upper bounds, the gradient bound B_t against
+ * actual norms, the noise at C_t and the report.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -1025,6 +1027,385 @@ test_unit_sampling(void **state)
 	tiny_free(&t);
 }
 
+/* ---------- (4c) the derived clip bound ---------- */
+
+/* random_layer fills an out x in layer with N(0, 1) weights from rs. */
+static void
+random_layer(lv_layer *L, float *W, int out, int in, lv_stream *rs)
+{
+	size_t i;
+
+	L->out = out;
+	L->in = in;
+	L->W = W;
+	L->b = NULL;
+	for (i = 0; i < (size_t) out * in; i++)
+		W[i] = (float) lv_stream_gaussian(rs);
+}
+
+/*
+ * lv_dpsgd_spectral_bound lies between the exact spectral norm (LAPACK)
+ * and the Frobenius norm, within r^(1/8) of the exact norm, is exact for
+ * rank one, and falls back to the Frobenius norm without enough scratch.
+ */
+static void
+test_spectral_bound(void **state)
+{
+	static const int shapes[][2] = {{7, 12}, {12, 7}, {30, 30}, {1, 5}, {5, 1}, {64, 200}, {200, 64}, {3, 64}};
+	const size_t slen = lv_dpsgd_spectral_scratch(64);
+	double *scratch = malloc(sizeof(double) * slen);
+	float *W = malloc(sizeof(float) * 200 * 64);
+	uint8_t key[LV_KEY_BYTES];
+	lv_stream rs;
+	lv_layer L;
+	size_t c,
+		i;
+	double ex,
+		ub,
+		fro;
+
+	(void) state;
+	assert_non_null(scratch);
+	assert_non_null(W);
+	fill_key(key, 51);
+	lv_stream_init(&rs, key, LV_DOMAIN_PREPROCESS, 5);
+	for (c = 0; c < sizeof(shapes) / sizeof(shapes[0]); c++)
+	{
+		int out = shapes[c][0],
+			in = shapes[c][1],
+			r = out < in ? out : in;
+
+		random_layer(&L, W, out, in, &rs);
+		ex = lv_spectral_norm_exact(W, out, in);
+		ub = lv_dpsgd_spectral_bound(&L, scratch, slen);
+		fro = 0.0;
+		for (i = 0; i < (size_t) out * in; i++)
+			fro += (double) W[i] * W[i];
+		fro = sqrt(fro);
+		print_message("%3d x %3d: exact %.5f, bound %.5f (ratio %.4f, "
+					  "limit %.4f), Frobenius %.5f\n",
+					  out, in, ex, ub, ub / ex, pow(r, 0.125), fro);
+		assert_true(ex > 0.0);
+		assert_true(ub >= ex);
+		assert_true(ub <= fro * (1.0 + 1e-9));
+		assert_true(ub <= ex * pow(r, 0.125) * (1.0 + 1e-5));
+		/* too little scratch: the Frobenius norm */
+		assert_true(lv_dpsgd_spectral_bound(&L, scratch, 0) >= fro);
+		assert_true(lv_dpsgd_spectral_bound(&L, NULL, 0) <=
+					fro * (1.0 + 2e-9));
+	}
+
+	/* rank one: the Schatten-8 norm is the spectral norm */
+	random_layer(&L, W, 40, 50, &rs);
+	for (i = 0; i < 40 * 50; i++)
+		W[i] = W[i % 50] * W[40 + i / 50]; /* u_i v_j */
+	ex = lv_spectral_norm_exact(W, 40, 50);
+	ub = lv_dpsgd_spectral_bound(&L, scratch, slen);
+	print_message("rank one: exact %.6f bound %.6f\n", ex, ub);
+	assert_true(ub >= ex && ub <= ex * (1.0 + 1e-5));
+
+	/* zero and non-finite */
+	memset(W, 0, sizeof(float) * 40 * 50);
+	assert_true(lv_dpsgd_spectral_bound(&L, scratch, slen) == 0.0);
+	W[7] = NAN;
+	assert_true(lv_dpsgd_spectral_bound(&L, scratch, slen) < 0.0);
+	free(scratch);
+	free(W);
+}
+
+/* scale_mlp multiplies every weight by fw and every bias by fb. */
+static void
+scale_mlp(lv_mlp *m, float fw, float fb)
+{
+	int l;
+	size_t i;
+
+	for (l = 0; l < m->nlayers; l++)
+	{
+		for (i = 0; i < (size_t) m->layers[l].out * m->layers[l].in; i++)
+			m->layers[l].W[i] *= fw;
+		for (i = 0; i < (size_t) m->layers[l].out; i++)
+			m->layers[l].b[i] *= fb;
+	}
+}
+
+/*
+ * domain_rows overwrites the rows of t with random points of the domain
+ * (entries in [0, 1], norm <= D; a third of them with entries in {0, 1})
+ * and random valid targets (NULLs included), and fills xi with truncated
+ * normals, every fourth row at a corner (+-4).
+ */
+static void
+domain_rows(tiny *t, float *xi, lv_stream *rs)
+{
+	double D = lv_schema_diameter(&t->s);
+	int i,
+		j;
+
+	for (i = 0; i < t->n; i++)
+	{
+		float *x = t->X + (size_t) i * t->d;
+		int32_t *tg = t->T + (size_t) i * 3;
+		double nx = 0.0;
+
+		if (i % 4 != 0) /* keep every fourth encoded row */
+		{
+			for (j = 0; j < t->d; j++)
+			{
+				x[j] = (float) lv_stream_uniform(rs);
+				if (i % 3 == 0)
+					x[j] = x[j] < 0.5f ? 0.0f : 1.0f;
+				nx += (double) x[j] * x[j];
+			}
+			if (sqrt(nx) > D)
+				for (j = 0; j < t->d; j++)
+					x[j] = (float) (x[j] * (D / sqrt(nx)) * (1.0 - 1e-6));
+		}
+		tg[0] = (int32_t) lv_stream_below(rs, 6) - 1; /* -1: NULL */
+		tg[1] = (int32_t) lv_stream_below(rs, 5);
+		tg[2] = (int32_t) lv_stream_below(rs, 5);
+		if (i % 4 == 1)
+			for (j = 0; j < t->k; j++)
+				xi[(size_t) i * t->k + j] =
+					lv_stream_uniform(rs) < 0.5 ? -4.0f : 4.0f;
+		else
+			lv_dpsgd_draw_xi(rs, xi + (size_t) i * t->k, (size_t) t->k);
+	}
+}
+
+/*
+ * On random networks (several widths and weight scales) and random points
+ * of the domain with random targets and latent noise, every per-example
+ * gradient norm is at most B_t = lv_dpsgd_grad_bound(.., 1, ..), and every
+ * norm of a unit of at most 3 rows at most the bound for m = 3 (= 3 B_t).
+ */
+static void
+test_derived_bound(void **state)
+{
+	static const struct
+	{
+		int hidden,
+			latent,
+			seed;
+		float fw,
+			fb;
+	} nets[] = {{7, 3, 61, 1.0f, 1.0f}, {24, 5, 62, 1.0f, 1.0f}, {24, 2, 63, 2.5f, 3.0f}, {16, 4, 64, 0.3f, 0.1f}, {32, 1, 65, 1.5f, 0.0f}};
+	const int n = 400;
+	double worst = 0.0,
+		   worst_u = 0.0;
+	size_t c;
+
+	(void) state;
+	for (c = 0; c < sizeof(nets) / sizeof(nets[0]); c++)
+	{
+		tiny t;
+		lv_dpsgd_work *w;
+		lv_mlp genc,
+			gdec;
+		float *xi;
+		double *norms = malloc(sizeof(double) * n);
+		int *ustart = malloc(sizeof(int) * (n + 1));
+		uint8_t key[LV_KEY_BYTES];
+		lv_stream rs;
+		double b1,
+			b3,
+			mx = 0.0,
+			mxu = 0.0;
+		int i,
+			nu = 0;
+
+		tiny_make(&t, nets[c].hidden, nets[c].latent, n, nets[c].seed);
+		scale_mlp(&t.enc, nets[c].fw, nets[c].fb);
+		scale_mlp(&t.dec, nets[c].fw, nets[c].fb);
+		xi = malloc(sizeof(float) * n * t.k);
+		assert_non_null(xi);
+		assert_non_null(norms);
+		assert_non_null(ustart);
+		fill_key(key, nets[c].seed + 100);
+		lv_stream_init(&rs, key, LV_DOMAIN_PREPROCESS, 7);
+		domain_rows(&t, xi, &rs);
+		w = lv_dpsgd_work_new(&t.s, &t.enc, &t.dec, n);
+		assert_non_null(w);
+		assert_int_equal(lv_mlp_alloc_like(&genc, &t.enc), LV_OK);
+		assert_int_equal(lv_mlp_alloc_like(&gdec, &t.dec), LV_OK);
+
+		b1 = lv_dpsgd_grad_bound(&t.s, &t.enc, &t.dec, 1, w);
+		b3 = lv_dpsgd_grad_bound(&t.s, &t.enc, &t.dec, 3, w);
+		assert_true(b1 > 0.0 && isfinite(b1));
+		assert_true(fabs(b3 - 3.0 * b1) <= 1e-12 * b3);
+		assert_true(lv_dpsgd_grad_bound(&t.s, &t.enc, &t.dec, 0, w) < 0.0);
+
+		lv_dpsgd_clip_accumulate(&t.s, &t.enc, &t.dec, t.X, t.T, xi, n,
+								 INFINITY, w, &genc, &gdec, 1, norms, NULL,
+								 NULL);
+		for (i = 0; i < n; i++)
+		{
+			assert_true(norms[i] <= b1);
+			mx = fmax(mx, norms[i]);
+		}
+
+		/* units of 1, 2, 3 rows */
+		ustart[0] = 0;
+		while (ustart[nu] < n)
+		{
+			int e = ustart[nu] + nu % 3 + 1;
+
+			ustart[++nu] = e > n ? n : e;
+		}
+		lv_dpsgd_clip_accumulate_units(&t.s, &t.enc, &t.dec, t.X, t.T, xi, n,
+									   ustart, nu, INFINITY, w, &genc, &gdec,
+									   1, norms, NULL, NULL);
+		for (i = 0; i < nu; i++)
+		{
+			assert_true(norms[i] <= b3);
+			mxu = fmax(mxu, norms[i]);
+		}
+		print_message("hidden %2d latent %d scale %.1f/%.1f: B_t %.3f, "
+					  "largest row norm %.3f (%.3f), unit %.3f (%.3f)\n",
+					  nets[c].hidden, nets[c].latent, nets[c].fw, nets[c].fb,
+					  b1, mx, mx / b1, mxu, mxu / b3);
+		worst = fmax(worst, mx / b1);
+		worst_u = fmax(worst_u, mxu / b3);
+
+		lv_mlp_free(&genc);
+		lv_mlp_free(&gdec);
+		lv_dpsgd_work_free(w);
+		free(xi);
+		free(norms);
+		free(ustart);
+		tiny_free(&t);
+	}
+	assert_true(worst <= 1.0 && worst_u <= 1.0);
+}
+
+/*
+ * In LV_CLIP_DERIVED mode the step clips at and adds noise for C_t =
+ * min(clip, B_t): with clip = +inf the noise has sd sigma B_t / (q n),
+ * with a clip below B_t sigma clip / (q n), and the unit mode multiplies
+ * B_t by max_unit_rows.
+ */
+static void
+test_derived_noise(void **state)
+{
+	const int n = 50;
+	tiny t;
+	lv_dpsgd_config cfg;
+	lv_dpsgd_work *w;
+	lv_mlp genc,
+		gdec,
+		nenc,
+		ndec;
+	int64_t us[51];
+	double bt,
+		ct,
+		b;
+	int pass,
+		i;
+
+	(void) state;
+	tiny_make(&t, 24, 4, n, 71);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.sample_rate = 0.2;
+	cfg.clip_mode = LV_CLIP_DERIVED;
+	fill_key(cfg.train_key, 72);
+	w = lv_dpsgd_work_new(&t.s, &t.enc, &t.dec, 16);
+	assert_non_null(w);
+	assert_int_equal(lv_mlp_alloc_like(&genc, &t.enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&gdec, &t.dec), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&nenc, &t.enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&ndec, &t.dec), LV_OK);
+	bt = lv_dpsgd_grad_bound(&t.s, &t.enc, &t.dec, 1, w);
+	assert_true(bt > 0.0);
+
+	for (pass = 0; pass < 3; pass++)
+	{
+		double s1 = 0.0,
+			   s2 = 0.0,
+			   cnt = 0.0,
+			   sd,
+			   expect;
+		int step,
+			l,
+			net;
+
+		cfg.clip = pass == 1 ? 1e-3 : INFINITY;
+		if (pass == 2)
+		{
+			/* units of two rows, k = 2 */
+			for (i = 0; i <= 25; i++)
+				us[i] = 2 * i;
+			cfg.unit_start = us;
+			cfg.nunits = 25;
+			cfg.max_unit_rows = 2;
+		}
+		ct = lv_dpsgd_step_clip(&t.s, &t.enc, &t.dec, &cfg, w, &b);
+		if (pass == 2)
+			assert_true(fabs(b - 2.0 * bt) <= 1e-12 * b);
+		else
+			assert_true(b == bt);
+		assert_true(ct == (pass == 1 ? 1e-3 : b));
+		expect = 2.0 * ct / (cfg.sample_rate * n);
+		for (step = 0; step < 4; step++)
+		{
+			cfg.noise_multiplier = 0.0;
+			assert_true(lv_dpsgd_noisy_grad(&t.s, &t.enc, &t.dec, t.X, t.T, n,
+											&cfg, step, w, &genc, &gdec,
+											NULL) >= 0);
+			cfg.noise_multiplier = 2.0;
+			assert_true(lv_dpsgd_noisy_grad(&t.s, &t.enc, &t.dec, t.X, t.T, n,
+											&cfg, step, w, &nenc, &ndec,
+											NULL) >= 0);
+			mlp_axpy(&nenc, -1.0, &genc);
+			mlp_axpy(&ndec, -1.0, &gdec);
+			for (net = 0; net < 2; net++)
+			{
+				const lv_mlp *g = net ? &ndec : &nenc;
+
+				for (l = 0; l < g->nlayers; l++)
+				{
+					const lv_layer *L = &g->layers[l];
+					size_t j,
+						nw = (size_t) L->out * L->in;
+
+					for (j = 0; j < nw + (size_t) L->out; j++)
+					{
+						double v = j < nw ? L->W[j] : L->b[j - nw];
+
+						s1 += v;
+						s2 += v * v;
+						cnt += 1.0;
+					}
+				}
+			}
+		}
+		sd = sqrt(s2 / cnt - (s1 / cnt) * (s1 / cnt));
+		print_message("derived, pass %d: C_t %.5f (B_t %.5f), noise sd %.6f "
+					  "(expected %.6f)\n",
+					  pass, ct, b, sd, expect);
+		assert_true(fabs(sd / expect - 1.0) < 0.04);
+	}
+
+	/* norm mode: C_t = clip, B_t not computed */
+	cfg.clip_mode = LV_CLIP_NORM;
+	cfg.clip = 0.7;
+	assert_true(lv_dpsgd_step_clip(&t.s, &t.enc, &t.dec, &cfg, w, &b) == 0.7);
+	assert_true(b == 0.0);
+	/* non-finite weights: no clip, no step */
+	cfg.clip_mode = LV_CLIP_DERIVED;
+	t.dec.layers[1].W[3] = INFINITY;
+	assert_true(lv_dpsgd_step_clip(&t.s, &t.enc, &t.dec, &cfg, w, &b) < 0.0);
+	assert_int_equal(lv_dpsgd_noisy_grad(&t.s, &t.enc, &t.dec, t.X, t.T, n,
+										 &cfg, 0, w, &genc, &gdec, NULL),
+					 -2);
+
+	lv_mlp_free(&genc);
+	lv_mlp_free(&gdec);
+	lv_mlp_free(&nenc);
+	lv_mlp_free(&ndec);
+	lv_dpsgd_work_free(w);
+	tiny_free(&t);
+}
+
 /* ---------- the synthetic table ---------- */
 
 /*
@@ -1577,6 +1958,254 @@ test_unit_training(void **state)
 	free(us);
 }
 
+/* ---------- (9) the derived clip in training ---------- */
+
+/*
+ * Training steps in LV_CLIP_DERIVED mode with clip = +inf (the loop of
+ * lv_model_train_dpsgd: noisy gradient, Adam): at every step every sampled
+ * row's gradient norm is at most B_t, and C_t = B_t.
+ */
+static void
+test_derived_steps(void **state)
+{
+	lv_dpsgd_config cfg = table_config();
+	lv_schema s;
+	lv_mlp enc,
+		dec,
+		genc,
+		gdec,
+		m1e,
+		m2e,
+		m1d,
+		m2d,
+		tenc,
+		tdec;
+	lv_dpsgd_work *w;
+	lv_stream rinit;
+	float *Xb,
+		*xi;
+	int32_t *Tb;
+	double *norms;
+	int ew[4],
+		dw[4];
+	double worst = 0.0;
+	int64_t t;
+	const int maxB = 400;
+
+	(void) state;
+	s.ncols = 2;
+	s.cols = (lv_column *) table_cols;
+	cfg.clip_mode = LV_CLIP_DERIVED;
+	cfg.clip = INFINITY;
+	cfg.noise_multiplier = 1.0;
+	ew[0] = tab.d;
+	ew[1] = ew[2] = cfg.hidden;
+	ew[3] = cfg.latent;
+	dw[0] = cfg.latent;
+	dw[1] = dw[2] = cfg.hidden;
+	dw[3] = lv_schema_output_dim(&s);
+	assert_int_equal(lv_mlp_alloc(&enc, 3, ew), LV_OK);
+	assert_int_equal(lv_mlp_alloc(&dec, 3, dw), LV_OK);
+	lv_stream_init(&rinit, cfg.train_key, LV_DOMAIN_TRAIN, 1234);
+	lv_mlp_init_xavier(&enc, &rinit);
+	lv_mlp_init_xavier(&dec, &rinit);
+	assert_int_equal(lv_mlp_alloc_like(&genc, &enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&gdec, &dec), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&tenc, &enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&tdec, &dec), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&m1e, &enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&m2e, &enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&m1d, &dec), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&m2d, &dec), LV_OK);
+	w = lv_dpsgd_work_new(&s, &enc, &dec, maxB);
+	assert_non_null(w);
+	Xb = malloc(sizeof(float) * maxB * tab.d);
+	Tb = malloc(sizeof(int32_t) * maxB * 2);
+	xi = malloc(sizeof(float) * maxB * cfg.latent);
+	norms = malloc(sizeof(double) * maxB);
+	assert_true(Xb && Tb && xi && norms);
+
+	for (t = 0; t < 60; t++)
+	{
+		lv_dpsgd_sampler smp;
+		lv_stream rxi;
+		double bt,
+			ct;
+		int64_t i;
+		int B = 0,
+			r;
+
+		ct = lv_dpsgd_step_clip(&s, &enc, &dec, &cfg, w, &bt);
+		assert_true(ct == bt && bt > 0.0 && isfinite(bt));
+
+		/* the step's sample and latent noise, and their norms */
+		lv_dpsgd_sampler_init(&smp, cfg.train_key, t, TABLE_ROWS,
+							  cfg.sample_rate);
+		lv_stream_init(&rxi, cfg.train_key, LV_DOMAIN_TRAIN,
+					   LV_DPSGD_STREAM(LV_DPSGD_XI, t));
+		while ((i = lv_dpsgd_sampler_next(&smp)) >= 0)
+		{
+			assert_true(B < maxB);
+			memcpy(Xb + (size_t) B * tab.d, tab.X + (size_t) i * tab.d,
+				   sizeof(float) * tab.d);
+			memcpy(Tb + (size_t) B * 2, tab.T + (size_t) i * 2,
+				   sizeof(int32_t) * 2);
+			lv_dpsgd_draw_xi(&rxi, xi + (size_t) B * cfg.latent,
+							 (size_t) cfg.latent);
+			B++;
+		}
+		lv_dpsgd_clip_accumulate(&s, &enc, &dec, Xb, Tb, xi, B, INFINITY, w,
+								 &tenc, &tdec, 1, norms, NULL, NULL);
+		for (r = 0; r < B; r++)
+		{
+			assert_true(norms[r] <= bt);
+			worst = fmax(worst, norms[r] / bt);
+		}
+		if (t % 20 == 0)
+			print_message("step %ld: B_t %.3f, batch %d, largest norm %.3f\n",
+						  (long) t, bt, B, B ? norms[0] : 0.0);
+
+		assert_true(lv_dpsgd_noisy_grad(&s, &enc, &dec, tab.X, tab.T,
+										TABLE_ROWS, &cfg, t, w, &genc, &gdec,
+										NULL) == B);
+		lv_adam_step(&enc, &genc, &m1e, &m2e, cfg.lr, 0.9, 0.999, 1e-8, t + 1);
+		lv_adam_step(&dec, &gdec, &m1d, &m2d, cfg.lr, 0.9, 0.999, 1e-8, t + 1);
+	}
+	print_message("derived steps: largest norm / B_t %.4f\n", worst);
+	assert_true(worst <= 1.0);
+
+	free(Xb);
+	free(Tb);
+	free(xi);
+	free(norms);
+	lv_dpsgd_work_free(w);
+	lv_mlp_free(&enc);
+	lv_mlp_free(&dec);
+	lv_mlp_free(&genc);
+	lv_mlp_free(&gdec);
+	lv_mlp_free(&tenc);
+	lv_mlp_free(&tdec);
+	lv_mlp_free(&m1e);
+	lv_mlp_free(&m2e);
+	lv_mlp_free(&m1d);
+	lv_mlp_free(&m2d);
+}
+
+/*
+ * lv_model_train_dpsgd_report in both clip modes: the report's clips,
+ * derived training with layer bounds, over units, and the argument checks
+ * of the new fields.
+ */
+static void
+test_derived_report(void **state)
+{
+	lv_dpsgd_config cfg = table_config();
+	lv_dpsgd_report rep;
+	lv_model m;
+	int64_t steps;
+	int64_t *us = malloc(sizeof(int64_t) * (TABLE_ROWS + 1));
+	int64_t nunits = 0;
+
+	(void) state;
+	assert_non_null(us);
+	cfg.epochs = 3;
+	steps = lv_dpsgd_steps(cfg.epochs, cfg.sample_rate);
+
+	/* norm mode */
+	cfg.noise_multiplier = 1.0;
+	new_model(&m);
+	assert_int_equal(lv_model_train_dpsgd_report(&m, tab.X, tab.T, TABLE_ROWS,
+												 &cfg, NULL, &rep),
+					 LV_OK);
+	assert_int_equal(rep.steps, steps);
+	assert_true(rep.clip_min == 1.0 && rep.clip_max == 1.0 &&
+				rep.clip_last == 1.0 && fabs(rep.clip_mean - 1.0) < 1e-12);
+	assert_int_equal(rep.bound_steps, 0);
+	lv_model_free(&m);
+
+	/* derived, clip = +inf, tight layer bounds */
+	cfg.clip_mode = LV_CLIP_DERIVED;
+	cfg.clip = INFINITY;
+	cfg.encoder_layer_bound = 1.0;
+	cfg.decoder_layer_bound = 1.0;
+	new_model(&m);
+	assert_int_equal(lv_model_train_dpsgd_report(&m, tab.X, tab.T, TABLE_ROWS,
+												 &cfg, NULL, &rep),
+					 LV_OK);
+	print_message("derived, clip inf, layer bounds 1: C_t mean %.4f, min "
+				  "%.4f, max %.4f, last %.4f\n",
+				  rep.clip_mean, rep.clip_min, rep.clip_max, rep.clip_last);
+	assert_int_equal(rep.steps, steps);
+	assert_int_equal(rep.bound_steps, steps);
+	assert_true(rep.clip_min > 0.0 && rep.clip_min <= rep.clip_mean &&
+				rep.clip_mean <= rep.clip_max && isfinite(rep.clip_max));
+	lv_model_free(&m);
+
+	/* derived, clip below every B_t: the norm mode's clip */
+	cfg.clip = 1e-3;
+	new_model(&m);
+	assert_int_equal(lv_model_train_dpsgd_report(&m, tab.X, tab.T, TABLE_ROWS,
+												 &cfg, NULL, &rep),
+					 LV_OK);
+	assert_true(rep.clip_max == 1e-3 && rep.clip_min == 1e-3);
+	assert_int_equal(rep.bound_steps, 0);
+	lv_model_free(&m);
+
+	/* derived over units of up to 4 rows, k = 4 */
+	us[0] = 0;
+	while (us[nunits] < TABLE_ROWS)
+	{
+		int64_t e = us[nunits] + nunits % 4 + 1;
+
+		us[++nunits] = e > TABLE_ROWS ? TABLE_ROWS : e;
+	}
+	cfg.clip = INFINITY;
+	cfg.unit_start = us;
+	cfg.nunits = nunits;
+	cfg.max_unit_rows = 4;
+	new_model(&m);
+	assert_int_equal(lv_model_train_dpsgd_report(&m, tab.X, tab.T, TABLE_ROWS,
+												 &cfg, NULL, &rep),
+					 LV_OK);
+	print_message("derived over units (k 4): C_t mean %.4f\n", rep.clip_mean);
+	assert_true(rep.clip_min > 0.0 && isfinite(rep.clip_max));
+	lv_model_free(&m);
+
+	/* argument checks */
+	new_model(&m);
+	cfg.max_unit_rows = 3; /* a unit has 4 rows */
+	assert_int_equal(lv_model_train_dpsgd_report(&m, tab.X, tab.T, TABLE_ROWS,
+												 &cfg, NULL, &rep),
+					 LV_ERR_ARG);
+	assert_int_equal(rep.steps, 0);
+	cfg.max_unit_rows = 0; /* derived over units needs k */
+	assert_int_equal(lv_model_train_dpsgd(&m, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  NULL),
+					 LV_ERR_ARG);
+	cfg.max_unit_rows = -1;
+	assert_int_equal(lv_model_train_dpsgd(&m, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  NULL),
+					 LV_ERR_ARG);
+	cfg.unit_start = NULL;
+	cfg.max_unit_rows = 0;
+	cfg.clip_mode = 2;
+	assert_int_equal(lv_model_train_dpsgd(&m, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  NULL),
+					 LV_ERR_ARG);
+	cfg.clip_mode = LV_CLIP_NORM; /* +inf only with the derived clip */
+	assert_int_equal(lv_model_train_dpsgd(&m, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  NULL),
+					 LV_ERR_ARG);
+	cfg.clip_mode = LV_CLIP_DERIVED;
+	cfg.clip = NAN;
+	assert_int_equal(lv_model_train_dpsgd(&m, tab.X, tab.T, TABLE_ROWS, &cfg,
+										  NULL),
+					 LV_ERR_ARG);
+	assert_null(m.enc.layers);
+	lv_model_free(&m);
+	free(us);
+}
+
 int
 main(void)
 {
@@ -1588,6 +2217,9 @@ main(void)
 		cmocka_unit_test(test_unit_norms),
 		cmocka_unit_test(test_unit_duplicates),
 		cmocka_unit_test(test_unit_sampling),
+		cmocka_unit_test(test_spectral_bound),
+		cmocka_unit_test(test_derived_bound),
+		cmocka_unit_test(test_derived_noise),
 	};
 	const struct CMUnitTest train_tests[] = {
 		cmocka_unit_test(test_utility_no_noise),
@@ -1597,6 +2229,8 @@ main(void)
 		cmocka_unit_test(test_determinism),
 		cmocka_unit_test(test_unit_rows_identical),
 		cmocka_unit_test(test_unit_training),
+		cmocka_unit_test(test_derived_steps),
+		cmocka_unit_test(test_derived_report),
 	};
 	int failed;
 

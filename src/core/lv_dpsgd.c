@@ -26,6 +26,9 @@
 #define LV_DPSGD_CHUNK_MAX 4096         /* rows per chunk */
 #define LV_DPSGD_CHUNK_FLOATS (1 << 24) /* chunk workspace cap, floats */
 #define LV_DPSGD_XI_BOUND 4.0           /* |xi_j| <= 4 (privacy.md) */
+#define LV_DPSGD_GRAM_BLOCK 64          /* columns per DSYRK of the Gram */
+#define LV_DPSGD_BOUND_LAYERS 16        /* layers per network in the bound */
+#define LV_DPSGD_BOUND_MARGIN 1e-4      /* float rounding of the passes */
 #define LV_TWO32 4294967296.0
 
 /* Workspace of lv_dpsgd_clip_accumulate (opaque in lv_dpsgd.h). */
@@ -45,6 +48,8 @@ struct lv_dpsgd_work
 	int32_t *Tb;  /* maxB x ncols gathered targets */
 	float *xi;    /* maxB x k reparameterisation noise */
 	int *ustart;  /* maxB + 1 unit boundaries of the current chunk */
+	double *gram; /* scratch of lv_dpsgd_spectral_bound */
+	size_t gram_len;
 };
 
 /* Everything lv_model_train_dpsgd allocates besides the model's arrays. */
@@ -250,6 +255,28 @@ lv_dpsgd_work_new(const lv_schema *s, const lv_mlp *enc, const lv_mlp *dec,
 	if (w->z == NULL || w->sq == NULL || w->c == NULL || w->Xb == NULL ||
 		w->Tb == NULL || w->xi == NULL || w->ustart == NULL)
 		goto fail;
+	/* Gram scratch for the largest small side of any layer */
+	{
+		int r,
+			rmax = 0;
+
+		for (l = 0; l < enc->nlayers + dec->nlayers; l++)
+		{
+			const lv_layer *L = l < enc->nlayers ? &enc->layers[l]
+												 : &dec->layers[l - enc->nlayers];
+
+			r = L->out < L->in ? L->out : L->in;
+			if (r <= LV_DPSGD_GRAM_MAX && r > rmax)
+				rmax = r;
+		}
+		if (rmax > 0)
+		{
+			w->gram_len = lv_dpsgd_spectral_scratch(rmax);
+			w->gram = lv_calloc(w->gram_len, sizeof(double));
+			if (w->gram == NULL)
+				goto fail;
+		}
+	}
 	return w;
 
 fail:
@@ -280,6 +307,7 @@ lv_dpsgd_work_free(lv_dpsgd_work *w)
 	lv_free(w->Tb);
 	lv_free(w->xi);
 	lv_free(w->ustart);
+	lv_free(w->gram);
 	lv_free(w);
 }
 
@@ -519,16 +547,266 @@ lv_dpsgd_clip_accumulate_units(const lv_schema *s, const lv_mlp *enc,
 	return rec + klsum;
 }
 
+/* ---------- the derived clip (LV_CLIP_DERIVED) ---------- */
+
+/* lv_dpsgd_spectral_scratch returns the scratch doubles for r = min side. */
+size_t
+lv_dpsgd_spectral_scratch(int r)
+{
+	return (size_t) r * (2 * (size_t) r + LV_DPSGD_GRAM_BLOCK);
+}
+
+/*
+ * lv_dpsgd_spectral_bound returns an upper bound on ||L->W||_2: the
+ * Schatten-8 norm from the Gram matrix in double, or the Frobenius norm
+ * (see lv_dpsgd.h).
+ */
+double
+lv_dpsgd_spectral_bound(const lv_layer *L, double *scratch,
+						size_t scratch_len)
+{
+	int out = L->out,
+		in = L->in;
+	int r = out < in ? out : in;
+	size_t i,
+		nw = (size_t) out * in;
+	double f2 = 0.0,
+		   f,
+		   inv,
+		   fro,
+		   t8 = 0.0,
+		   s8;
+	double *G,
+		*G2,
+		*blk;
+	int a,
+		b,
+		j0,
+		nb;
+
+	for (i = 0; i < nw; i++)
+		f2 += (double) L->W[i] * L->W[i];
+	if (!isfinite(f2))
+		return -1.0;
+	if (f2 == 0.0)
+		return 0.0;
+	f = sqrt(f2);
+	fro = f * (1.0 + 1e-9); /* the sum's rounding: far below 1e-9 */
+	if (r > LV_DPSGD_GRAM_MAX || scratch == NULL ||
+		scratch_len < lv_dpsgd_spectral_scratch(r))
+		return fro;
+
+	/* G = V V^T (out <= in) or V^T V, V = W / ||W||_F, in column blocks */
+	inv = 1.0 / f;
+	G = scratch;
+	G2 = G + (size_t) r * r;
+	blk = G2 + (size_t) r * r;
+	if (out <= in)
+		for (j0 = 0; j0 < in; j0 += LV_DPSGD_GRAM_BLOCK)
+		{
+			nb = in - j0 < LV_DPSGD_GRAM_BLOCK ? in - j0 : LV_DPSGD_GRAM_BLOCK;
+			for (a = 0; a < out; a++)
+				for (b = 0; b < nb; b++)
+					blk[(size_t) a * nb + b] =
+						(double) L->W[(size_t) a * in + j0 + b] * inv;
+			cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, out, nb, 1.0,
+						blk, nb, j0 > 0 ? 1.0 : 0.0, G, out);
+		}
+	else
+		for (j0 = 0; j0 < out; j0 += LV_DPSGD_GRAM_BLOCK)
+		{
+			nb = out - j0 < LV_DPSGD_GRAM_BLOCK ? out - j0 : LV_DPSGD_GRAM_BLOCK;
+			for (a = 0; a < nb; a++)
+				for (b = 0; b < in; b++)
+					blk[(size_t) a * in + b] =
+						(double) L->W[(size_t) (j0 + a) * in + b] * inv;
+			cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, in, nb, 1.0,
+						blk, in, j0 > 0 ? 1.0 : 0.0, G, in);
+		}
+	for (a = 0; a < r; a++)
+		for (b = 0; b < a; b++)
+			G[(size_t) a * r + b] = G[(size_t) b * r + a];
+
+	/* G2 = G G^T = G^2 (upper); ||G^2||_F^2 = sum_i (sigma_i / f)^8 */
+	cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, r, r, 1.0, G, r, 0.0,
+				G2, r);
+	for (a = 0; a < r; a++)
+	{
+		t8 += G2[(size_t) a * r + a] * G2[(size_t) a * r + a];
+		for (b = a + 1; b < r; b++)
+			t8 += 2.0 * G2[(size_t) a * r + b] * G2[(size_t) a * r + b];
+	}
+	s8 = f * pow(t8, 0.125) * (1.0 + 1e-6);
+	if (!(s8 > 0.0) || !isfinite(s8))
+		return fro;
+	return s8 < fro ? s8 : fro;
+}
+
+/*
+ * lv_dpsgd_mlp_bounds writes an upper bound on the spectral norm (sw) and
+ * the bias norm (bn) of every layer of m; returns 0, or -1 on a non-finite
+ * weight or too many layers.
+ */
+static int
+lv_dpsgd_mlp_bounds(const lv_mlp *m, lv_dpsgd_work *w, double *sw, double *bn)
+{
+	int l,
+		i;
+
+	if (m->nlayers < 1 || m->nlayers > LV_DPSGD_BOUND_LAYERS)
+		return -1;
+	for (l = 0; l < m->nlayers; l++)
+	{
+		const lv_layer *L = &m->layers[l];
+		double b2 = 0.0;
+
+		sw[l] = lv_dpsgd_spectral_bound(L, w->gram, w->gram_len);
+		for (i = 0; i < L->out; i++)
+			b2 += (double) L->b[i] * L->b[i];
+		if (sw[l] < 0.0 || !isfinite(b2))
+			return -1;
+		bn[l] = sqrt(b2) * (1.0 + 1e-9);
+	}
+	return 0;
+}
+
+/*
+ * lv_dpsgd_head_bound2 returns the square of the bound H on the norm of
+ * one row's gradient with respect to the logits: 2 per softmax head, 1
+ * per Bernoulli NULL head.
+ */
+static double
+lv_dpsgd_head_bound2(const lv_schema *s)
+{
+	double h2 = 0.0;
+	int c;
+
+	for (c = 0; c < s->ncols; c++)
+	{
+		const lv_column *col = &s->cols[c];
+
+		h2 += 2.0;
+		if (col->kind == LV_COL_NUMERIC && col->nullable)
+			h2 += 1.0;
+	}
+	return h2;
+}
+
+/*
+ * lv_dpsgd_grad_bound returns B_t = unit_rows B_ex from the current
+ * weights (derivation in lv_dpsgd.h); negative on failure.
+ */
+double
+lv_dpsgd_grad_bound(const lv_schema *s, const lv_mlp *enc, const lv_mlp *dec,
+					int32_t unit_rows, lv_dpsgd_work *w)
+{
+	double swe[LV_DPSGD_BOUND_LAYERS],
+		bne[LV_DPSGD_BOUND_LAYERS],
+		swd[LV_DPSGD_BOUND_LAYERS],
+		bnd[LV_DPSGD_BOUND_LAYERS];
+	double ae[LV_DPSGD_BOUND_LAYERS + 1],
+		ad[LV_DPSGD_BOUND_LAYERS + 1],
+		ee[LV_DPSGD_BOUND_LAYERS],
+		ed[LV_DPSGD_BOUND_LAYERS];
+	int ne = enc->nlayers,
+		nd = dec->nlayers;
+	int d = enc->layers[0].in,
+		k = enc->layers[ne - 1].out;
+	double diam = lv_schema_diameter(s);
+	double mu,
+		sq = 0.0,
+		bound;
+	int l;
+
+	if (unit_rows < 1 || lv_dpsgd_mlp_bounds(enc, w, swe, bne) != 0 ||
+		lv_dpsgd_mlp_bounds(dec, w, swd, bnd) != 0)
+		return -1.0;
+
+	/* forward: bounds on the norms of every layer's input */
+	ae[0] = sqrt((double) d) < diam ? sqrt((double) d) : diam;
+	for (l = 0; l < ne; l++)
+		ae[l + 1] = swe[l] * ae[l] + bne[l];
+	mu = ae[ne];
+	ad[0] = mu + LV_DPSGD_XI_BOUND * sqrt((double) k);
+	for (l = 0; l < nd; l++)
+		ad[l + 1] = swd[l] * ad[l] + bnd[l];
+
+	/* backward: bounds on the norms of every layer's output gradient */
+	ed[nd - 1] = sqrt(lv_dpsgd_head_bound2(s));
+	for (l = nd - 1; l > 0; l--)
+		ed[l - 1] = swd[l] * ed[l];
+	ee[ne - 1] = swd[0] * ed[0] + mu; /* dL/dz plus the KL's mu */
+	for (l = ne - 1; l > 0; l--)
+		ee[l - 1] = swe[l] * ee[l];
+
+	for (l = 0; l < ne; l++)
+		sq += (ae[l] * ae[l] + 1.0) * ee[l] * ee[l];
+	for (l = 0; l < nd; l++)
+		sq += (ad[l] * ad[l] + 1.0) * ed[l] * ed[l];
+	bound = sqrt(sq) * (1.0 + LV_DPSGD_BOUND_MARGIN) * (double) unit_rows;
+	return (bound > 0.0 && isfinite(bound)) ? bound : -1.0;
+}
+
+/*
+ * lv_dpsgd_step_clip returns the clip of a step: cfg->clip, or in
+ * LV_CLIP_DERIVED mode min(cfg->clip, B_t); negative on failure.
+ */
+double
+lv_dpsgd_step_clip(const lv_schema *s, const lv_mlp *enc, const lv_mlp *dec,
+				   const lv_dpsgd_config *cfg, lv_dpsgd_work *w, double *bound)
+{
+	double b;
+	int32_t m = 1;
+
+	if (bound)
+		*bound = 0.0;
+	if (cfg->clip_mode != LV_CLIP_DERIVED)
+		return cfg->clip;
+	if (cfg->unit_start != NULL)
+		m = cfg->max_unit_rows;
+	b = lv_dpsgd_grad_bound(s, enc, dec, m, w);
+	if (b < 0.0)
+		return -1.0;
+	if (bound)
+		*bound = b;
+	return b < cfg->clip ? b : cfg->clip;
+}
+
+/* ---------- the privatised gradient of a step ---------- */
+
+static int64_t lv_dpsgd_noisy_grad_step(const lv_schema *s, const lv_mlp *enc,
+										const lv_mlp *dec, const float *X,
+										const int32_t *T, int64_t n,
+										const lv_dpsgd_config *cfg, int64_t t,
+										lv_dpsgd_work *w, lv_mlp *genc,
+										lv_mlp *gdec, double *loss,
+										double *clip_used, double *bound);
+
 /*
  * lv_dpsgd_noisy_grad computes the privatised gradient of step t (see
  * lv_dpsgd.h); returns the realised batch size in rows, -1 when a sampled
- * unit does not fit in the workspace.
+ * unit does not fit in the workspace, -2 when the clip fails.
  */
 int64_t
 lv_dpsgd_noisy_grad(const lv_schema *s, const lv_mlp *enc, const lv_mlp *dec,
 					const float *X, const int32_t *T, int64_t n,
 					const lv_dpsgd_config *cfg, int64_t t, lv_dpsgd_work *w,
 					lv_mlp *genc, lv_mlp *gdec, double *loss)
+{
+	return lv_dpsgd_noisy_grad_step(s, enc, dec, X, T, n, cfg, t, w, genc,
+									gdec, loss, NULL, NULL);
+}
+
+/*
+ * lv_dpsgd_noisy_grad_step is lv_dpsgd_noisy_grad that also returns the
+ * clip C_t it used (noise sd sigma C_t) and B_t (0 in LV_CLIP_NORM mode).
+ */
+static int64_t
+lv_dpsgd_noisy_grad_step(const lv_schema *s, const lv_mlp *enc,
+						 const lv_mlp *dec, const float *X, const int32_t *T,
+						 int64_t n, const lv_dpsgd_config *cfg, int64_t t,
+						 lv_dpsgd_work *w, lv_mlp *genc, lv_mlp *gdec,
+						 double *loss, double *clip_used, double *bound)
 {
 	int d = enc->layers[0].in;
 	int k = enc->layers[enc->nlayers - 1].out;
@@ -545,11 +823,16 @@ lv_dpsgd_noisy_grad(const lv_schema *s, const lv_mlp *enc, const lv_mlp *dec,
 		nu = 0,
 		first = 1;
 	double sum[3] = {0.0, 0.0, 0.0};
-	double std = cfg->noise_multiplier * cfg->clip;
+	double clip = lv_dpsgd_step_clip(s, enc, dec, cfg, w, bound);
+	double std = cfg->noise_multiplier * clip;
 	double scale = cfg->normalizer > 0.0
 					   ? 1.0 / cfg->normalizer
 					   : 1.0 / (cfg->sample_rate * (double) n);
 
+	if (clip_used)
+		*clip_used = clip;
+	if (!(clip > 0.0))
+		return -2;
 	lv_dpsgd_sampler_init(&smp, cfg->train_key, t, nunits, cfg->sample_rate);
 	lv_stream_init(&rxi, cfg->train_key, LV_DOMAIN_TRAIN,
 				   LV_DPSGD_STREAM(LV_DPSGD_XI, t));
@@ -576,7 +859,7 @@ lv_dpsgd_noisy_grad(const lv_schema *s, const lv_mlp *enc, const lv_mlp *dec,
 
 			sum[0] += lv_dpsgd_clip_accumulate_units(
 				s, enc, dec, w->Xb, w->Tb, w->xi, B, us ? w->ustart : NULL,
-				nu, cfg->clip, w, genc, gdec, first, NULL, &rec, &kl);
+				nu, clip, w, genc, gdec, first, NULL, &rec, &kl);
 			sum[1] += rec;
 			sum[2] += kl;
 			first = 0;
@@ -650,16 +933,26 @@ lv_dpsgd_ema_store(lv_mlp *w, const lv_mlp *acc, double f)
 	}
 }
 
-/*
- * lv_model_train_dpsgd fits m by DP-SGD (see lv_dpsgd.h). On failure the
- * networks are released and every allocation freed; the floating-point
- * environment is always restored.
- */
+/* lv_model_train_dpsgd fits m by DP-SGD (see lv_dpsgd.h). */
 int
 lv_model_train_dpsgd(lv_model *m, const float *X, const int32_t *T,
 					 int64_t n, const lv_dpsgd_config *cfg,
 					 lv_train_result *res)
 {
+	return lv_model_train_dpsgd_report(m, X, T, n, cfg, res, NULL);
+}
+
+/*
+ * lv_model_train_dpsgd_report fits m by DP-SGD and reports the clips used
+ * (see lv_dpsgd.h). On failure the networks are released and every
+ * allocation freed; the floating-point environment is always restored.
+ */
+int
+lv_model_train_dpsgd_report(lv_model *m, const float *X, const int32_t *T,
+							int64_t n, const lv_dpsgd_config *cfg,
+							lv_train_result *res, lv_dpsgd_report *rep)
+{
+	lv_dpsgd_report rp;
 	lv_dpsgd_state st;
 	lv_stream rinit;
 	int enc_w[4],
@@ -675,6 +968,9 @@ lv_model_train_dpsgd(lv_model *m, const float *X, const int32_t *T,
 	double cert;
 	unsigned int saved_fp;
 
+	memset(&rp, 0, sizeof(rp));
+	if (rep)
+		*rep = rp;
 	if ((rc = lv_dpsgd_check_args(m, X, T, n, cfg)) != LV_OK)
 		return rc;
 	steps = lv_dpsgd_steps(cfg->epochs, cfg->sample_rate);
@@ -751,16 +1047,27 @@ lv_model_train_dpsgd(lv_model *m, const float *X, const int32_t *T,
 	lv_dpsgd_project(m, cfg, &st, LV_DPSGD_POWER_ITERS_INIT);
 	for (t = 0; t < steps; t++)
 	{
-		double loss[3];
+		double loss[3],
+			clip_t,
+			bound_t;
 		int64_t B;
 
-		B = lv_dpsgd_noisy_grad(&m->schema, &m->enc, &m->dec, X, T, n, cfg,
-								t, st.work, &st.genc, &st.gdec, loss);
+		B = lv_dpsgd_noisy_grad_step(&m->schema, &m->enc, &m->dec, X, T, n,
+									 cfg, t, st.work, &st.genc, &st.gdec, loss,
+									 &clip_t, &bound_t);
 		if (B < 0)
 		{
-			rc = LV_ERR_ARG; /* not reached: maxB holds the largest unit */
+			/* -1 is not reached: maxB holds the largest unit */
+			rc = B == -2 ? LV_ERR_NUMERIC : LV_ERR_ARG;
 			break;
 		}
+		rp.clip_mean += clip_t;
+		rp.clip_min = t == 0 || clip_t < rp.clip_min ? clip_t : rp.clip_min;
+		rp.clip_max = clip_t > rp.clip_max ? clip_t : rp.clip_max;
+		rp.clip_last = clip_t;
+		if (cfg->clip_mode == LV_CLIP_DERIVED && bound_t < cfg->clip)
+			rp.bound_steps++;
+		rp.steps++;
 		if (!isfinite(loss[0]))
 		{
 			rc = LV_ERR_NUMERIC;
@@ -822,6 +1129,11 @@ lv_model_train_dpsgd(lv_model *m, const float *X, const int32_t *T,
 		res->final_recon = win_rows > 0 ? win[1] / (double) win_rows : 0.0;
 		res->final_kl = win_rows > 0 ? win[2] / (double) win_rows : 0.0;
 	}
+	if (rep)
+	{
+		rp.clip_mean /= (double) rp.steps;
+		*rep = rp;
+	}
 	return LV_OK;
 }
 
@@ -845,7 +1157,11 @@ lv_dpsgd_check_args(const lv_model *m, const float *X, const int32_t *T,
 		return LV_ERR_ARG;
 	if (cfg->epochs < 1 ||
 		!(cfg->sample_rate > 0.0 && cfg->sample_rate <= 1.0) ||
-		!isfinite(cfg->clip) || !(cfg->clip > 0.0) ||
+		!(cfg->clip > 0.0) ||
+		(cfg->clip_mode != LV_CLIP_NORM && cfg->clip_mode != LV_CLIP_DERIVED) ||
+		(cfg->clip_mode == LV_CLIP_NORM && !isfinite(cfg->clip)) ||
+		cfg->max_unit_rows < 0 ||
+		cfg->max_unit_rows > LV_DPSGD_MAX_UNIT_ROWS ||
 		!isfinite(cfg->noise_multiplier) || !(cfg->noise_multiplier >= 0.0) ||
 		cfg->latent < 1 || cfg->latent > 256 ||
 		cfg->hidden < 1 || cfg->hidden > 4096 ||
@@ -862,9 +1178,13 @@ lv_dpsgd_check_args(const lv_model *m, const float *X, const int32_t *T,
 		if (cfg->nunits < 1 || cfg->nunits > n || us[0] != 0 ||
 			us[cfg->nunits] != n)
 			return LV_ERR_ARG;
+		if (cfg->clip_mode == LV_CLIP_DERIVED && cfg->max_unit_rows < 1)
+			return LV_ERR_ARG;
 		for (i = 0; i < cfg->nunits; i++)
 			if (!(us[i + 1] > us[i]) ||
-				us[i + 1] - us[i] > LV_DPSGD_MAX_UNIT_ROWS)
+				us[i + 1] - us[i] > LV_DPSGD_MAX_UNIT_ROWS ||
+				(cfg->max_unit_rows > 0 &&
+				 us[i + 1] - us[i] > cfg->max_unit_rows))
 				return LV_ERR_ARG;
 	}
 	if (lv_dpsgd_steps(cfg->epochs, cfg->sample_rate) < 1)

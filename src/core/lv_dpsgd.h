@@ -51,6 +51,53 @@
  * DP estimate of the row count whose cost is accounted separately;
  * normalizer = 0 (q n) is for tests and for modes where n is public.
  *
+ * The clip (cfg->clip_mode). LV_CLIP_NORM: C_t = cfg->clip at every step.
+ * LV_CLIP_DERIVED (Bethune et al. 2023, "DP-SGD without clipping: the
+ * Lipschitz neural network way"; privacy.md "The Lipschitz constraint in
+ * the central mode"): at every step t, B_t = lv_dpsgd_grad_bound, an upper
+ * bound on ||G_u|| for every possible unit, is computed from the CURRENT
+ * weights only (outputs of the previous noisy steps, hence DP, plus the
+ * public schema and max_unit_rows: no data is read), and the step clips at
+ * and adds noise for C_t = min(cfg->clip, B_t). Clipping at C_t still
+ * happens, so the guarantee never rests on the derivation (nor on float
+ * rounding): every step is the subsampled Gaussian mechanism with
+ * sensitivity C_t and noise sd sigma C_t, i.e. noise multiplier sigma,
+ * which is all the accountant needs. cfg->clip may then be +inf (the clip
+ * is B_t alone).
+ *
+ * The derivation of B_t. Notation: ||.|| the L2 norm, s_l an upper bound on
+ * the spectral norm of layer l's W (lv_dpsgd_spectral_bound), b_l = ||bias
+ * of layer l||. For any per-example loss, a dense layer with input a and
+ * output gradient e (the gradient with respect to its pre-activation) has
+ * ||dW||_F^2 + ||db||^2 = (||a||^2 + 1) ||e||^2, so
+ *     ||g||^2 <= sum over layers of (A_l^2 + 1) E_l^2
+ * with A_l >= ||a|| and E_l >= ||e|| for every admissible input. ReLU is
+ * 1-Lipschitz with ReLU(0) = 0 and its mask has entries in {0, 1}, so
+ * ||ReLU(v)|| <= ||v|| and ||mask * v|| <= ||v||. Then:
+ *   inputs:   encoded rows have entries in [0, 1] and norm <= D
+ *             (lv_schema_diameter), so A_enc,0 = min(D, sqrt(d));
+ *   forward:  A_{l+1} = s_l A_l + b_l through the encoder, so ||mu|| <= M =
+ *             A_enc,last; z = mu + xi with |xi_j| <= 4, so ||z|| <= M +
+ *             4 sqrt(k) = A_dec,0, and A_{l+1} = s_l A_l + b_l through the
+ *             decoder (its last A is not needed);
+ *   heads:    the gradient of a softmax cross-entropy with respect to its
+ *             logits is p - onehot, ||p - e_t||^2 = sum_{j != t} p_j^2 +
+ *             (1 - p_t)^2 <= 2 (1 - p_t)^2 <= 2; a Bernoulli NULL head's is
+ *             sigmoid(x) - y, at most 1 in size; a column contributes 2
+ *             (categorical, or numeric that is not nullable) or 3 (nullable
+ *             numeric: bins and NULL head), so E_dec,last = H = sqrt(sum);
+ *   backward: E_{l-1} = s_l E_l through the decoder; dL/dz has norm <= s_0
+ *             E_dec,0; the encoder's last output gradient is dL/dz + mu (the
+ *             KL term 0.5 ||mu||^2), so E_enc,last = s_0 E_dec,0 + M, and
+ *             E_{l-1} = s_l E_l through the encoder.
+ * B_ex = sqrt(sum (A_l^2 + 1) E_l^2) (1 + 1e-4) bounds one row's gradient
+ * (the margin covers the float rounding of the actual forward and
+ * backward passes) and B_t = m B_ex bounds a unit's summed gradient,
+ * m = cfg->max_unit_rows (1 in the row-level mode). The bound holds for
+ * any targets, any NULL pattern and any x in the domain; it is loose
+ * (worst-case alignment at every layer), so it helps only when the
+ * spectral bounds (encoder_layer_bound, decoder_layer_bound) are small.
+ *
  * Randomness: ChaCha20 streams of cfg->train_key in LV_DOMAIN_TRAIN at the
  * indices LV_DPSGD_STREAM(purpose, step), disjoint from those of
  * lv_model_train (0, 1, 2). The DP noise is only as secret as train_key:
@@ -68,9 +115,11 @@ typedef struct lv_dpsgd_config
 	double sample_rate;      /* q in (0, 1]: Poisson sampling probability
 								 * of each unit (row) at each step */
 	double clip;             /* C > 0: per-unit L2 clipping norm of the
-								 * whole (summed) gradient */
-	double noise_multiplier; /* sigma >= 0: noise sd sigma C on the summed
-								 * clipped gradient */
+								 * whole (summed) gradient; finite, except
+								 * that LV_CLIP_DERIVED allows +inf */
+	double noise_multiplier; /* sigma >= 0: noise sd sigma C_t on the
+								 * summed clipped gradient (C_t: the clip
+								 * of step t, C in LV_CLIP_NORM mode) */
 	int32_t latent;
 	int32_t hidden;
 	double lr;                  /* Adam learning rate */
@@ -96,7 +145,27 @@ typedef struct lv_dpsgd_config
 	int64_t nunits;
 	/* > 0: the noisy sum is divided by it; 0: by q n (see above) */
 	double normalizer;
+	/*
+	 * LV_CLIP_NORM (0): clip at cfg->clip; LV_CLIP_DERIVED (1): clip at
+	 * min(cfg->clip, B_t) (see above; cfg->clip may be +inf).
+	 */
+	int32_t clip_mode;
+	/*
+	 * The public bound k on the rows of a unit (the caller's bounding), in
+	 * [0, LV_DPSGD_MAX_UNIT_ROWS]; ignored in the row-level mode. When > 0,
+	 * every unit must have at most this many rows (else LV_ERR_ARG).
+	 * Required (>= 1) in the unit mode with LV_CLIP_DERIVED: B_t = k B_ex.
+	 * Never derive it from the data (the largest unit is not public).
+	 */
+	int32_t max_unit_rows;
 } lv_dpsgd_config;
+
+/* cfg->clip_mode */
+enum
+{
+	LV_CLIP_NORM = 0,
+	LV_CLIP_DERIVED = 1
+};
 
 /* The largest unit lv_model_train_dpsgd accepts (rows). */
 #define LV_DPSGD_MAX_UNIT_ROWS 4096
@@ -142,6 +211,32 @@ int64_t lv_dpsgd_steps(int32_t epochs, double q);
 int lv_model_train_dpsgd(lv_model *m, const float *X, const int32_t *T,
 						 int64_t n, const lv_dpsgd_config *cfg,
 						 lv_train_result *res);
+
+/*
+ * What lv_model_train_dpsgd_report reports about the clip. Every C_t is a
+ * function of the weights before step t (DP outputs), the public schema,
+ * max_unit_rows and cfg->clip, so unlike lv_train_result these values are
+ * post-processing of the DP output and may be shown.
+ */
+typedef struct lv_dpsgd_report
+{
+	int64_t steps;       /* steps run */
+	double clip_mean;    /* mean of C_t over the steps run */
+	double clip_min;     /* smallest C_t */
+	double clip_max;     /* largest C_t */
+	double clip_last;    /* C_t of the last step */
+	int64_t bound_steps; /* steps where B_t < cfg->clip (C_t = B_t) */
+} lv_dpsgd_report;
+
+/*
+ * lv_model_train_dpsgd_report is lv_model_train_dpsgd that also fills rep
+ * (if not NULL; zeroed first, filled when LV_OK is returned). Noise at step
+ * t is always sigma C_t.
+ */
+int lv_model_train_dpsgd_report(lv_model *m, const float *X,
+								const int32_t *T, int64_t n,
+								const lv_dpsgd_config *cfg,
+								lv_train_result *res, lv_dpsgd_report *rep);
 
 /* ---------- internals (exposed for the unit tests) ---------- */
 
@@ -194,7 +289,9 @@ void lv_dpsgd_draw_xi(lv_stream *s, float *xi, size_t count);
 /*
  * Workspace of the per-example clipped gradients of chunks of up to maxB
  * rows (opaque: activations, every layer's output gradients, gathered
- * rows, targets and latent noise).
+ * rows, targets, latent noise, unit boundaries, and the Gram scratch of
+ * lv_dpsgd_spectral_bound for every layer whose smaller side is at most
+ * LV_DPSGD_GRAM_MAX: at most about 4.5 MB).
  */
 typedef struct lv_dpsgd_work lv_dpsgd_work;
 
@@ -255,9 +352,11 @@ double lv_dpsgd_clip_accumulate_units(const lv_schema *s, const lv_mlp *enc,
  * cfg->normalizer is 0) with the noise drawn coordinate after coordinate
  * (encoder then decoder, each layer's W then b) by lv_stream_gaussian from
  * (TRAIN, LV_DPSGD_STREAM(LV_DPSGD_NOISE, t)). loss (if not NULL) gets the
- * summed loss parts {total, recon, kl}. Returns the realised batch size in
- * rows, or -1 when a sampled unit has more than maxB rows (genc and gdec
- * are then meaningless). The arguments are not validated
+ * summed loss parts {total, recon, kl}. C is the step's clip C_t =
+ * lv_dpsgd_step_clip (cfg->clip in LV_CLIP_NORM mode). Returns the
+ * realised batch size in rows, -1 when a sampled unit has more than maxB
+ * rows, -2 when C_t cannot be computed (non-finite weights); genc and gdec
+ * are then meaningless. The arguments are not validated
  * (lv_model_train_dpsgd does that).
  */
 int64_t lv_dpsgd_noisy_grad(const lv_schema *s, const lv_mlp *enc,
@@ -266,5 +365,46 @@ int64_t lv_dpsgd_noisy_grad(const lv_schema *s, const lv_mlp *enc,
 							const lv_dpsgd_config *cfg, int64_t t,
 							lv_dpsgd_work *w, lv_mlp *genc, lv_mlp *gdec,
 							double *loss);
+
+/*
+ * lv_dpsgd_spectral_bound returns an upper bound on the largest singular
+ * value of L->W (out x in), exact arithmetic aside: the Schatten-8 norm
+ * (sum_i sigma_i^8)^(1/8) = ||G^2||_F^(1/4), G the Gram matrix of the
+ * smaller side of W / ||W||_F (r x r, r = min(out, in)), computed in double
+ * (two DSYRK, about r^2 max(out, in) + r^3 flops), times (1 + 1e-6) for
+ * the rounding. It exceeds ||W||_2 by at most the factor r^(1/8) (1.8 for
+ * r = 128), much less when a few singular values dominate. When r >
+ * LV_DPSGD_GRAM_MAX or scratch holds fewer than
+ * lv_dpsgd_spectral_scratch(r) doubles, the Frobenius norm (times
+ * (1 + 1e-9)) instead. 0 for a zero matrix; negative for non-finite
+ * entries. Power iteration is never used here: it gives lower bounds.
+ */
+#define LV_DPSGD_GRAM_MAX 512
+double lv_dpsgd_spectral_bound(const lv_layer *L, double *scratch,
+							   size_t scratch_len);
+
+/* lv_dpsgd_spectral_scratch returns the scratch doubles for r = min side. */
+size_t lv_dpsgd_spectral_scratch(int r);
+
+/*
+ * lv_dpsgd_grad_bound returns B_t = unit_rows B_ex (derivation above) for
+ * the networks enc and dec on schema s, with the workspace's scratch for
+ * the spectral bounds; negative when a weight is not finite, unit_rows <
+ * 1 or the bound overflows.
+ */
+double lv_dpsgd_grad_bound(const lv_schema *s, const lv_mlp *enc,
+						   const lv_mlp *dec, int32_t unit_rows,
+						   lv_dpsgd_work *w);
+
+/*
+ * lv_dpsgd_step_clip returns the clip C_t of a step on the current
+ * networks: cfg->clip (LV_CLIP_NORM) or min(cfg->clip, B_t)
+ * (LV_CLIP_DERIVED, B_t from lv_dpsgd_grad_bound with m = max_unit_rows
+ * in the unit mode, else 1); bound (if not NULL) gets B_t (0 in
+ * LV_CLIP_NORM mode). Negative when B_t cannot be computed.
+ */
+double lv_dpsgd_step_clip(const lv_schema *s, const lv_mlp *enc,
+						  const lv_mlp *dec, const lv_dpsgd_config *cfg,
+						  lv_dpsgd_work *w, double *bound);
 
 #endif
