@@ -104,6 +104,9 @@ typedef struct PrivacyPlan
 	double normalizer;
 	int64 steps;
 	int epochs;
+	double clip_mean; /* clip used per step (derived clipping: <= clip) */
+	double clip_max;
+	int64 bound_steps;  /* steps clipped at the derived bound */
 	double delta_rest;  /* composed: delta of the one RDP conversion */
 	double eps_release; /* per-record release alone, at its last pass */
 	double delta_release;
@@ -800,6 +803,7 @@ train_dpsgd(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const float *X,
 			double diameter, const uint8 *tkey, lv_train_result *res)
 {
 	lv_dpsgd_config cfg;
+	lv_dpsgd_report rep;
 	bool composed = o->mechanism == LV_MECH_COMPOSED;
 	int relation = composed ? LV_REL_REPLACE_ONE : LV_REL_ADD_REMOVE;
 	double eps_avail = o->epsilon - pp->eps_pre;
@@ -867,9 +871,14 @@ train_dpsgd(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const float *X,
 	cfg.unit_start = unit_start;
 	cfg.nunits = nunits;
 	cfg.normalizer = pp->normalizer;
+	cfg.max_unit_rows = o->unit ? o->unit_rows : 0;
+	cfg.clip_mode = o->clip_mode ? LV_CLIP_DERIVED : LV_CLIP_NORM;
 
-	rc = lv_model_train_dpsgd(m, X, T, n, &cfg, res);
+	rc = lv_model_train_dpsgd_report(m, X, T, n, &cfg, res, &rep);
 	lipvae_core_error(rc, "DP-SGD training");
+	pp->clip_mean = rep.clip_mean;
+	pp->clip_max = rep.clip_max;
+	pp->bound_steps = rep.bound_steps;
 
 	pp->eps_sgd = lv_dpsgd_epsilon(pp->q, pp->sigma, pp->steps, delta_avail, relation);
 	if (composed)
@@ -2108,6 +2117,11 @@ store_model(TrainOptions *o, PrivacyPlan *pp, TrainColumn *tc, int ncols,
 			json_num(&j, pp->clip);
 			appendStringInfoString(&j, ", \"normalizer\": ");
 			json_num(&j, pp->normalizer);
+			appendStringInfo(&j, ", \"clipping\": \"%s\", \"clip_mean\": ", o->clip_mode ? "lipschitz" : "norm");
+			json_num(&j, pp->clip_mean);
+			appendStringInfoString(&j, ", \"clip_max\": ");
+			json_num(&j, pp->clip_max);
+			appendStringInfo(&j, ", \"bound_steps\": " INT64_FORMAT, pp->bound_steps);
 			appendStringInfo(&j, ", \"relation\": \"%s\", \"delta\": ", pp->relation);
 			json_num(&j, pp->delta_sgd);
 			if (o->unit)
