@@ -1,19 +1,29 @@
 --
 -- sample: both forms of lipvae_sample, the privacy columns, types and NULLs,
--- determinism (the same rows for the same (n, start)), the pass limit, and
--- the fidelity of a high-epsilon model.
+-- determinism (the same rows for the same (n, start)), the pass limit of a
+-- per-record model, a central model's single guarantee and no limit, and
+-- the fidelity of high-epsilon models.
 --
 \set SHOW_CONTEXT never
--- 787 training rows, 10 passes: rows 0 .. 7869 may be released
--- (public bounds for the numbers, as a DP estimate needs more rows at this
--- epsilon, and chapters; the sex categories are chosen with DP)
+-- a per-record model: 787 training rows, 10 passes: rows 0 .. 7869 may be
+-- released (public bounds for the numbers, as a DP estimate needs more rows
+-- at this epsilon, and chapters; the sex categories are chosen with DP)
 SELECT (lipvae_train('smp', 'SELECT age, sex, creatinine, chapter FROM flsmall',
         bounds => '{"age": [40, 105], "creatinine": [0, 12]}',
         categories => '{"chapter": ["Circulatory", "Neoplasms", "Respiratory"]}',
-        epsilon => 1, seed => 3, epochs => 10, hidden => 16))->>'max_rows' AS max_rows;
--- a high-epsilon model on the whole table, for the fidelity check at the end
+        epsilon => 1, mechanism => 'latent', seed => 3, epochs => 10, hidden => 16))->>'max_rows' AS max_rows;
+-- a central model (the default) on the same rows
+SELECT s->>'mechanism' AS mechanism, s ? 'max_rows' AS has_max_rows
+  FROM (SELECT lipvae_train('smp_c', 'SELECT age, sex, creatinine, chapter FROM flsmall',
+          bounds => '{"age": [40, 105], "creatinine": [0, 12]}',
+          categories => '{"chapter": ["Circulatory", "Neoplasms", "Respiratory"]}',
+          epsilon => 1, seed => 3, epochs => 10, hidden => 16) AS s) x;
+-- high-epsilon models on the whole table, central and per-record, for the
+-- fidelity check at the end
 SELECT (lipvae_train('fl8', 'SELECT age, sex, kappa, chapter FROM flchain',
         epsilon => 8, seed => 1, epochs => 30, hidden => 64))->>'rows' AS rows;
+SELECT (lipvae_train('fl8_latent', 'SELECT age, sex, kappa, chapter FROM flchain',
+        epsilon => 8, mechanism => 'latent', seed => 1, epochs => 30, hidden => 64))->>'rows' AS rows;
 
 -- the two-argument call: exactly n rows numbered 0 .. n-1
 SELECT count(*) AS rows, min(row_no) AS first, max(row_no) AS last,
@@ -143,27 +153,93 @@ SELECT (row_no / 787) + 1 AS pass, count(*) AS rows, count(DISTINCT epsilon) AS 
 SELECT s.epsilon = m.epsilon AS last_row_has_model_epsilon
   FROM lipvae_sample('smp', 1, 7869) s, lipvae_models() m WHERE m.name = 'smp';
 
--- fidelity at epsilon 8: the synthetic marginals are close to the real ones
-CREATE TEMP TABLE fl8 AS SELECT * FROM lipvae_sample(NULL::lipvae_types.fl8, 7874);
+-- a central model: every row, however far, carries the model's epsilon
+-- (the whole output's guarantee) and the same scope; there is no pass
+-- limit, so more rows than the table has (10 passes' worth and more) are
+-- released, up to the last row number
+SELECT count(*) AS rows, count(DISTINCT epsilon) AS epsilons,
+       bool_and(epsilon = (SELECT epsilon FROM lipvae.models WHERE name = 'smp_c')) AS catalog_epsilon,
+       bool_and(epsilon = (SELECT epsilon FROM lipvae_models() WHERE name = 'smp_c')) AS listed_epsilon,
+       bool_and(epsilon > 0 AND epsilon <= 1) AS epsilon_ok,
+       bool_and(delta = 1e-6) AS delta_ok,
+       min(scope) AS scope, count(DISTINCT scope) AS scopes
+  FROM lipvae_sample('smp_c', 10000);
+SELECT count(*) AS rows, min(row_no) AS first, max(row_no) AS last,
+       bool_and(epsilon = (SELECT epsilon FROM lipvae.models WHERE name = 'smp_c')) AS catalog_epsilon
+  FROM lipvae_sample('smp_c', 10, 1000000000000);
+SELECT count(*) AS rows, min(row_no) AS last_row_no FROM lipvae_sample('smp_c', 1, 9223372036854775806);
+-- the same rows for the same (n, start); start => 9000 gives rows 9000 ..
+-- of start 0; chunks do not matter
+SELECT count(*) AS differing
+  FROM ((SELECT * FROM lipvae_sample('smp_c', 10000) EXCEPT SELECT * FROM lipvae_sample('smp_c', 10000))
+        UNION ALL
+        (SELECT * FROM lipvae_sample('smp_c', 20, 1000000000000)
+         EXCEPT SELECT * FROM lipvae_sample('smp_c', 20, 1000000000000))) x;
+SELECT count(*) AS differing
+  FROM ((SELECT * FROM lipvae_sample('smp_c', 1000, start => 9000)
+         EXCEPT SELECT * FROM lipvae_sample('smp_c', 10000) WHERE row_no >= 9000)
+        UNION ALL
+        (SELECT * FROM lipvae_sample('smp_c', 10000) WHERE row_no >= 9000
+         EXCEPT SELECT * FROM lipvae_sample('smp_c', 600, 9000)
+         EXCEPT SELECT * FROM lipvae_sample('smp_c', 400, 9600))) x;
+-- the typed form: the query's types, the same rows as the jsonb form, the
+-- same guarantee, no limit either
+CREATE TEMP TABLE smp_c_typed AS SELECT * FROM lipvae_sample(NULL::lipvae_types.smp_c, 10000);
+SELECT DISTINCT pg_typeof(age) AS age, pg_typeof(sex) AS sex, pg_typeof(creatinine) AS creatinine,
+       pg_typeof(chapter) AS chapter, pg_typeof(epsilon) AS epsilon, pg_typeof(scope) AS scope
+  FROM smp_c_typed;
+SELECT count(*) AS compared,
+       bool_and(t.age IS NOT DISTINCT FROM (j.row->>'age')::int) AS age_same,
+       bool_and(t.sex IS NOT DISTINCT FROM j.row->>'sex') AS sex_same,
+       bool_and(t.chapter IS NOT DISTINCT FROM j.row->>'chapter') AS chapter_same,
+       bool_and((t.creatinine IS NULL) = (j.row->'creatinine' = 'null')
+                AND coalesce(abs(t.creatinine - (j.row->>'creatinine')::float8)
+                             <= 1e-13 * abs(t.creatinine), true)) AS creatinine_same,
+       bool_and(t.epsilon = j.epsilon AND t.delta = j.delta AND t.scope = j.scope) AS guarantee_same,
+       count(DISTINCT t.epsilon) AS epsilons
+  FROM (SELECT *, row_number() OVER () - 1 AS row_no FROM smp_c_typed) t
+  JOIN lipvae_sample('smp_c', 10000) j USING (row_no);
+SELECT count(*) AS differing
+  FROM (SELECT * FROM smp_c_typed EXCEPT ALL SELECT * FROM lipvae_sample(NULL::lipvae_types.smp_c, 10000)) x;
+SELECT count(*) AS rows FROM lipvae_sample(NULL::lipvae_types.smp_c, 10, 1000000000000);
+-- values within the public bounds and lists
+SELECT bool_and(age IS NULL OR age BETWEEN 40 AND 105) AS age_in_bounds,
+       bool_and(creatinine IS NULL OR creatinine BETWEEN 0 AND 12) AS creatinine_in_bounds,
+       bool_and(chapter IS NULL OR chapter IN ('Circulatory', 'Neoplasms', 'Respiratory')) AS chapter_listed,
+       count(*) FILTER (WHERE age IS NOT NULL) > 0 AND count(*) FILTER (WHERE chapter IS NOT NULL) > 0 AS has_values
+  FROM smp_c_typed;
+
+-- fidelity at epsilon 8: the synthetic marginals are close to the real ones,
+-- for the central and the per-record model
+CREATE TEMP TABLE fl8 AS
+  SELECT 'central' AS mechanism, * FROM lipvae_sample(NULL::lipvae_types.fl8, 7874)
+  UNION ALL
+  SELECT 'latent', * FROM lipvae_sample(NULL::lipvae_types.fl8_latent, 7874);
 CREATE FUNCTION pg_temp.tvd(real_p jsonb, syn_p jsonb) RETURNS float8 LANGUAGE sql AS $$
   SELECT 0.5 * sum(abs(coalesce((real_p->>k)::float8, 0) - coalesce((syn_p->>k)::float8, 0)))
     FROM (SELECT jsonb_object_keys(real_p) UNION SELECT jsonb_object_keys(syn_p)) AS x(k) $$;
 WITH r AS (SELECT jsonb_object_agg(v, p) AS p FROM (SELECT coalesce(sex, '<NULL>') AS v,
              count(*)::float8 / sum(count(*)) OVER () AS p FROM flchain GROUP BY 1) x),
-     s AS (SELECT jsonb_object_agg(v, p) AS p FROM (SELECT coalesce(sex, '<NULL>') AS v,
-             count(*)::float8 / sum(count(*)) OVER () AS p FROM fl8 GROUP BY 1) x),
+     s AS (SELECT mechanism, jsonb_object_agg(v, p) AS p FROM (SELECT mechanism, coalesce(sex, '<NULL>') AS v,
+             count(*)::float8 / sum(count(*)) OVER (PARTITION BY mechanism) AS p FROM fl8 GROUP BY 1, 2) x
+            GROUP BY mechanism),
      rc AS (SELECT jsonb_object_agg(v, p) AS p FROM (SELECT coalesce(chapter, '<NULL>') AS v,
              count(*)::float8 / sum(count(*)) OVER () AS p FROM flchain GROUP BY 1) x),
-     sc AS (SELECT jsonb_object_agg(v, p) AS p FROM (SELECT coalesce(chapter, '<NULL>') AS v,
-             count(*)::float8 / sum(count(*)) OVER () AS p FROM fl8 GROUP BY 1) x)
-SELECT pg_temp.tvd(r.p, s.p) < 0.2 AS sex_tvd_ok,
+     sc AS (SELECT mechanism, jsonb_object_agg(v, p) AS p FROM (SELECT mechanism, coalesce(chapter, '<NULL>') AS v,
+             count(*)::float8 / sum(count(*)) OVER (PARTITION BY mechanism) AS p FROM fl8 GROUP BY 1, 2) x
+             GROUP BY mechanism)
+SELECT s.mechanism,
+       pg_temp.tvd(r.p, s.p) < 0.2 AS sex_tvd_ok,
        pg_temp.tvd(rc.p, sc.p) < 0.2 AS chapter_tvd_ok,
        pg_temp.tvd('{"F": 1}', '{"M": 1}') AS tvd_disjoint,
        pg_temp.tvd('{"F": 0.5, "M": 0.5}', '{"F": 0.5, "M": 0.5}') AS tvd_same
-  FROM r, s, rc, sc;
-SELECT abs((SELECT avg(age) FROM fl8) - (SELECT avg(age) FROM flchain))
+  FROM r, s JOIN sc USING (mechanism), rc
+ ORDER BY s.mechanism;
+SELECT mechanism, count(*) AS rows,
+       abs(avg(age) - (SELECT avg(age) FROM flchain))
          < 0.1 * (SELECT max(age) - min(age) FROM flchain) AS age_mean_ok,
-       abs((SELECT avg(kappa) FROM fl8) - (SELECT avg(kappa) FROM flchain))
+       abs(avg(kappa) - (SELECT avg(kappa) FROM flchain))
          < 0.1 * (SELECT max(kappa) - min(kappa) FROM flchain) AS kappa_mean_ok,
-       (SELECT count(DISTINCT sex) FROM fl8 WHERE sex IS NOT NULL) AS sexes,
-       (SELECT count(DISTINCT chapter) FROM fl8) > 1 AS several_chapters;
+       count(DISTINCT sex) AS sexes,
+       count(DISTINCT chapter) > 1 AS several_chapters
+  FROM fl8 GROUP BY mechanism ORDER BY mechanism;
