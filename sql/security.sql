@@ -22,23 +22,31 @@ GRANT lipvae_trainer TO lv_test_owner, lv_test_other;
 GRANT SELECT ON flchain, flsmall TO lv_test_owner, lv_test_other;
 -- a table the owner may not read
 CREATE TABLE lv_test_secret AS SELECT age, sex FROM flsmall;
--- an invoker-rights function reading it
+-- an invoker-rights function reading it, and an invoker-rights view of it
+-- the owner may read
 CREATE FUNCTION lv_test_peek() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM lv_test_secret';
+CREATE VIEW lv_test_secret_v WITH (security_invoker = true) AS SELECT age, sex FROM lv_test_secret;
+GRANT SELECT ON lv_test_secret_v TO lv_test_owner;
 -- a model of the superuser's
 SELECT (lipvae_train('lv_test_admin', 'SELECT age, sex FROM lv_test_secret', bounds => '{"age": [40, 110]}',
         seed => 20, epochs => 3, hidden => 16))->>'model' AS model;
 
--- the owner trains (every training of this file happens first)
+-- the owner trains (every training of this file happens first): a central
+-- model (the default), a per-record one and a non-private one
 SET ROLE lv_test_owner;
 SELECT (lipvae_train('lv_test_m', 'SELECT age, sex, chapter FROM flsmall',
         bounds => '{"age": [40, 110]}', categories => '{"chapter": ["Circulatory", "Neoplasms"]}',
         seed => 21, epochs => 3, hidden => 16))->>'model' AS model;
+SELECT (lipvae_train('lv_test_l', 'SELECT age, sex FROM flsmall', mechanism => 'latent',
+        bounds => '{"age": [40, 110]}', categories => '{"sex": ["F", "M"]}',
+        seed => 26, epochs => 3, hidden => 16))->>'model' AS model;
 SELECT (lipvae_train('lv_test_none', 'SELECT age, sex FROM flsmall', mechanism => 'none',
         seed => 22, epochs => 3, hidden => 16))->>'model' AS model;
 -- the query runs as the caller: no reading what the caller may not read,
--- directly or through a function
+-- directly or through a function or a view
 SELECT lipvae_train('lv_test_x', 'SELECT age, sex FROM lv_test_secret', seed => 23, epochs => 3, hidden => 16);
 SELECT lipvae_train('lv_test_x', 'SELECT age, lv_test_peek() AS n FROM flsmall', seed => 23, epochs => 3, hidden => 16);
+SELECT lipvae_train('lv_test_x', 'SELECT age, sex FROM lv_test_secret_v', seed => 23, epochs => 3, hidden => 16);
 SELECT lipvae_train('lv_test_x', 'SELECT * FROM lipvae.models', seed => 23, epochs => 3, hidden => 16);
 RESET ROLE;
 -- another trainer may neither replace nor reuse the owner's model name
@@ -94,6 +102,30 @@ SELECT count(*) AS rows FROM lv_test_synth;
 SELECT name, owner, mechanism, scope, delta, passes, rows_per_pass, columns, row_type,
        is_owner, details, epsilon <= 1 AS eps_ok
   FROM lipvae_models();
+-- nor n: a central model has no pass limit and one guarantee for all rows,
+-- so sampling far beyond the rows' count reveals nothing about it either
+SELECT count(*) AS rows, count(DISTINCT epsilon) AS epsilons, min(scope) AS scope
+  FROM lipvae_sample('lv_test_m', 10000);
+SELECT count(*) AS rows FROM lipvae_sample(NULL::lipvae_types.lv_test_m, 10, 1000000000000);
+SELECT count(*) AS rows FROM lipvae_sample('lv_test_m', 1, 7870);
+RESET ROLE;
+-- a per-record model's n is public (its pass boundaries reveal it): the
+-- analyst sees its rows per pass and meets its pass limit, not its details
+SET ROLE lv_test_owner;
+SELECT lipvae_grant('lv_test_l', 'lv_test_analyst');
+RESET ROLE;
+SET ROLE lv_test_analyst;
+SELECT name, mechanism, scope, passes, rows_per_pass, is_owner, details
+  FROM lipvae_models() WHERE name = 'lv_test_l';
+SELECT count(*) AS rows, count(DISTINCT epsilon) AS epsilons, max(epsilon) <= 1 AS eps_ok
+  FROM lipvae_sample('lv_test_l', 7870);
+SELECT * FROM lipvae_sample('lv_test_l', 1, 7870);
+RESET ROLE;
+SET ROLE lv_test_owner;
+SELECT lipvae_drop('lv_test_l');
+RESET ROLE;
+SET ROLE lv_test_analyst;
+SELECT name FROM lipvae_models() ORDER BY name;
 -- still no raw table, no catalog, no non-private model
 SELECT count(*) FROM flsmall;
 SELECT model FROM lipvae.models;
@@ -170,6 +202,7 @@ RESET ROLE;
 SELECT lipvae_drop('lv_test_admin');
 DROP TABLE lv_test_synth;
 DROP FUNCTION lv_test_peek();
+DROP VIEW lv_test_secret_v;
 DROP TABLE lv_test_secret;
 REVOKE SELECT ON flchain, flsmall FROM lv_test_owner, lv_test_other;
 REVOKE lipvae_trainer FROM lv_test_owner, lv_test_other;
