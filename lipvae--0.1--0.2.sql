@@ -59,16 +59,17 @@ CREATE FUNCTION lipvae_train(
 	clip float8 DEFAULT NULL,
 	clipping text DEFAULT NULL,
 	central_share float8 DEFAULT NULL,
-	layer_bound float8 DEFAULT NULL)
+	layer_bound float8 DEFAULT NULL,
+	marginals_share float8 DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'lipvae_train'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
 
-COMMENT ON FUNCTION lipvae_train(text, text, float8, float8, integer, text, jsonb, jsonb, text[], integer, integer, integer, integer, float8, integer, float8, bigint, boolean, text, integer, float8, text, float8, float8) IS
+COMMENT ON FUNCTION lipvae_train(text, text, float8, float8, integer, text, jsonb, jsonb, text[], integer, integer, integer, integer, float8, integer, float8, bigint, boolean, text, integer, float8, text, float8, float8, float8) IS
 'Train a differentially private model named MODEL on the rows of QUERY (run as the caller) and store it. By default (mechanism central) the whole synthetic output is (epsilon, delta)-DP.';
 
-REVOKE ALL ON FUNCTION lipvae_train(text, text, float8, float8, integer, text, jsonb, jsonb, text[], integer, integer, integer, integer, float8, integer, float8, bigint, boolean, text, integer, float8, text, float8, float8) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION lipvae_train(text, text, float8, float8, integer, text, jsonb, jsonb, text[], integer, integer, integer, integer, float8, integer, float8, bigint, boolean, text, integer, float8, text, float8, float8) TO lipvae_trainer;
+REVOKE ALL ON FUNCTION lipvae_train(text, text, float8, float8, integer, text, jsonb, jsonb, text[], integer, integer, integer, integer, float8, integer, float8, bigint, boolean, text, integer, float8, text, float8, float8, float8) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lipvae_train(text, text, float8, float8, integer, text, jsonb, jsonb, text[], integer, integer, integer, integer, float8, integer, float8, bigint, boolean, text, integer, float8, text, float8, float8, float8) TO lipvae_trainer;
 
 -- lipvae_report: central models have no passes; by default it compares as
 -- many synthetic rows as the query returns real rows.
@@ -460,3 +461,127 @@ $report$;
 
 COMMENT ON FUNCTION lipvae_report(text, bigint, text) IS
 'Quality report of MODEL for its owner: the first N synthetic rows (default: one pass, or as many as real rows for central models) against the rows of the training query run now as the caller; 1-way and 2-way TVD, association differences (Pearson/Cramer''s V), NULL rates and the guarantee.';
+
+-- ---------------------------------------------------------------------------
+-- Ledger: the privacy spend of every training, per source relation (issue 5)
+-- ---------------------------------------------------------------------------
+-- A training's source is the set of base relations its query reads (views
+-- expanded, partitions mapped to their root). Every relation of the source
+-- is charged the training's whole spend. Epsilons and deltas are under
+-- replace-one, the ledger's one relation (central guarantees are converted
+-- to it by lipvae_train before they are charged); the totals are their sums
+-- (basic composition), rounded up. Written only by the C functions (as the
+-- extension owner); nothing ever deletes from them.
+
+-- One row per relation ever charged or capped: running totals and caps.
+CREATE TABLE lipvae.ledger_sources (
+	relation regclass UNIQUE,			-- NULL once the relation is dropped
+	relation_name text NOT NULL,		-- when last charged or capped, or when dropped
+	dropped timestamptz,
+	central_epsilon float8 NOT NULL DEFAULT 0,		-- central (DP-SGD) spends
+	central_delta float8 NOT NULL DEFAULT 0,
+	per_record_epsilon float8 NOT NULL DEFAULT 0,	-- per-record releases
+	per_record_delta float8 NOT NULL DEFAULT 0,
+	non_private_trainings bigint NOT NULL DEFAULT 0,	-- mechanism 'none'
+	trainings bigint NOT NULL DEFAULT 0,				-- all of them
+	central_cap float8 CHECK (central_cap >= 0),		-- NULL: no cap
+	per_record_cap float8 CHECK (per_record_cap >= 0),
+	cap_set_by regrole,
+	cap_set_at timestamptz,
+	last_training timestamptz,
+	CHECK ((relation IS NULL) = (dropped IS NOT NULL))
+);
+REVOKE ALL ON lipvae.ledger_sources FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('lipvae.ledger_sources', '');
+
+-- One row per training, never removed (not by replacing or dropping the
+-- model either). relations[i] is NULL when relation_names[i] was temporary
+-- (no totals, no caps) or has since been dropped.
+CREATE SEQUENCE lipvae.ledger_entry_seq;
+CREATE TABLE lipvae.ledger_entries (
+	entry bigint PRIMARY KEY DEFAULT pg_catalog.nextval('lipvae.ledger_entry_seq'),
+	trained_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	model text NOT NULL,
+	trainer regrole NOT NULL,
+	relations regclass[] NOT NULL,
+	relation_names text[] NOT NULL,		-- at training time
+	kind text NOT NULL CHECK (kind IN ('central', 'per-record', 'none')),
+	mechanism text NOT NULL,
+	neighbouring text,					-- relation of epsilon/delta (replace-one)
+	epsilon float8,						-- NULL for kind 'none'
+	delta float8
+);
+REVOKE ALL ON lipvae.ledger_entries FROM PUBLIC;
+REVOKE ALL ON SEQUENCE lipvae.ledger_entry_seq FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('lipvae.ledger_entries', '');
+SELECT pg_catalog.pg_extension_config_dump('lipvae.ledger_entry_seq', '');
+
+COMMENT ON TABLE lipvae.ledger_sources IS
+'lipvae privacy ledger: totals and caps per relation. Read it with lipvae_ledger().';
+COMMENT ON TABLE lipvae.ledger_entries IS
+'lipvae privacy ledger: one entry per training, never removed. Read it with lipvae_ledger_entries().';
+
+-- Who sees what: superusers everything; the members of a relation's owner
+-- role that relation; members of lipvae_trainer the relations they may
+-- SELECT (or some columns of); entries also to their trainer.
+CREATE FUNCTION lipvae_ledger(
+	OUT relation regclass,
+	OUT central_epsilon float8,
+	OUT central_delta float8,
+	OUT per_record_epsilon float8,
+	OUT per_record_delta float8,
+	OUT non_private_trainings bigint,
+	OUT trainings bigint,
+	OUT central_cap float8,
+	OUT per_record_cap float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'lipvae_ledger'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION lipvae_ledger() IS
+'Privacy ledger per relation the caller may see: cumulative central and per-record (epsilon, delta) under replace-one, trainings (non-private ones counted apart) and caps (NULL: none).';
+
+CREATE FUNCTION lipvae_ledger_entries(
+	OUT entry bigint,
+	OUT trained_at timestamptz,
+	OUT model text,
+	OUT trainer text,
+	OUT relations regclass[],
+	OUT relation_names text[],
+	OUT kind text,
+	OUT mechanism text,
+	OUT neighbouring text,
+	OUT epsilon float8,
+	OUT delta float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'lipvae_ledger_entries'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION lipvae_ledger_entries() IS
+'Privacy ledger entries the caller may see: one per training (the caller''s own, or reading a relation the caller may see in lipvae_ledger()).';
+
+-- Caps: a superuser or a member of the relation's owner role. NULL leaves a
+-- cap as it is, 'Infinity' removes it; a cap below the total is allowed (it
+-- blocks further training).
+CREATE FUNCTION lipvae_set_cap(
+	relation regclass,
+	central_epsilon float8 DEFAULT NULL,
+	per_record_epsilon float8 DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'lipvae_set_cap'
+LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION lipvae_set_cap(regclass, float8, float8) IS
+'Set the caps on the central and per-record epsilon totals of RELATION (its owner or a superuser); NULL keeps a cap, ''Infinity'' removes it.';
+
+-- A dropped relation keeps its ledger (totals, caps, name) but loses its
+-- OID, so that no later relation with the same OID, and no restore of a
+-- dump, inherits it.
+CREATE FUNCTION lipvae.ledger_dropped()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'lipvae_ledger_dropped'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION lipvae.ledger_dropped() FROM PUBLIC;
+
+CREATE EVENT TRIGGER lipvae_ledger_dropped ON sql_drop
+	EXECUTE FUNCTION lipvae.ledger_dropped();

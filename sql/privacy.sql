@@ -291,6 +291,7 @@ SELECT (lipvae_train('priv_c1', 'SELECT age, sex, creatinine, chapter FROM flcha
         epsilon => 1, seed => 21, epochs => 3, hidden => 16))->>'scope' AS scope;
 SELECT (lipvae_train('priv_c8', 'SELECT age, sex, futime FROM flchain',
         epsilon => 8, delta => 1e-5, seed => 22, epochs => 2, hidden => 16, batch_size => 128,
+        marginals_share => 0,
         bounds => '{"age": [50, 110], "futime": [0, 5500]}',
         categories => '{"sex": ["F", "M"]}'))->>'scope' AS scope;
 SELECT (lipvae_train('priv_cu', 'SELECT futime % 500 AS person, age, sex FROM flchain',
@@ -307,6 +308,7 @@ SELECT name, mechanism, relation, epsilon, delta, epsilon_requested, epsilon_pre
        (dpsgd->>'sampling_rate')::float8 AS q, (dpsgd->>'noise_multiplier')::float8 AS sigma,
        (dpsgd->>'steps')::bigint AS steps, (dpsgd->>'epochs')::integer AS epochs,
        (dpsgd->>'clip')::float8 AS clip, dpsgd->>'relation' AS dpsgd_relation,
+       coalesce((dpsgd->>'marginals_mu')::float8, 0) AS mu_m,
        (SELECT coalesce(sum((p->>'epsilon')::float8), 0) FROM jsonb_array_elements(preprocess) p) AS eps_pre,
        (SELECT coalesce(sum((p->>'delta')::float8), 0) FROM jsonb_array_elements(preprocess) p) AS delta_pre
   FROM lipvae.models WHERE name LIKE 'priv_c%';
@@ -321,10 +323,12 @@ SELECT name, mechanism, relation, dpsgd_relation, passes, nrows IS NULL AS n_hid
   FROM central ORDER BY name;
 
 -- the DP-SGD part and the total, recomputed; the ledger's replace-one figure
-SELECT name,
+-- (the one-way marginals that correct the decoder are a Gaussian mechanism
+-- of GDP parameter mu_m, sqrt(2) mu_m under replace-one)
+SELECT name, mu_m > 0 AS has_marginals,
        lvt_close(lvt_rdp_eps(q, sigma, steps, 0, delta - delta_pre), epsilon_dpsgd, 1e-6) AS dpsgd_ok,
-       lvt_close(eps_pre + lvt_rdp_eps(q, sigma, steps, 0, delta - delta_pre), epsilon, 1e-6) AS total_ok,
-       lvt_close(eps_pre + lvt_rdp_eps(q, sigma / 2, steps, 0, delta - delta_pre), epsilon_ledger, 1e-6) AS ledger_ok,
+       lvt_close(eps_pre + lvt_rdp_eps(q, sigma, steps, mu_m, delta - delta_pre), epsilon, 1e-6) AS total_ok,
+       lvt_close(eps_pre + lvt_rdp_eps(q, sigma / 2, steps, sqrt(2) * mu_m, delta - delta_pre), epsilon_ledger, 1e-6) AS ledger_ok,
        epsilon_ledger > epsilon AS replace_one_costs_more,
        lvt_close(epsilon, epsilon_requested, 1e-3) AS budget_used
   FROM central WHERE mechanism = 'central' ORDER BY name;
@@ -354,11 +358,12 @@ SELECT c.name, bool_and(s.epsilon = c.epsilon) AS rows_carry_total,
  WHERE c.mechanism = 'central' GROUP BY c.name ORDER BY c.name;
 
 -- negative controls: add/remove accounting for the replace-one ledger, the
--- preprocessing left out, or sigma misread would all be caught
+-- preprocessing or the marginals left out, or sigma misread would all be caught
 SELECT name,
-       lvt_close(eps_pre + lvt_rdp_eps(q, sigma, steps, 0, delta - delta_pre), epsilon_ledger, 1e-6) AS ledger_at_sigma_matches,
-       lvt_close(lvt_rdp_eps(q, sigma, steps, 0, delta - delta_pre), epsilon, 1e-6) AS without_preprocessing_matches,
-       lvt_close(eps_pre + lvt_rdp_eps(q, sigma * 1.01, steps, 0, delta - delta_pre), epsilon, 1e-6) AS other_sigma_matches
+       lvt_close(eps_pre + lvt_rdp_eps(q, sigma, steps, mu_m, delta - delta_pre), epsilon_ledger, 1e-6) AS ledger_at_sigma_matches,
+       lvt_close(lvt_rdp_eps(q, sigma, steps, mu_m, delta - delta_pre), epsilon, 1e-6) AS without_preprocessing_matches,
+       lvt_close(eps_pre + lvt_rdp_eps(q, sigma, steps, 0, delta - delta_pre), epsilon, 1e-6) AS without_marginals_matches,
+       lvt_close(eps_pre + lvt_rdp_eps(q, sigma * 1.01, steps, mu_m, delta - delta_pre), epsilon, 1e-6) AS other_sigma_matches
   FROM central WHERE name = 'priv_c1';
 
 SELECT lipvae_drop(name) FROM (VALUES ('priv_many'), ('priv_nn'), ('priv_c8'), ('priv_cu')) AS v(name);

@@ -43,33 +43,49 @@ lipvae_pass_epsilon(double eps_pre, double delta, double delta_pre,
 }
 
 /*
+ * lipvae_rdp_epsilon returns eps_pre plus the epsilon at delta of DP-SGD
+ * (q, sigma, steps) under relation composed in RDP with a mu-GDP Gaussian
+ * mechanism (its RDP at order a is a mu^2 / 2; mu = 0: none), one
+ * conversion (lv_rdp_to_dp). Rounded up at every step.
+ */
+double
+lipvae_rdp_epsilon(double eps_pre, double delta, double q, double sigma,
+				   int64 steps, int relation, double mu)
+{
+	double orders[LV_RDP_NORDERS];
+	double rdp[LV_RDP_NORDERS];
+	double e;
+	int i;
+
+	lv_rdp_orders(orders);
+	if (lv_dpsgd_rdp(q, sigma, (long) steps, relation, rdp) != 0)
+		return NAN;
+	if (mu > 0)
+	{
+		/* the Gaussian mechanism of sensitivity 1 and sd 1/mu, sd rounded down */
+		double sd = nextafter(1.0 / mu, 0.0);
+
+		for (i = 0; i < LV_RDP_NORDERS; i++)
+			rdp[i] = lv_round_up(rdp[i] + lv_rdp_gaussian(sd, orders[i]));
+	}
+	e = lv_rdp_to_dp(orders, rdp, LV_RDP_NORDERS, delta, NULL);
+	return eps_pre > 0 ? lv_round_up(eps_pre + e) : e;
+}
+
+/*
  * lipvae_composed_pass_epsilon returns the guarantee (replace-one) of the
- * rows up to pass (1-based) of a central+latent model: the RDP of DP-SGD
- * (q, sigma, steps) under replace-one plus the RDP of pass releases of the
- * mu1-GDP latent mechanism (a Gaussian mechanism: alpha mu^2 / 2 at order
- * alpha for mu = sqrt(pass) mu1), converted once at delta_rest, plus the
- * preprocessing's epsilon. Rounded up at every step.
+ * rows up to pass (1-based) of a central+latent model: DP-SGD under
+ * replace-one composed with pass releases of the mu1-GDP latent mechanism
+ * (mu = sqrt(pass) mu1), at delta_rest, plus the preprocessing's epsilon.
  */
 double
 lipvae_composed_pass_epsilon(double eps_pre, double delta_rest, double q,
 							 double sigma, int64 steps, double mu1, int64 pass)
 {
-	double orders[LV_RDP_NORDERS];
-	double rdp[LV_RDP_NORDERS];
 	double mu = lv_round_up(lv_round_up(sqrt((double) pass)) * mu1);
-	double sd;
-	double e;
-	int i;
 
-	lv_rdp_orders(orders);
-	if (lv_dpsgd_rdp(q, sigma, (long) steps, LV_REL_REPLACE_ONE, rdp) != 0)
-		return NAN;
-	/* the Gaussian mechanism of sensitivity 1 and sd 1/mu, sd rounded down */
-	sd = nextafter(1.0 / mu, 0.0);
-	for (i = 0; i < LV_RDP_NORDERS; i++)
-		rdp[i] = lv_round_up(rdp[i] + lv_rdp_gaussian(sd, orders[i]));
-	e = lv_rdp_to_dp(orders, rdp, LV_RDP_NORDERS, delta_rest, NULL);
-	return eps_pre > 0 ? lv_round_up(eps_pre + e) : e;
+	return lipvae_rdp_epsilon(eps_pre, delta_rest, q, sigma, steps,
+							  LV_REL_REPLACE_ONE, mu);
 }
 
 /* jb_string returns a jsonb string value as a C string (NULL if absent). */

@@ -117,6 +117,9 @@ typedef struct LipvaeLoaded
 extern LipvaeLoaded *lipvae_load_model(const char *name, Oid want_rowtype);
 extern double lipvae_pass_epsilon(double eps_pre, double delta,
 								  double delta_pre, double mu1, int64 pass);
+extern double lipvae_rdp_epsilon(double eps_pre, double delta, double q,
+								 double sigma, int64 steps, int relation,
+								 double mu);
 extern double lipvae_composed_pass_epsilon(double eps_pre, double delta_rest,
 										   double q, double sigma, int64 steps,
 										   double mu1, int64 pass);

@@ -37,10 +37,13 @@
 #include "lipvae.h"
 #include "lv_accountant.h"
 #include "lv_dpsgd.h"
+#include "lv_marginals.h"
 #include "lv_privacy.h"
 
 #define LIPVAE_CENTRAL_EPOCHS 30
-#define LIPVAE_COUNT_SHARE 0.02 /* of epsilon: the DP row count (central) */
+#define LIPVAE_COUNT_SHARE 0.02    /* of epsilon: the DP row count (central) */
+#define LIPVAE_MARGINALS_SHARE 0.2 /* central: the DP one-way marginals */
+#define LIPVAE_MARGINAL_DRAWS 4096 /* prior draws that estimate the model's marginals */
 
 PG_FUNCTION_INFO_V1(lipvae_train);
 
@@ -71,14 +74,15 @@ typedef struct TrainOptions
 	int64 seed;
 	bool replace;
 	/* central (DP-SGD) options */
-	char *unit;           /* column identifying a person, or NULL */
-	int unit_rows;        /* k: rows kept per unit */
-	double clip;          /* C */
-	int clip_mode;        /* LV_CLIP_* */
-	double central_share; /* composed: DP-SGD's share of the budget */
-	double layer_bound;   /* spectral bound of every DP-SGD layer; 0: none */
-	double ema;           /* weight moving average of DP-SGD */
-	int unit_att;         /* 0-based attribute of the unit column, or -1 */
+	char *unit;             /* column identifying a person, or NULL */
+	int unit_rows;          /* k: rows kept per unit */
+	double clip;            /* C */
+	int clip_mode;          /* LV_CLIP_* */
+	double central_share;   /* composed: DP-SGD's share of the budget */
+	double layer_bound;     /* spectral bound of every DP-SGD layer; 0: none */
+	double ema;             /* weight moving average of DP-SGD */
+	double marginals_share; /* central: share of the DP one-way marginals */
+	int unit_att;           /* 0-based attribute of the unit column, or -1 */
 	Oid unit_type;
 } TrainOptions;
 
@@ -104,7 +108,10 @@ typedef struct PrivacyPlan
 	double normalizer;
 	int64 steps;
 	int epochs;
-	double clip_mean; /* clip used per step (derived clipping: <= clip) */
+	double mu_marginals; /* central: GDP parameter of the noisy marginals
+						  * (0: none), in relation */
+	double marginals_sd; /* their noise sd */
+	double clip_mean;    /* clip used per step (derived clipping: <= clip) */
 	double clip_max;
 	int64 bound_steps;  /* steps clipped at the derived bound */
 	double delta_rest;  /* composed: delta of the one RDP conversion */
@@ -831,7 +838,7 @@ train_dpsgd(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const float *X,
 		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						errmsg("too many DP-SGD steps for %d epochs at batch size %d", pp->epochs, o->batch),
 						errhint("Use fewer epochs or a larger batch_size.")));
-	eps_sgd_target = composed ? o->central_share * eps_avail : eps_avail;
+	eps_sgd_target = composed ? o->central_share * eps_avail : (1 - o->marginals_share) * eps_avail;
 	pp->delta_sgd = delta_avail;
 	pp->sigma = lv_dpsgd_sigma(pp->q, pp->steps, eps_sgd_target, delta_avail, relation);
 	if (!(pp->sigma > 0) || !isfinite(pp->sigma))
@@ -843,6 +850,31 @@ train_dpsgd(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const float *X,
 	pp->clip = o->clip;
 	pp->normalizer = pp->q * (composed ? (double) n : pp->n_hat);
 
+	if (o->marginals_share > 0)
+	{
+		/* the marginals get what DP-SGD leaves, composed in RDP */
+		double lo = 0,
+			   hi = 64;
+		int it;
+
+		for (it = 0; it < 200 && hi - lo > 1e-9 * hi; it++)
+		{
+			double mid = 0.5 * (lo + hi);
+
+			if (lipvae_rdp_epsilon(0, delta_avail, pp->q, pp->sigma, pp->steps,
+								   LV_REL_ADD_REMOVE, mid) <= eps_avail)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		pp->mu_marginals = lo;
+		if (!(lo > 0))
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							errmsg("cannot calibrate the marginal correction for epsilon %g", eps_avail),
+							errhint("Lower marginals_share, or set it to 0.")));
+		/* a row (a unit of k rows) moves the counts by sqrt(ncols) (k sqrt(ncols)) */
+		pp->marginals_sd = (o->unit ? o->unit_rows : 1) * sqrt((double) m->schema.ncols) / lo;
+	}
 	if (composed)
 	{
 		pp->delta_rest = delta_avail;
@@ -901,13 +933,27 @@ train_dpsgd(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const float *X,
 	}
 	else
 	{
+		if (pp->mu_marginals > 0)
+		{
+			/* noisy one-way marginals, then the decoder's output biases */
+			int w = lv_marginal_width(&m->schema);
+			double *counts = palloc(sizeof(double) * w);
+			lv_stream ns;
+
+			lv_marginal_counts(&m->schema, T, n, counts);
+			lv_stream_init(&ns, tkey, LV_DOMAIN_TRAIN, LV_MARGINALS_STREAM + 1);
+			lv_marginal_noise(counts, w, pp->marginals_sd, &ns);
+			rc = lv_model_fit_marginals(m, counts, LIPVAE_MARGINAL_DRAWS, 30, tkey);
+			lipvae_core_error(rc, "fitting the marginals");
+			pfree(counts);
+		}
 		m->mu1 = 0;
 		pp->delta_total = o->delta;
-		pp->eps_total = lv_round_up(pp->eps_pre + pp->eps_sgd);
-		/* the ledger's relation: replace-one (the accountant at 2C) */
-		pp->eps_ledger = lv_round_up(pp->eps_pre +
-									 lv_dpsgd_epsilon(pp->q, pp->sigma, pp->steps, delta_avail,
-													  LV_REL_REPLACE_ONE));
+		pp->eps_total = lipvae_rdp_epsilon(pp->eps_pre, delta_avail, pp->q, pp->sigma, pp->steps,
+										   LV_REL_ADD_REMOVE, pp->mu_marginals);
+		/* the ledger's relation: replace-one (the accountant at 2C, the counts at sqrt 2) */
+		pp->eps_ledger = lipvae_rdp_epsilon(pp->eps_pre, delta_avail, pp->q, pp->sigma / 2, pp->steps,
+											LV_REL_ADD_REMOVE, M_SQRT2 * pp->mu_marginals);
 		pp->delta_ledger = o->delta;
 	}
 	if (!(pp->eps_total <= o->epsilon * (1 + 1e-9)))
@@ -1105,6 +1151,12 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 		if (!isfinite(o->layer_bound) || o->layer_bound < 0 || o->layer_bound > 1e3)
 			bad_option("layer_bound", "layer_bound must lie in [0, 1000].",
 					   "0 (the default) leaves the DP-SGD layers unconstrained.");
+		o->marginals_share = float_arg(fcinfo, 24, o->mechanism == LV_MECH_CENTRAL ? LIPVAE_MARGINALS_SHARE : 0);
+		if (!isfinite(o->marginals_share) || o->marginals_share < 0 || o->marginals_share >= 1)
+			bad_option("marginals_share", "marginals_share must lie in [0, 1).",
+					   "It is the share of the budget spent on DP one-way marginals that correct the decoder (0: none).");
+		if (o->marginals_share > 0 && o->mechanism != LV_MECH_CENTRAL)
+			bad_option("marginals_share", "The marginal correction is part of mechanism 'central' only.", NULL);
 		o->ema = 0.99;
 		if (!central && (!arg_null(fcinfo, 20) || !arg_null(fcinfo, 21) || !arg_null(fcinfo, 23)))
 			bad_option("mechanism", "clip, clipping and layer_bound set DP-SGD, which only mechanisms 'central' and 'central+latent' use.", NULL);
@@ -2122,6 +2174,13 @@ store_model(TrainOptions *o, PrivacyPlan *pp, TrainColumn *tc, int ncols,
 			appendStringInfoString(&j, ", \"clip_max\": ");
 			json_num(&j, pp->clip_max);
 			appendStringInfo(&j, ", \"bound_steps\": " INT64_FORMAT, pp->bound_steps);
+			if (pp->mu_marginals > 0)
+			{
+				appendStringInfoString(&j, ", \"marginals_mu\": ");
+				json_num(&j, pp->mu_marginals);
+				appendStringInfoString(&j, ", \"marginals_noise_sd\": ");
+				json_num(&j, pp->marginals_sd);
+			}
 			appendStringInfo(&j, ", \"relation\": \"%s\", \"delta\": ", pp->relation);
 			json_num(&j, pp->delta_sgd);
 			if (o->unit)

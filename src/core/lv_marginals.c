@@ -1,0 +1,279 @@
+/*
+ * lv_marginals.c - DP one-way marginals of the decoder heads and the
+ * correction of the decoder's output biases toward them (lv_marginals.h).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "lv_marginals.h"
+#include "lv_nn.h"
+
+#define LV_MARGINAL_FLOOR 1e-4
+#define LV_MARGINAL_STEP 4.0
+
+/* lv_marginal_width returns the number of slots of a schema. */
+int
+lv_marginal_width(const lv_schema *s)
+{
+	return lv_schema_output_dim(s);
+}
+
+/* lv_marginal_counts counts the targets per slot (see lv_marginals.h). */
+void
+lv_marginal_counts(const lv_schema *s, const int32_t *T, int64_t n,
+				   double *counts)
+{
+	int w = lv_marginal_width(s);
+	int64_t r;
+	int c;
+
+	memset(counts, 0, sizeof(double) * (size_t) w);
+	for (r = 0; r < n; r++)
+	{
+		int off = 0;
+
+		for (c = 0; c < s->ncols; c++)
+		{
+			const lv_column *col = &s->cols[c];
+			int32_t t = T[(size_t) r * s->ncols + c];
+
+			if (col->kind == LV_COL_NUMERIC)
+			{
+				if (t < 0)
+				{
+					if (col->nullable)
+						counts[off + col->nbins] += 1.0;
+				}
+				else if (t < col->nbins)
+					counts[off + t] += 1.0;
+				off += col->nbins + (col->nullable ? 1 : 0);
+			}
+			else
+			{
+				int slots = lv_column_slots(col);
+
+				if (t >= 0 && t < slots)
+					counts[off + t] += 1.0;
+				off += slots;
+			}
+		}
+	}
+}
+
+/* lv_marginal_noise adds N(0, sd^2) to every count. */
+void
+lv_marginal_noise(double *counts, int w, double sd, lv_stream *s)
+{
+	int i;
+
+	for (i = 0; i < w; i++)
+		counts[i] += sd * lv_stream_gaussian(s);
+}
+
+/*
+ * lv_normalise writes the distribution of w noisy counts to p: clamped at
+ * 0, a floor of LV_MARGINAL_FLOOR of the mass per slot, summing to 1.
+ * Returns the clamped mass (0 when every count is <= 0: uniform).
+ */
+static double
+lv_normalise(const double *counts, int w, double *p)
+{
+	double sum = 0.0,
+		   tot = 0.0;
+	int i;
+
+	for (i = 0; i < w; i++)
+	{
+		p[i] = counts[i] > 0.0 ? counts[i] : 0.0;
+		sum += p[i];
+	}
+	for (i = 0; i < w; i++)
+	{
+		p[i] = (sum > 0.0 ? p[i] / sum : 1.0 / w) + LV_MARGINAL_FLOOR / w;
+		tot += p[i];
+	}
+	for (i = 0; i < w; i++)
+		p[i] /= tot;
+	return sum;
+}
+
+/* lv_clamp_step limits one fixed-point step. */
+static double
+lv_clamp_step(double x)
+{
+	if (!(x > -LV_MARGINAL_STEP))
+		return -LV_MARGINAL_STEP;
+	if (x > LV_MARGINAL_STEP)
+		return LV_MARGINAL_STEP;
+	return x;
+}
+
+/*
+ * lv_fit_softmax_head fits the w bias shifts delta of one softmax head
+ * (logits L + off, row stride o, M rows) to the target p.
+ */
+static void
+lv_fit_softmax_head(const float *L, int o, int off, int w, int M,
+					const double *p, int iters, double *delta,
+					double *pm)
+{
+	int it,
+		r,
+		j;
+
+	for (it = 0; it < iters; it++)
+	{
+		memset(pm, 0, sizeof(double) * (size_t) w);
+		for (r = 0; r < M; r++)
+		{
+			const float *l = L + (size_t) r * o + off;
+			double mx = -INFINITY,
+				   z = 0.0;
+
+			for (j = 0; j < w; j++)
+				if ((double) l[j] + delta[j] > mx)
+					mx = (double) l[j] + delta[j];
+			for (j = 0; j < w; j++)
+				z += exp((double) l[j] + delta[j] - mx);
+			for (j = 0; j < w; j++)
+				pm[j] += exp((double) l[j] + delta[j] - mx) / z;
+		}
+		for (j = 0; j < w; j++)
+		{
+			double m = pm[j] / M;
+
+			delta[j] += lv_clamp_step(log(p[j]) - log(m > 1e-300 ? m : 1e-300));
+		}
+	}
+}
+
+/* lv_fit_null_head fits the bias shift of one Bernoulli NULL head. */
+static double
+lv_fit_null_head(const float *L, int o, int off, int M, double p, int iters)
+{
+	double delta = 0.0;
+	int it,
+		r;
+
+	for (it = 0; it < iters; it++)
+	{
+		double m = 0.0;
+
+		for (r = 0; r < M; r++)
+			m += 1.0 / (1.0 + exp(-((double) L[(size_t) r * o + off] + delta)));
+		m /= M;
+		if (m < 1e-12)
+			m = 1e-12;
+		if (m > 1.0 - 1e-12)
+			m = 1.0 - 1e-12;
+		delta += lv_clamp_step((log(p) - log1p(-p)) - (log(m) - log1p(-m)));
+	}
+	return delta;
+}
+
+/* lv_model_fit_marginals corrects the output biases (see lv_marginals.h). */
+int
+lv_model_fit_marginals(lv_model *m, const double *noisy_counts, int nsamples,
+					   int iters, const uint8_t key[LV_KEY_BYTES])
+{
+	const lv_schema *s;
+	lv_layer *last;
+	lv_stream st;
+	float *z = NULL,
+		  *L = NULL,
+		  *scratch = NULL;
+	double *delta = NULL,
+		   *p = NULL,
+		   *pm = NULL;
+	int k,
+		o,
+		w,
+		mw,
+		c,
+		off = 0;
+	size_t i;
+
+	if (m == NULL || noisy_counts == NULL || key == NULL || nsamples < 1 ||
+		nsamples > (1 << 20) || iters < 0 || m->dec.nlayers < 1 ||
+		m->dec.layers == NULL || m->latent < 1)
+		return LV_ERR_ARG;
+	s = &m->schema;
+	k = m->latent;
+	o = lv_schema_output_dim(s);
+	w = lv_marginal_width(s);
+	last = &m->dec.layers[m->dec.nlayers - 1];
+	if (last->out != o || m->dec.layers[0].in != k)
+		return LV_ERR_ARG;
+	mw = lv_mlp_max_width(&m->dec);
+
+	z = lv_alloc(sizeof(float) * (size_t) nsamples * k);
+	L = lv_alloc(sizeof(float) * (size_t) nsamples * o);
+	scratch = lv_alloc(sizeof(float) * 2 * (size_t) nsamples * mw);
+	delta = lv_calloc((size_t) w, sizeof(double));
+	p = lv_alloc(sizeof(double) * (size_t) w);
+	pm = lv_alloc(sizeof(double) * (size_t) w);
+	if (z == NULL || L == NULL || scratch == NULL || delta == NULL ||
+		p == NULL || pm == NULL)
+	{
+		lv_free(z);
+		lv_free(L);
+		lv_free(scratch);
+		lv_free(delta);
+		lv_free(p);
+		lv_free(pm);
+		return LV_ERR_NOMEM;
+	}
+
+	/* the prior draws and the decoder's logits on them */
+	lv_stream_init(&st, key, LV_DOMAIN_TRAIN, LV_MARGINALS_STREAM);
+	for (i = 0; i < (size_t) nsamples * k; i++)
+		z[i] = (float) (m->noise_sd * lv_stream_gaussian(&st));
+	lv_mlp_infer(&m->dec, z, nsamples, L, scratch);
+
+	for (c = 0; c < s->ncols; c++)
+	{
+		const lv_column *col = &s->cols[c];
+
+		if (col->kind == LV_COL_NUMERIC)
+		{
+			int nb = col->nbins;
+
+			lv_normalise(noisy_counts + off, nb, p);
+			lv_fit_softmax_head(L, o, off, nb, nsamples, p, iters, delta + off, pm);
+			if (col->nullable)
+			{
+				double cnt[2],
+					q[2],
+					nonnull = 0.0;
+				int j;
+
+				for (j = 0; j < nb; j++)
+					nonnull += noisy_counts[off + j];
+				cnt[0] = noisy_counts[off + nb];
+				cnt[1] = nonnull;
+				lv_normalise(cnt, 2, q);
+				delta[off + nb] = lv_fit_null_head(L, o, off + nb, nsamples, q[0], iters);
+			}
+			off += nb + (col->nullable ? 1 : 0);
+		}
+		else
+		{
+			int slots = lv_column_slots(col);
+
+			lv_normalise(noisy_counts + off, slots, p);
+			lv_fit_softmax_head(L, o, off, slots, nsamples, p, iters, delta + off, pm);
+			off += slots;
+		}
+	}
+
+	for (i = 0; i < (size_t) o; i++)
+		last->b[i] = (float) ((double) last->b[i] + delta[i]);
+
+	lv_free(z);
+	lv_free(L);
+	lv_free(scratch);
+	lv_free(delta);
+	lv_free(p);
+	lv_free(pm);
+	return LV_OK;
+}

@@ -1,0 +1,65 @@
+/*
+ * lv_marginals.h - DP one-way marginals and the correction of a trained
+ * decoder toward them. No PostgreSQL here.
+ *
+ * A DP-SGD-trained decoder at small epsilon gets even the one-way
+ * distributions of its columns wrong (noisy gradients, few steps). The
+ * correction spends a share of the central budget on the one-way marginals
+ * of every decoder head (the Gaussian mechanism on the slot counts), then
+ * shifts the biases of the decoder's output layer so that the model's
+ * expected marginal under the prior matches the noisy one: post-processing
+ * of two DP outputs (the weights and the noisy counts), so it costs nothing
+ * beyond the counts, which the caller composes with DP-SGD in RDP.
+ *
+ * Slots, per column in order (the layout of the decoder's heads):
+ *   numeric:     nbins bins of the non-NULL values, then, if nullable, a
+ *                NULL slot;
+ *   categorical: lv_column_slots (listed, other, and NULL if nullable).
+ * One row adds 1 to exactly one slot of every column, so adding or
+ * removing a row moves the count vector by sqrt(ncols) in L2 (a unit of at
+ * most k rows: k sqrt(ncols); replacing a row: sqrt(2 ncols)).
+ */
+#ifndef LV_MARGINALS_H
+#define LV_MARGINALS_H
+
+#include <stdint.h>
+#include "lv_model.h"
+
+/* lv_marginal_width returns the number of slots of a schema. */
+int lv_marginal_width(const lv_schema *s);
+
+/*
+ * lv_marginal_counts sets counts (lv_marginal_width entries) to the slot
+ * counts of the n targets T (n x ncols: numeric bin or -1 for NULL,
+ * categorical slot), as lv_encode_row writes them.
+ */
+void lv_marginal_counts(const lv_schema *s, const int32_t *T, int64_t n,
+						double *counts);
+
+/*
+ * lv_marginal_noise adds N(0, sd^2) to each of the w counts, drawn in
+ * order from s.
+ */
+void lv_marginal_noise(double *counts, int w, double sd, lv_stream *s);
+
+/*
+ * lv_model_fit_marginals shifts the biases of m's last decoder layer so
+ * that the model's expected one-way marginals under the prior (the mean of
+ * each head's softmax, or sigmoid for a NULL head, over nsamples draws of
+ * z ~ N(0, noise_sd^2 I) from the (key, TRAIN, LV_MARGINALS_STREAM) stream)
+ * match the target marginals given by noisy_counts (clamped at 0 and
+ * normalised per column, numeric bins among the non-NULL values, with a
+ * floor of 1e-4 of a column's mass so that no slot becomes impossible):
+ * iters fixed-point steps b += log(target / model) per slot (the logit
+ * difference for a NULL head), each step's change clamped to [-4, 4].
+ * Columns are independent given z, so each head converges on its own.
+ * Returns LV_OK, LV_ERR_ARG or LV_ERR_NOMEM (m unchanged on error).
+ */
+int lv_model_fit_marginals(lv_model *m, const double *noisy_counts,
+						   int nsamples, int iters,
+						   const uint8_t key[LV_KEY_BYTES]);
+
+/* The stream index of lv_model_fit_marginals's prior draws. */
+#define LV_MARGINALS_STREAM ((uint64_t) 0x6d61726731ULL) /* "marg1" */
+
+#endif
