@@ -11,7 +11,7 @@ CORE_OBJS = $(patsubst %.c,%.o,$(wildcard src/core/*.c))
 GLUE_OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
 OBJS = $(GLUE_OBJS) $(CORE_OBJS)
 
-REGRESS = setup train sample privacy security badinput types report timeout
+REGRESS = setup train sample privacy security badinput types report timeout ledger
 REGRESS_OPTS = --inputdir=. --load-extension=lipvae
 
 PG_CPPFLAGS = -I$(srcdir)/src/core -I$(srcdir)/src
