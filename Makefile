@@ -13,6 +13,8 @@ OBJS = $(GLUE_OBJS) $(CORE_OBJS)
 
 REGRESS = setup train sample privacy security badinput types report timeout ledger
 REGRESS_OPTS = --inputdir=. --load-extension=lipvae
+ISOLATION = ledger_race
+ISOLATION_OPTS = --inputdir=. --load-extension=lipvae
 
 PG_CPPFLAGS = -I$(srcdir)/src/core -I$(srcdir)/src
 PG_CFLAGS = -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers $(LIPVAE_CFLAGS)
