@@ -72,11 +72,12 @@ trap cleanup EXIT
 eval "$(bash scripts/pgcluster.sh start "$pgdir")"
 reg_ok=1
 make -s installcheck || reg_ok=0
-reg_total=$(ls sql/*.sql | wc -l)
+reg_total=$(ls sql/*.sql specs/*.spec 2>/dev/null | wc -l)
 reg_failed=0
 if [ "$reg_ok" = 0 ]; then
 	[ -f regression.diffs ] && cat regression.diffs
-	reg_failed=$(grep -c 'FAILED' regression.out 2>/dev/null || true)
+	[ -f output_iso/regression.diffs ] && cat output_iso/regression.diffs
+	reg_failed=$(cat regression.out output_iso/regression.out 2>/dev/null | grep -c 'FAILED' || true)
 	[ -n "$reg_failed" ] && [ "$reg_failed" -gt 0 ] || reg_failed=1
 	tail -n 40 "$pgdir/server.log" || true
 fi
@@ -86,6 +87,6 @@ passed=$((unit_passed + reg_total - reg_failed + eval_ran - eval_failed))
 failed=$((unit_failed + reg_failed + eval_failed))
 [ "$unit_ok" = 1 ] || [ "$unit_failed" -gt 0 ] || failed=$((failed + 1))
 [ "$eval_ok" = 1 ] || [ "$eval_failed" -gt 0 ] || failed=$((failed + 1))
-echo "unit tests: $unit_passed passed, $unit_failed failed; evaluation tests: $((eval_ran - eval_failed)) passed, $eval_failed failed; regression files: $((reg_total - reg_failed)) passed, $reg_failed failed"
+echo "unit tests: $unit_passed passed, $unit_failed failed; evaluation tests: $((eval_ran - eval_failed)) passed, $eval_failed failed; regression and isolation files: $((reg_total - reg_failed)) passed, $reg_failed failed"
 echo "$passed passed, $failed failed"
 [ "$unit_ok" = 1 ] && [ "$eval_ok" = 1 ] && [ "$reg_ok" = 1 ]
