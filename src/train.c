@@ -684,7 +684,7 @@ dp_row_count(TrainOptions *o, PrivacyPlan *pp, int64 n, const uint8 *key,
 
 	lv_stream_init(&s, key, LV_DOMAIN_PREPROCESS, UINT64CONST(0x636f756e74)); /* "count" */
 	pp->eps_count = e;
-	pp->n_hat = Max(1.0, round((double) n + lv_stream_laplace(&s, sens / e)));
+	pp->n_hat = fmax(1.0, round((double) n + lv_stream_laplace(&s, sens / e))); /* not Max(): one draw */
 	pp->eps_pre = lv_round_up(pp->eps_pre + e);
 	/* components is a JSON array: append before its closing bracket */
 	Assert(components->len > 0 && components->data[components->len - 1] == ']');
