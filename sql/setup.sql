@@ -19,14 +19,11 @@ SELECT p.oid::regprocedure AS function, p.prosecdef AS security_definer,
   JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'lipvae'
  ORDER BY p.oid::regprocedure::text;
 -- nobody but the extension owner may read the catalog; only trainers may train
+-- (lipvae_train: the one function of that name, its signature listed above)
 SELECT has_schema_privilege('public', 'lipvae', 'USAGE') AS public_sees_catalog_schema,
        has_schema_privilege('public', 'lipvae_types', 'USAGE') AS public_sees_row_types,
-       has_function_privilege('public',
-         'lipvae_train(text,text,float8,float8,integer,text,jsonb,jsonb,text[],integer,integer,integer,integer,float8,integer,float8,bigint,boolean,text,integer,float8,text,float8,float8)',
-         'EXECUTE') AS public_may_train,
-       has_function_privilege('lipvae_trainer',
-         'lipvae_train(text,text,float8,float8,integer,text,jsonb,jsonb,text[],integer,integer,integer,integer,float8,integer,float8,bigint,boolean,text,integer,float8,text,float8,float8)',
-         'EXECUTE') AS trainer_may_train;
+       has_function_privilege('public', 'lipvae_train'::regproc, 'EXECUTE') AS public_may_train,
+       has_function_privilege('lipvae_trainer', 'lipvae_train'::regproc, 'EXECUTE') AS trainer_may_train;
 -- the catalog is carried by pg_dump
 SELECT c.relname, c.oid = ANY (e.extconfig) AS dumped
   FROM pg_extension e, pg_class c
@@ -141,12 +138,8 @@ SELECT string_agg(format('%s %s %s', a.attname, format_type(a.atttypid, a.atttyp
                   ORDER BY a.attnum) = :'fresh_columns' AS same_catalog_columns
   FROM pg_attribute a
  WHERE a.attrelid = 'lipvae.models'::regclass AND a.attnum > 0 AND NOT a.attisdropped;
-SELECT has_function_privilege('public',
-         'lipvae_train(text,text,float8,float8,integer,text,jsonb,jsonb,text[],integer,integer,integer,integer,float8,integer,float8,bigint,boolean,text,integer,float8,text,float8,float8)',
-         'EXECUTE') AS public_may_train,
-       has_function_privilege('lipvae_trainer',
-         'lipvae_train(text,text,float8,float8,integer,text,jsonb,jsonb,text[],integer,integer,integer,integer,float8,integer,float8,bigint,boolean,text,integer,float8,text,float8,float8)',
-         'EXECUTE') AS trainer_may_train;
+SELECT has_function_privilege('public', 'lipvae_train'::regproc, 'EXECUTE') AS public_may_train,
+       has_function_privilege('lipvae_trainer', 'lipvae_train'::regproc, 'EXECUTE') AS trainer_may_train;
 -- the old model's new columns are filled: a per-record guarantee under
 -- replace-one, all of it the release's, and the ledger's figure is it
 SELECT name, mechanism, scope, relation, passes, nrows,

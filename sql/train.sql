@@ -109,14 +109,15 @@ SELECT s->>'model' AS model,
   FROM summary WHERE model = 'fl_c';
 -- the guarantee: at most the requested epsilon, nearly all of it spent; the
 -- preprocessing spends its share (0.2) plus 2% on the DP row count, DP-SGD
--- the rest; the sampling rate is batch_size (512) over the DP row count;
--- steps = epochs / rate; the ledger's replace-one figure is at least epsilon
+-- (and the DP marginals, composed with it) the rest; the sampling rate is
+-- batch_size (512) over the DP row count; steps = epochs / rate; the
+-- ledger's replace-one figure is at least epsilon
 SELECT (s->>'epsilon')::float8 <= 1 AS eps_within_request,
        (s->>'epsilon')::float8 > 0.999 AS budget_spent,
        abs((s->>'epsilon_preprocess')::float8 - (0.2 + 0.02) * 1) < 1e-12 AS preprocess_is_share_and_count,
        (s->>'epsilon_dpsgd')::float8 <= 1 - (s->>'epsilon_preprocess')::float8 AS dpsgd_within_rest,
-       abs((s->>'epsilon')::float8 - (s->>'epsilon_preprocess')::float8 - (s->>'epsilon_dpsgd')::float8)
-         < 1e-12 AS epsilon_is_sum,
+       (s->>'epsilon')::float8 >= (s->>'epsilon_preprocess')::float8 + (s->>'epsilon_dpsgd')::float8 - 1e-12
+         AS epsilon_covers_parts,
        (s->>'noise_multiplier')::float8 > 0 AS noise,
        abs(512 / (s->>'sampling_rate')::float8 - 7874) < 500 AS rate_from_dp_count,
        (s->>'steps')::bigint = ceil(5 / (s->>'sampling_rate')::float8) AS steps_ok,
@@ -137,7 +138,7 @@ SELECT mechanism, scope, relation, passes, nrows, epsilon_requested, mu_pass, li
        epsilon <= epsilon_requested AS eps_ok,
        epsilon_dpsgd <= epsilon AS dpsgd_within_epsilon,
        epsilon_dpsgd = (s->>'epsilon_dpsgd')::float8 AS same_dpsgd,
-       abs(epsilon - epsilon_preprocess - epsilon_dpsgd) < 1e-12 AS epsilon_is_sum,
+       epsilon >= epsilon_preprocess + epsilon_dpsgd - 1e-12 AS epsilon_covers_parts,
        delta_dpsgd = delta - delta_preprocess AS dpsgd_delta_is_rest,
        epsilon_ledger = (s->>'epsilon_ledger')::float8 AS same_ledger,
        delta_ledger = delta AS ledger_delta,
