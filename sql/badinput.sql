@@ -5,9 +5,12 @@
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 
--- a model to sample and to corrupt later
+-- a per-record model to sample and to corrupt later (its catalog entry has
+-- passes and mu_pass to tamper with), and a central one
 SELECT (lipvae_train('bad_base', 'SELECT age, sex FROM flsmall', bounds => '{"age": [40, 110]}',
-        seed => 31, epochs => 3, hidden => 16))->>'model' AS model;
+        mechanism => 'latent', seed => 31, epochs => 3, hidden => 16))->>'model' AS model;
+SELECT (lipvae_train('bad_central', 'SELECT age, sex FROM flsmall', bounds => '{"age": [40, 110]}',
+        seed => 33, epochs => 3, hidden => 16))->>'model' AS model;
 
 -- the training query's result
 -- empty result
@@ -89,10 +92,79 @@ SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', passes => 0);
 SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', passes => -3);
 SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', mechanism => 'dpsgd');
 SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', mechanism => '');
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', mechanism => 'Central');
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', mechanism => 'latent+central');
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', mechanism => 'central ');
 SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', preprocess_share => 0);
 SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', preprocess_share => 1);
 -- DP bounds need enough rows for their share of epsilon
 SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall WHERE age < 52', epsilon => 0.01, seed => 1, epochs => 3);
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall WHERE age < 52', epsilon => 0.01, mechanism => 'latent',
+                    seed => 1, epochs => 3);
+-- an epsilon so small that no noise multiplier calibrates DP-SGD (central,
+-- central+latent); the per-record mechanism alone still calibrates
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', epsilon => 0.001, delta => 1e-10,
+                    bounds => '{"age": [40, 110]}', categories => '{"sex": ["F", "M"]}', seed => 1, epochs => 3);
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', epsilon => 0.001, delta => 1e-10, mechanism => 'central+latent',
+                    bounds => '{"age": [40, 110]}', categories => '{"sex": ["F", "M"]}', seed => 1, epochs => 3);
+SELECT (lipvae_train('bad_tiny', 'SELECT age, sex FROM flsmall', epsilon => 0.001, delta => 1e-10, mechanism => 'latent',
+        bounds => '{"age": [40, 110]}', categories => '{"sex": ["F", "M"]}', seed => 1, epochs => 3, hidden => 16))->>'epsilon'
+        <= '0.001' AS latent_calibrates;
+SELECT lipvae_drop('bad_tiny');
+-- DP-SGD settings (central, central+latent): unit, unit_rows, clip,
+-- clipping, central_share, layer_bound, marginals_share
+-- a unit (user-level privacy) needs mechanism 'central'
+SELECT lipvae_train('bad', 'SELECT id AS person, age FROM flsmall', unit => 'person', mechanism => 'latent');
+SELECT lipvae_train('bad', 'SELECT id AS person, age FROM flsmall', unit => 'person', mechanism => 'central+latent');
+SELECT lipvae_train('bad', 'SELECT id AS person, age FROM flsmall', unit => 'person', mechanism => 'none');
+-- the unit column must be a column of the query, once, and not NULL; it is
+-- not modelled, so a query of the unit alone has no columns
+SELECT lipvae_train('bad', 'SELECT id AS person, age FROM flsmall', unit => 'patient', seed => 1, epochs => 3);
+SELECT lipvae_train('bad', 'SELECT id AS person, age FROM flsmall', unit => 'Person', seed => 1, epochs => 3);
+SELECT lipvae_train('bad', 'SELECT id AS person, age FROM flsmall', unit => '', seed => 1, epochs => 3);
+SELECT lipvae_train('bad', 'SELECT id AS person, age, id AS person FROM flsmall', unit => 'person', seed => 1, epochs => 3);
+SELECT lipvae_train('bad', 'SELECT id AS person FROM flsmall', unit => 'person', seed => 1, epochs => 3);
+SELECT lipvae_train('bad', 'SELECT CASE WHEN id % 7 = 0 THEN NULL ELSE id END AS person, age FROM flsmall',
+                    unit => 'person', bounds => '{"age": [40, 110]}', seed => 1, epochs => 3);
+-- unit_rows: only with a unit, in [1, 1000]
+SELECT lipvae_train('bad', 'SELECT id AS person, age FROM flsmall', unit_rows => 2);
+SELECT lipvae_train('bad', 'SELECT id AS person, age FROM flsmall', unit => 'person', unit_rows => 0);
+SELECT lipvae_train('bad', 'SELECT id AS person, age FROM flsmall', unit => 'person', unit_rows => -1);
+SELECT lipvae_train('bad', 'SELECT id AS person, age FROM flsmall', unit => 'person', unit_rows => 1001);
+-- clip in (0, 1e6]
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', clip => 0);
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', clip => -1);
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', clip => 'NaN');
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', clip => 'Infinity');
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', clip => '-Infinity');
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', clip => 1e7);
+-- clipping 'norm' or 'lipschitz', the latter with a layer bound
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', clipping => 'l2');
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', clipping => 'Norm');
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', clipping => '');
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', clipping => 'lipschitz');
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', clipping => 'lipschitz', layer_bound => 0);
+-- central_share in (0, 1)
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', mechanism => 'central+latent', central_share => 0);
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', mechanism => 'central+latent', central_share => 1);
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', mechanism => 'central+latent', central_share => -0.5);
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', mechanism => 'central+latent', central_share => 'NaN');
+-- layer_bound in [0, 1000]
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', layer_bound => -1);
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', layer_bound => 'NaN');
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', layer_bound => 'Infinity');
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', layer_bound => 1001);
+-- marginals_share in [0, 1), and only for mechanism 'central'
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', marginals_share => -0.1);
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', marginals_share => 1);
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', marginals_share => 'NaN');
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', mechanism => 'latent', marginals_share => 0.3);
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', mechanism => 'central+latent', marginals_share => 0.3);
+-- DP-SGD settings with a mechanism that has no DP-SGD
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', mechanism => 'latent', clip => 1);
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', mechanism => 'latent', clipping => 'norm');
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', mechanism => 'latent', layer_bound => 2);
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', mechanism => 'none', clip => 2);
 -- training settings
 SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', epochs => 0);
 SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', epochs => 100001);
@@ -143,6 +215,7 @@ SELECT lipvae_drop(NULL);
 SELECT lipvae_grant(NULL, 'postgres');
 SELECT lipvae_grant('bad_base', NULL);
 SELECT lipvae_grant('bad_base', 'no_such_role');
+SELECT lipvae_grant('bad_central', NULL);
 SELECT lipvae_grant('no_such_model', 'postgres');
 SELECT lipvae_revoke('no_such_model', 'postgres');
 -- 63 bytes is fine
@@ -171,6 +244,9 @@ SELECT * FROM lipvae_sample('bad_base', 5, -1);
 SELECT * FROM lipvae_sample('bad_base', NULL);
 SELECT count(*) AS rows FROM lipvae_sample('bad_base', 5, NULL);
 SELECT * FROM lipvae_sample(NULL::lipvae_types.bad_base, -1);
+SELECT * FROM lipvae_sample('bad_central', -1);
+SELECT * FROM lipvae_sample('bad_central', 5, -1);
+SELECT * FROM lipvae_sample(NULL::lipvae_types.bad_central, 5, -1);
 SELECT * FROM lipvae_sample('no_such_model', 5);
 SELECT * FROM lipvae_sample('BAD_BASE', 5);
 SELECT * FROM lipvae_sample(NULL::flsmall, 5);
@@ -179,6 +255,8 @@ SELECT * FROM lipvae_sample(NULL::lipvae_types.no_such_model, 5);
 SET lipvae.max_sample_rows = 10;
 SELECT * FROM lipvae_sample('bad_base', 11);
 SELECT count(*) AS rows FROM lipvae_sample('bad_base', 10, 100);
+SELECT * FROM lipvae_sample('bad_central', 11);
+SELECT count(*) AS rows FROM lipvae_sample('bad_central', 10, 100000);
 RESET lipvae.max_sample_rows;
 SET lipvae.max_training_rows = 100;
 SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', bounds => '{"age": [40, 110]}', seed => 1, epochs => 3);
@@ -279,6 +357,17 @@ SELECT * FROM lipvae_sample('bad_base', 5);
 -- restored: the same rows as before
 UPDATE lipvae.models m SET columns = s.columns FROM saved s WHERE m.name = 'bad_base';
 SELECT count(*) AS differing FROM (SELECT * FROM good_rows EXCEPT SELECT * FROM lipvae_sample('bad_base', 20)) x;
+-- a central model's catalog entry: given passes (a central model has no
+-- pass limit), or called per-record, it no longer matches its blob
+CREATE TEMP TABLE good_central AS SELECT * FROM lipvae_sample('bad_central', 20);
+UPDATE lipvae.models SET passes = 10 WHERE name = 'bad_central';
+SELECT * FROM lipvae_sample('bad_central', 5);
+UPDATE lipvae.models SET passes = NULL, mechanism = 'latent' WHERE name = 'bad_central';
+SELECT * FROM lipvae_sample('bad_central', 5);
+UPDATE lipvae.models SET mechanism = 'central+latent' WHERE name = 'bad_central';
+SELECT * FROM lipvae_sample('bad_central', 5);
+UPDATE lipvae.models SET mechanism = 'central' WHERE name = 'bad_central';
+SELECT count(*) AS differing FROM (SELECT * FROM good_central EXCEPT SELECT * FROM lipvae_sample('bad_central', 20)) x;
 
 -- SQLSTATEs of a selection of the errors above
 CREATE FUNCTION pg_temp.sqlstate_of(stmt text) RETURNS text LANGUAGE plpgsql AS $$
@@ -306,6 +395,17 @@ SELECT stmt, pg_temp.sqlstate_of(stmt) AS sqlstate FROM (VALUES
     ($$SELECT lipvae_train('bad', 'SELECT age FROM flsmall', delta => 1)$$),
     ($$SELECT lipvae_train('bad', 'SELECT age FROM flsmall', passes => 0)$$),
     ($$SELECT lipvae_train('bad', 'SELECT age FROM flsmall', mechanism => 'x')$$),
+    ($$SELECT lipvae_train('bad', 'SELECT id AS p, age FROM flsmall', unit => 'p', mechanism => 'latent')$$),
+    ($$SELECT lipvae_train('bad', 'SELECT id AS p, age FROM flsmall', unit => 'q')$$),
+    ($$SELECT lipvae_train('bad', 'SELECT age FROM flsmall', unit_rows => 2)$$),
+    ($$SELECT lipvae_train('bad', 'SELECT age FROM flsmall', clip => 0)$$),
+    ($$SELECT lipvae_train('bad', 'SELECT age FROM flsmall', clipping => 'x')$$),
+    ($$SELECT lipvae_train('bad', 'SELECT age FROM flsmall', clipping => 'lipschitz')$$),
+    ($$SELECT lipvae_train('bad', 'SELECT age FROM flsmall', central_share => 1)$$),
+    ($$SELECT lipvae_train('bad', 'SELECT age FROM flsmall', layer_bound => -1)$$),
+    ($$SELECT lipvae_train('bad', 'SELECT age FROM flsmall', mechanism => 'latent', clip => 1)$$),
+    ($$SELECT lipvae_train('bad', 'SELECT age FROM flsmall', marginals_share => 1)$$),
+    ($$SELECT lipvae_train('bad', 'SELECT age FROM flsmall', epsilon => 0.001, delta => 1e-10, bounds => '{"age": [40, 110]}', epochs => 3)$$),
     ($$SELECT lipvae_train('bad', 'SELECT age FROM flsmall', bounds => '{"x": [0, 1]}')$$),
     ($$SELECT lipvae_train('bad', 'SELECT age FROM flsmall', categories => '{"age": ["1"]}')$$),
     ($$SELECT lipvae_train(NULL, 'SELECT age FROM flsmall')$$),
@@ -315,6 +415,7 @@ SELECT stmt, pg_temp.sqlstate_of(stmt) AS sqlstate FROM (VALUES
     ($$SELECT * FROM lipvae_sample('bad_base', -1)$$),
     ($$SELECT * FROM lipvae_sample('bad_base', 1, -1)$$),
     ($$SELECT * FROM lipvae_sample('bad_base', 1, 7870)$$),
+    ($$SELECT * FROM lipvae_sample('bad_central', 1, 7870)$$),
     ($$SELECT * FROM lipvae_sample('no_such_model', 1)$$),
     ($$SELECT * FROM lipvae_sample(NULL::flsmall, 1)$$)
   ) AS v(stmt);
@@ -325,4 +426,6 @@ SELECT (lipvae_train('bad_after', 'SELECT age, sex FROM flsmall', bounds => '{"a
         seed => 32, epochs => 3, hidden => 16))->>'rows' AS rows;
 SELECT count(*) AS rows FROM lipvae_sample('bad_after', 100);
 SELECT lipvae_drop('bad_after');
+SELECT count(*) AS rows FROM lipvae_sample('bad_central', 100);
+SELECT lipvae_drop('bad_central');
 SELECT count(*) AS models_named_bad FROM lipvae.models WHERE name = 'bad';
