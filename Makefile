@@ -7,7 +7,8 @@ MODULE_big = lipvae
 DATA = lipvae--0.1.sql lipvae--0.1--0.2.sql
 PGFILEDESC = "lipvae - differentially private synthetic data"
 
-CORE_OBJS = $(patsubst %.c,%.o,$(wildcard src/core/*.c))
+# lv_audit.c (membership-inference audit statistics) serves the tests and eval/ only
+CORE_OBJS = $(patsubst %.c,%.o,$(filter-out src/core/lv_audit.c,$(wildcard src/core/*.c)))
 GLUE_OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
 OBJS = $(GLUE_OBJS) $(CORE_OBJS)
 
