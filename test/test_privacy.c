@@ -395,6 +395,51 @@ test_dp_bounds_real(void **state)
 	free(v);
 }
 
+/*
+ * Few rows for the budget: the quantile stage would be close to a uniform
+ * draw and is skipped, so the bounds are stage 1's power-of-two range (a
+ * skewed column of 2000 values in (0.01, 20.5) at eps 0.3: its rank error
+ * bound 2.01 / 0.1 ln(409700) = 259 exceeds 200, a tenth of the rows).
+ * With a larger budget the quantile stage runs and the bounds are tighter
+ * than the power-of-two range.
+ */
+static void
+test_dp_bounds_uninformative_quantiles(void **state)
+{
+	const size_t m = 2000;
+	double *v = malloc(m * sizeof(double));
+	lv_stream g;
+	double lo,
+		hi;
+	size_t i;
+	int k;
+
+	assert_non_null(v);
+	lv_stream_init(&g, test_key, LV_DOMAIN_TRAIN, 97);
+	for (i = 0; i < m; i++)
+		v[i] = 0.01 + 20.49 * pow(lv_stream_uniform(&g), 3.0);
+	for (k = 0; k < 5; k++)
+	{
+		lv_stream r;
+
+		lv_stream_init(&r, test_key, LV_DOMAIN_PREPROCESS, 300 + k);
+		assert_int_equal(lv_dp_bounds(v, m, 0.3, 0, &r, &lo, &hi), 0);
+		/* powers of two: lo and hi are 0 or +-2^e */
+		assert_true(lo == 0.0 || fabs(log2(fabs(lo)) - round(log2(fabs(lo)))) < 1e-12);
+		assert_true(fabs(log2(fabs(hi)) - round(log2(fabs(hi)))) < 1e-12);
+		assert_true(hi > lo);
+	}
+	/* at eps 5 the quantiles run: 20.5 is not rounded up to 32 */
+	{
+		lv_stream r;
+
+		lv_stream_init(&r, test_key, LV_DOMAIN_PREPROCESS, 400);
+		assert_int_equal(lv_dp_bounds(v, m, 5.0, 0, &r, &lo, &hi), 0);
+		assert_true(hi < 21.0 && hi > 15.0);
+	}
+	free(v);
+}
+
 /* A constant column gives hi > lo, around the constant. */
 static void
 test_dp_bounds_constant(void **state)
@@ -681,6 +726,7 @@ main(void)
 		cmocka_unit_test(test_dp_bounds_failure_and_order),
 		cmocka_unit_test(test_dp_bounds_stage1_threshold),
 		cmocka_unit_test(test_category_threshold),
+		cmocka_unit_test(test_dp_bounds_uninformative_quantiles),
 		cmocka_unit_test(test_select_categories),
 		cmocka_unit_test(test_select_singletons_dropped),
 		cmocka_unit_test(test_select_noise_scale),

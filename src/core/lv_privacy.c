@@ -505,6 +505,27 @@ lv_dp_bounds(const double *vals, size_t m, double eps, int integer,
 	B = lv_bounds_edge1(jhi, 1);
 
 	/*
+	 * Stage 2 only when it can be informative: the exponential mechanism's
+	 * rank error, (2 * 1.005 / (eps/3)) ln(candidates / beta) with
+	 * probability 1 - beta, must stay within a tenth of the noisy row count
+	 * of stage 1 (post-processing of its histogram). Otherwise its answer
+	 * is close to a uniform draw from [A, B] and would clip real values:
+	 * keep stage 1's range, loose but never clipping the populated bins.
+	 */
+	{
+		double ntot = 0.0;
+
+		for (j = 0; j < LV_BOUNDS_NBINS1; j++)
+			ntot += count1[j];
+		if (!((2.0 * 1.005 / (eps / 3.0)) * log(4097.0 / LV_BOUNDS_BETA) <= 0.1 * ntot))
+		{
+			rlo = A;
+			rhi = B;
+			goto finish;
+		}
+	}
+
+	/*
 	 * stage 2 (eps/3 each): the LV_BOUNDS_TAIL and 1 - LV_BOUNDS_TAIL
 	 * quantiles by the exponential mechanism over candidates of [A, B].
 	 */
@@ -532,6 +553,7 @@ lv_dp_bounds(const double *vals, size_t m, double eps, int integer,
 		rhi = t;
 	}
 
+finish:
 	if (integer)
 	{
 		/*

@@ -62,8 +62,12 @@ double lv_round_up(double x);
  *           each by the exponential mechanism over public candidates of
  *           [A, B] (every integer for integer columns spanning at most 4096,
  *           else 1025 equally spaced points) with a rank score of
- *           sensitivity 1.005. With few rows for the budget the bounds come
- *           out loose (inside [A, B]) rather than tight.
+ *           sensitivity 1.005; skipped (the bounds are then [A, B]) when
+ *           its rank error bound (2 * 1.005 / (eps/3)) ln(4097 / 0.01)
+ *           exceeds a tenth of stage 1's noisy row count, since its answer
+ *           would then be close to uniform on [A, B] and clip real values.
+ *           With few rows for the budget the bounds come out loose rather
+ *           than tight.
  * integer != 0 moves lo up and hi down to the integers inside [lo, hi] (no
  * integer value is clipped by this). Guarantees hi > lo.
  * vals need not be sorted. Returns 0 on success, -1 when no noisy count of
