@@ -39,6 +39,12 @@ lipvae_catalog_owner(void)
 		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
 						errmsg("table lipvae.models does not exist"),
 						errhint("Reinstall the extension.")));
+	/* the catalog of this library's version (0.2 added the DP-SGD parts) */
+	if (get_attnum(rel, "dpsgd") == InvalidAttrNumber)
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						errmsg("extension lipvae in this database is older than its library"),
+						errdetail("The installed library is lipvae 0.2; the catalog is that of an earlier version."),
+						errhint("Run ALTER EXTENSION lipvae UPDATE (as a superuser); existing models keep working.")));
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for relation %u", rel);

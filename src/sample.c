@@ -51,6 +51,13 @@ get_count(FunctionCallInfo fcinfo, int64 *n, int64 *start)
 	if (*start < 0)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						errmsg("start must not be negative, got " INT64_FORMAT, *start)));
+	/* rows are numbered 0 .. 2^63 - 2: start + n must stay representable */
+	if (*n > 0 && *start > PG_INT64_MAX - *n)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						errmsg("the request for " INT64_FORMAT " rows from row " INT64_FORMAT " ends past the last row number",
+							   *n, *start),
+						errdetail("Synthetic rows are numbered from 0 to " INT64_FORMAT ".", PG_INT64_MAX - 1),
+						errhint("Ask for rows with a smaller start.")));
 }
 
 /*

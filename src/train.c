@@ -191,6 +191,8 @@ static void train_dpsgd(TrainOptions *o, PrivacyPlan *pp, lv_model *m,
 						double diameter, const uint8 *tkey,
 						lv_train_result *res);
 static double pass_epsilon(const PrivacyPlan *pp, int64 pass);
+static void warn_clipped(TrainColumn *t, const double *vals, int64 m);
+static void warn_dropped(TrainColumn *t, const int *keep);
 
 /*
  * lipvae_train is the SQL entry point: it trains and stores a model and
@@ -998,8 +1000,8 @@ bad_option(const char *name, const char *detail, const char *hint)
 }
 
 /*
- * arg_null is true when argument i is NULL or absent (a function declared
- * by an older install script passes fewer arguments).
+ * arg_null is true when argument i is NULL or absent (a declaration with
+ * fewer arguments passes fewer).
  */
 static bool
 arg_null(FunctionCallInfo fcinfo, int i)
@@ -1143,6 +1145,8 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 				bad_option("clipping", psprintf("Unknown clipping \"%s\".", cm),
 						   "Use 'norm' (clip every gradient to norm clip) or 'lipschitz' (clip at the bound derived from the networks' Lipschitz constants, never above clip).");
 		}
+		if (!arg_null(fcinfo, 22) && o->mechanism != LV_MECH_COMPOSED)
+			bad_option("central_share", "central_share splits the budget of mechanism 'central+latent' only.", NULL);
 		o->central_share = float_arg(fcinfo, 22, 0.5);
 		if (!isfinite(o->central_share) || o->central_share <= 0 || o->central_share >= 1)
 			bad_option("central_share", "central_share must lie in (0, 1).",
@@ -1808,6 +1812,52 @@ cmp_labels(const void *a, const void *b)
 }
 
 /*
+ * warn_clipped tells the owner (who may read the data anyway) what share of
+ * a column's values fall outside its DP bounds: a share, never a value.
+ */
+static void
+warn_clipped(TrainColumn *t, const double *vals, int64 m)
+{
+	int64 out = 0,
+		  i;
+
+	for (i = 0; i < m; i++)
+		if (vals[i] < t->lo || vals[i] > t->hi)
+			out++;
+	if (m > 0 && out > 3 * m / 100) /* the quantiles clip 1% by design */
+		ereport(WARNING, (errmsg("the DP bounds of column \"%s\" clip %.0f%% of its values", t->col.name,
+								 100.0 * out / m),
+						  errdetail("Estimating bounds privately needs many rows per unit of epsilon; this column got epsilon %g.",
+									t->eps_used),
+						  errhint("Give its public bounds: bounds => '{\"%s\": [low, high]}'.", t->col.name)));
+}
+
+/*
+ * warn_dropped tells the owner what share of a column's non-NULL values
+ * fall outside its DP category list (they become "other" or NULL).
+ */
+static void
+warn_dropped(TrainColumn *t, const int *keep)
+{
+	double all = 0,
+		   lost = 0;
+	int j;
+
+	for (j = 0; j < t->nraw; j++)
+	{
+		all += t->raw_counts[j];
+		if (!keep[j])
+			lost += t->raw_counts[j];
+	}
+	if (all > 0 && lost > 0.05 * all)
+		ereport(WARNING, (errmsg("the DP category list of column \"%s\" leaves out %.0f%% of its values", t->col.name,
+								 100.0 * lost / all),
+						  errdetail("A value is listed only when its noisy count clears a threshold that grows as epsilon shrinks; this column got epsilon %g.",
+									t->eps_used),
+						  errhint("Give its public list: categories => '{\"%s\": [...]}'.", t->col.name)));
+}
+
+/*
  * preprocess fixes public bounds and category lists the user did not give:
  * with DP (two-stage noisy histograms for bounds, noisy counts over a
  * threshold for categories), each needing column spending an equal part of
@@ -1901,6 +1951,8 @@ preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n, TrainOptions *o,
 			t->hi = Min(t->hi, thi);
 			if (!(t->hi > t->lo))
 				t->hi = t->lo + 1;
+			if (o->mechanism != LV_MECH_NONE)
+				warn_clipped(t, vals, m);
 			pfree(vals);
 		}
 		else if (t->col.tclass == LVT_TEXT && t->col.labels == NULL)
@@ -1930,6 +1982,8 @@ preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n, TrainOptions *o,
 										   t->col.name, kept, LV_MAX_CATEGORIES)));
 				t->categories_source = "data (non-private)";
 			}
+			if (o->mechanism != LV_MECH_NONE)
+				warn_dropped(t, keep);
 			t->col.ncat = kept;
 			t->col.labels = palloc(sizeof(char *) * Max(kept, 1));
 			kept = 0;
