@@ -51,9 +51,21 @@ DATASETS = {
                 'rincome', '$25000 or more'),
 }
 DELTA = 1e-5
-METHODS = ['lipvae', 'independent', 'marginal_tree', 'nonprivate', 'real']
+METHODS = ['central', 'central_latent', 'lipvae', 'independent', 'marginal_tree', 'nonprivate', 'real']
+# lipvae mechanism of each lipvae method
+MECHANISM = {'central': 'central', 'central_latent': 'central+latent', 'lipvae': 'latent',
+             'nonprivate': 'none'}
+LIPVAE_METHODS = ('central', 'central_latent', 'lipvae', 'nonprivate')
+DP_LIPVAE = ('central', 'central_latent', 'lipvae')
+BASELINES = ('independent', 'marginal_tree')
+# Neighbouring relation of each lipvae method's guarantee (design rule: a baseline is compared
+# with a lipvae method under the same relation, so the baselines run under each relation needed).
+RELATION = {'central': 'add/remove-one', 'central_latent': 'replace-one', 'lipvae': 'replace-one'}
+REL_SHORT = {'add/remove-one': 'add/remove', 'replace-one': 'replace', None: '-'}
 LABEL = {
-    'lipvae': 'lipvae per-record (latent, passes 1)',
+    'central': 'lipvae central (DP-SGD, prior sampling)',
+    'central_latent': 'lipvae central+latent (DP-SGD + per-record release, passes 1)',
+    'lipvae': 'lipvae per-record only (latent, passes 1; not central DP)',
     'independent': 'independent DP histograms',
     'marginal_tree': 'marginal tree (MST-style)',
     'nonprivate': 'non-private VAE (lipvae, mechanism none)',
@@ -63,10 +75,18 @@ PUBLIC_DOMAIN = (
     'Public domain assumption: each column\'s bounds (min/max), category list and NULL-ability '
     'are derived from the WHOLE CSV (training and held-out rows) and treated as public for every '
     'method, as the prototype did with its fixed public bounds. lipvae receives them as bounds => '
-    '/ categories => / not_null => and spends nothing on preprocessing; the baselines and every '
+    '/ categories => / not_null => and spends nothing on them (its central mechanisms spend a small '
+    'share of epsilon on a DP row count, epsilon_preprocess in results.json); the baselines and every '
     'TVD metric bin numeric columns into 20 equal-width bins over the same bounds (NULL its own '
     'code). In a real deployment these would have to be genuinely public (or estimated with DP, '
     'which lipvae can do at a cost in epsilon).')
+
+RELATION_NOTE = (
+    'lipvae central: central (epsilon, delta)-DP under add/remove-one; lipvae central+latent: central '
+    'under replace-one; lipvae per-record only: per-record guarantee under replace-one (conditional on '
+    'the model, not central); each baseline is calibrated under the relation its row names ("add/remove": '
+    'L2 sensitivity 1 per histogram, "replace": sqrt(2)) and is compared with the lipvae methods of the '
+    'same relation')
 
 T0 = time.time()
 
@@ -163,7 +183,9 @@ class Evaluator:
         self.syn_max = max(20000, 4 * m)
         self.rng = rng
 
-    def evaluate(self, syn, seed=0):
+    def evaluate(self, syn, seed=0, audit=True):
+        """Metrics of one synthetic table; audit=False skips DCR and membership inference
+        (sweeps)."""
         t0 = time.time()
         r = {}
         codes = M.codes_of(self.schema, syn)
@@ -182,6 +204,9 @@ class Evaluator:
                 r['tstr_%s_auc' % model] = t['auc']
                 r['tstr_%s_acc' % model] = t['acc']
                 r['tstr_single_class'] = t['single_class']
+        if not audit:
+            r['eval_seconds'] = time.time() - t0
+            return r
         xs = self.enc_all.transform(syn)
         if xs.shape[0] > self.syn_max:
             xs = xs[np.sort(np.random.default_rng([11, seed]).choice(xs.shape[0], self.syn_max, replace=False))]
@@ -199,6 +224,13 @@ class Evaluator:
 # ---------------------------------------------------------------- lipvae
 
 class Lipvae:
+    """Trains lipvae models in the server and samples them (one connection, used from one worker
+    thread)."""
+
+    # lipvae_train options the harness can pass (``--lipvae-opts`` and the per-option flags)
+    OPTIONS = ('epochs', 'batch_size', 'latent', 'hidden', 'learning_rate', 'bins', 'clip',
+               'clipping', 'central_share', 'layer_bound', 'preprocess_share', 'marginals_share')
+
     def __init__(self, D, tag, args):
         self.D = D
         self.tag = tag
@@ -215,19 +247,49 @@ class Lipvae:
             self.conn = DS.connect()
         return self.conn
 
-    def run(self, mechanism, epsilon, seed):
+    def options(self, method, extra=None):
+        """The lipvae_train options of a method: the per-option flags (--epochs, ...: every
+        lipvae training), then --lipvae-opts (the DP-SGD methods central and central_latent),
+        then --central-opts / --central-latent-opts, then ``extra`` (sweeps)."""
+        a = self.args
+        o = {}
+        for opt in ('epochs', 'hidden', 'latent', 'batch_size', 'learning_rate'):
+            v = getattr(a, opt, None)
+            if v is not None:
+                o[opt] = v
+        if method in ('central', 'central_latent'):
+            o.update(getattr(a, 'lipvae_opts', None) or {})
+        if method == 'central':
+            o.update(getattr(a, 'central_opts', None) or {})
+        if method == 'central_latent':
+            o.update(getattr(a, 'central_latent_opts', None) or {})
+        o.update(extra or {})
+        for k in o:
+            if k not in self.OPTIONS:
+                raise SystemExit('unknown lipvae option %r (allowed: %s)' % (k, ', '.join(self.OPTIONS)))
+        return o
+
+    def run(self, method, epsilon, seed, extra=None, name=None):
         """Train (replace) and sample n_train rows; retried after a pause on a failure (other
-        engineers rebuild the extension on the shared dev server)."""
-        model = '%s_%s_%s_s%d' % (self.tag, 'np' if mechanism == 'none' else 'dp',
-                                  ('%g' % epsilon).replace('.', 'p') if epsilon else 'inf', seed)
+        engineers rebuild the extension on the shared dev server). A refused option (an
+        invalid-parameter error) is not retried."""
+        mechanism = MECHANISM[method]
+        opts = self.options(method, extra)
+        model = name or '%s_%s_%s_s%d' % (
+            self.tag, {'central': 'c', 'central_latent': 'cl', 'lipvae': 'dp', 'nonprivate': 'np'}[method],
+            ('%g' % epsilon).replace('.', 'p') if epsilon else 'inf', seed)
         last = None
         for attempt in range(3):
             try:
-                return self._run(model, mechanism, epsilon, seed)
+                table, info = self._run(model, mechanism, epsilon, seed, opts)
+                info['options'] = opts
+                return table, info
             except psycopg2.Error as e:
                 last = e
-                log('lipvae %s failed (attempt %d): %s; retrying in 60 s' % (
-                    model, attempt + 1, str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__))
+                msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                if getattr(e, 'pgcode', None) in ('22023', '22003', '54000'):
+                    raise  # refused option, out of range, program limit
+                log('lipvae %s failed (attempt %d): %s; retrying in 60 s' % (model, attempt + 1, msg))
                 try:
                     self.conn.close()
                 except Exception:
@@ -236,23 +298,23 @@ class Lipvae:
                 time.sleep(60)
         raise last
 
-    def _run(self, model, mechanism, epsilon, seed):
+    def _run(self, model, mechanism, epsilon, seed, opts):
         conn = self._conn()
-        a = self.args
         extra = ''
         params = [model, self.query]
-        if mechanism == 'latent':
+        if mechanism != 'none':
             extra += ', epsilon => %s, delta => %s'
             params += [float(epsilon), DELTA]
-        extra += ', passes => 1, mechanism => %s, seed => %s'
+        if mechanism in ('latent', 'central+latent'):
+            extra += ', passes => 1'
+        extra += ', mechanism => %s, seed => %s'
         params += [mechanism, int(seed)]
         extra += ', bounds => %s::jsonb, categories => %s::jsonb, not_null => %s::text[]'
         params += [json.dumps(self.bounds), json.dumps(self.categories), self.not_null]
-        for opt in ('epochs', 'hidden', 'latent', 'batch_size', 'learning_rate'):
-            v = getattr(a, opt)
-            if v is not None:
+        for opt in self.OPTIONS:
+            if opt in opts:
                 extra += ', %s => %%s' % opt
-                params.append(v)
+                params.append(opts[opt])
         with conn.cursor() as cur:
             t0 = time.time()
             cur.execute('SELECT lipvae_train(%%s, %%s%s, replace => true)' % extra, params)
@@ -265,8 +327,16 @@ class Lipvae:
                 self.cols, DS.q('lipvae_types'), DS.q(model)), (self.D.n_train,))
             rows = cur.fetchall()
             sample_wall = time.time() - t0
+            settings = dpsgd = None
+            try:
+                cur.execute('SELECT settings, dpsgd FROM lipvae.models WHERE name = %s', (model,))
+                row = cur.fetchone()
+                if row:
+                    settings, dpsgd = row
+            except psycopg2.Error:
+                pass
         d = len(self.D.schema)
-        eps_rows = [r[d] for r in rows]
+        eps_rows = [r[d] for r in rows if r[d] is not None]
         stats = {}
         table = DS.to_table(self.D.schema, [r[:d] for r in rows], stats)
         info = {
@@ -278,8 +348,21 @@ class Lipvae:
             'printed_delta': rows[0][d + 1] if rows else None,
             'scope': rows[0][d + 2] if rows else None,
             'unlisted_values': stats.get('unlisted', {}),
+            'settings': settings, 'dpsgd': dpsgd,
         }
+        for k in ('epsilon_dpsgd', 'epsilon_ledger', 'noise_multiplier', 'sampling_rate', 'steps'):
+            if isinstance(summary, dict) and summary.get(k) is not None:
+                info['lipvae_' + k] = summary[k]
         return table, info
+
+    def drop(self, model):
+        try:
+            with self._conn().cursor() as cur:
+                cur.execute('SELECT lipvae_drop(%s)', (model,))
+            if model in self.models:
+                self.models.remove(model)
+        except psycopg2.Error:
+            pass
 
     def drop_all(self):
         if not self.models:
@@ -303,17 +386,28 @@ METRIC_KEYS = ['tvd1', 'tvd2', 'tvd3', 'assoc', 'tstr_logreg_auc', 'tstr_logreg_
                'dcr_share', 'mia_adv', 'mia_auc']
 
 
+def run_relation(method, relation=None):
+    """The neighbouring relation a run's epsilon refers to (None: no DP)."""
+    if method in BASELINES:
+        return relation
+    return RELATION.get(method)
+
+
 def aggregate(runs):
     groups = {}
     for r in runs:
-        groups.setdefault((r['method'], r['epsilon']), []).append(r)
+        groups.setdefault((r['method'], r.get('relation'), r['epsilon']), []).append(r)
     out = []
     order = {m: i for i, m in enumerate(METHODS)}
-    for (method, eps), rs in sorted(groups.items(), key=lambda kv: (
-            order[kv[0][0]], float('inf') if kv[0][1] is None else kv[0][1])):
-        a = {'method': method, 'epsilon': eps, 'seeds': len(rs)}
+    rel_order = {'add/remove-one': 0, 'replace-one': 1, None: 2}
+    for (method, rel, eps), rs in sorted(groups.items(), key=lambda kv: (
+            order[kv[0][0]], rel_order.get(kv[0][1], 3),
+            float('inf') if kv[0][2] is None else kv[0][2])):
+        a = {'method': method, 'relation': rel, 'epsilon': eps, 'seeds': len(rs)}
         for k in METRIC_KEYS + ['printed_epsilon_max', 'train_seconds', 'sample_seconds',
-                                'fit_seconds', 'epochs']:
+                                'fit_seconds', 'epochs', 'lipvae_epsilon_ledger',
+                                'lipvae_epsilon_dpsgd', 'lipvae_noise_multiplier',
+                                'lipvae_sampling_rate', 'lipvae_steps']:
             v = [r[k] for r in rs if r.get(k) is not None and not (isinstance(r[k], float) and math.isnan(r[k]))]
             if v and not all(math.isfinite(x) for x in v):
                 a[k] = float('inf') if all(x == float('inf') for x in v) else float('nan')
@@ -324,6 +418,13 @@ def aggregate(runs):
         a['single_class_runs'] = sum(1 for r in rs if r.get('tstr_single_class'))
         out.append(a)
     return out
+
+
+def label(a, suffix=''):
+    """A summary row's label: the method, with the relation for the baselines when it is not
+    the only one (tables also have a relation column)."""
+    return LABEL[a['method']] + (suffix if a['method'] in LIPVAE_METHODS and a['method'] != 'nonprivate'
+                                 else '')
 
 
 def fmt(a, k, digits=3):
@@ -352,20 +453,29 @@ def git_commit():
         return 'unknown'
 
 
-def plot(summary, key, ylabel, path, title, runs_meta, chance=None, bound=False):
+def plot(summary, key, ylabel, path, title, runs_meta, chance=None, bound=False, suffix=''):
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
-    styles = {'lipvae': ('C0', 'o'), 'independent': ('C1', 's'), 'marginal_tree': ('C2', '^')}
-    for m in ('lipvae', 'independent', 'marginal_tree'):
-        pts = [a for a in summary if a['method'] == m and key in a]
-        if not pts:
-            continue
-        x = [a['epsilon'] for a in pts]
-        y = [a[key] for a in pts]
-        e = [a.get(key + '_std', 0.0) for a in pts]
-        c, mk = styles[m]
-        ax.errorbar(x, y, yerr=e, color=c, marker=mk, capsize=3, label=LABEL[m])
+    fig, ax = plt.subplots(figsize=(9.6, 4.6), dpi=110)
+    # lipvae methods: their own colours; baselines: colour by method, solid under add/remove-one
+    # (compare with central), dashed under replace-one (compare with central+latent, per-record)
+    styles = {'central': ('C0', 'o', '-'), 'central_latent': ('C4', 'D', '-'), 'lipvae': ('C5', 'v', ':'),
+              'independent': ('C1', 's', None), 'marginal_tree': ('C2', '^', None)}
+    rels = sorted({a.get('relation') for a in summary if a['method'] in BASELINES and key in a},
+                  key=lambda r: r != 'add/remove-one')
+    for m in ('central', 'central_latent', 'lipvae', 'independent', 'marginal_tree'):
+        for rel in (rels if m in BASELINES else [RELATION[m]]):
+            pts = [a for a in summary if a['method'] == m and a.get('relation') == rel and key in a]
+            if not pts:
+                continue
+            x = [a['epsilon'] for a in pts]
+            y = [a[key] for a in pts]
+            e = [a.get(key + '_std', 0.0) for a in pts]
+            c, mk, ls = styles[m]
+            if ls is None:
+                ls = '-' if rel == 'add/remove-one' else '--'
+            ax.errorbar(x, y, yerr=e, color=c, marker=mk, ls=ls, capsize=3, mfc='none' if ls == '--' else c,
+                        label='%s [%s]' % (label(pts[0], suffix), REL_SHORT[rel]))
     for m, ls, c in (('nonprivate', '--', 'C3'), ('real', ':', 'k')):
         pts = [a for a in summary if a['method'] == m and key in a]
         if pts:
@@ -385,11 +495,11 @@ def plot(summary, key, ylabel, path, title, runs_meta, chance=None, bound=False)
     ax.set_xscale('log', base=2)
     ax.set_xticks(runs_meta['epsilons'])
     ax.set_xticklabels(['%g' % v for v in runs_meta['epsilons']])
-    ax.set_xlabel('epsilon (delta = %g, replace-one)' % DELTA)
+    ax.set_xlabel('epsilon (delta = %g; [add/remove] or [replace]: the neighbouring relation)' % DELTA)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc='center left', bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -400,6 +510,7 @@ def write_outputs(out, meta, runs, summary, D, notes):
     with open(os.path.join(out, 'results.json'), 'w') as f:
         json.dump({'meta': meta, 'summary': summary, 'runs': runs}, f, indent=1, default=str)
     name = meta['name']
+    sfx = meta.get('label_suffix') or ''
     plots = []
     has_target = meta['target'] is not None
     specs = [('tvd2', '2-way TVD (lower is better)', 'tvd2.png', None, False),
@@ -410,7 +521,7 @@ def write_outputs(out, meta, runs, summary, D, notes):
     specs += [('mia_adv', 'membership-inference advantage (TPR - FPR)', 'mia.png', None, True)]
     for key, ylabel, fn, chance, bound in specs:
         plot(summary, key, ylabel, os.path.join(out, fn), '%s: %s' % (name, ylabel), meta,
-             chance=chance, bound=bound)
+             chance=chance, bound=bound, suffix=sfx)
         plots.append(fn)
 
     L = []
@@ -429,9 +540,13 @@ def write_outputs(out, meta, runs, summary, D, notes):
             meta['target'], meta['target_positive_rate']))
     else:
         L.append('- TSTR: no target column (none given and no two-valued column); TSTR not measured')
-    L.append('- epsilons %s, delta %g, seeds %s; neighbouring relation replace-one for every DP method' % (
+    L.append('- epsilons %s, delta %g, seeds %s' % (
         ', '.join('%g' % e for e in meta['epsilons']), DELTA, ', '.join(str(s) for s in meta['seeds'])))
-    L.append('- lipvae settings: %s' % meta['lipvae_settings'])
+    L.append('- neighbouring relations (column "relation"): %s. ' % RELATION_NOTE
+             + 'The baselines ran under: %s.' % ', '.join(meta.get('baseline_relations') or ['-']))
+    for m, st in (meta['lipvae_settings'] or {}).items():
+        L.append('- lipvae settings of %s: %s; other options lipvae\'s defaults (catalog settings in the '
+                 'notes)' % (LABEL[m], st))
     L.append('- total run time %.0f s' % meta['runtime_seconds'])
     L.append('')
     L.append('> ' + PUBLIC_DOMAIN)
@@ -443,11 +558,12 @@ def write_outputs(out, meta, runs, summary, D, notes):
              'row than to any held-out row (equal-size sets; 0.5 = no memorisation signal). MIA '
              'advantage: best-threshold TPR - FPR of the nearest-synthetic-row attack.')
     L.append('')
-    L.append('| method | epsilon | 1-way TVD | 2-way TVD | 3-way TVD | assoc diff | TSTR logreg AUC | '
+    L.append('| method | relation | epsilon | 1-way TVD | 2-way TVD | 3-way TVD | assoc diff | TSTR logreg AUC | '
              'TSTR logreg acc | TSTR tree AUC | TSTR tree acc | DCR share | MIA advantage |')
-    L.append('|---|---|---|---|---|---|---|---|---|---|---|---|')
+    L.append('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
     for a in summary:
-        L.append('| %s | %s | %s |' % (LABEL[a['method']], eps_str(a['epsilon'], a['method']), ' | '.join(
+        L.append('| %s | %s | %s | %s |' % (label(a, sfx), REL_SHORT[a.get('relation')],
+                                            eps_str(a['epsilon'], a['method']), ' | '.join(
             fmt(a, k) for k in ['tvd1', 'tvd2', 'tvd3', 'assoc', 'tstr_logreg_auc', 'tstr_logreg_acc',
                                 'tstr_tree_auc', 'tstr_tree_acc', 'dcr_share', 'mia_adv'])))
     L.append('')
@@ -457,37 +573,48 @@ def write_outputs(out, meta, runs, summary, D, notes):
              'training rows\' mean and std, NULL indicators, one-hot categories); %d members (a '
              'random sample of the training rows) and %d non-members (held-out rows). The central '
              'bound is what (epsilon, delta)-DP of the whole synthetic table would imply for any '
-             'attack: advantage <= (e^eps - 1 + 2 delta) / (e^eps + 1). **lipvae\'s per-record '
-             'guarantee is not central** (it is conditional on the trained model: the decoder is '
-             'fitted without noise), so the bound is shown for reference only. A best-threshold '
+             'attack: advantage <= (e^eps - 1 + 2 delta) / (e^eps + 1) (membership is add/remove-one; '
+             'a replace-one epsilon bounds it only at about twice that epsilon). lipvae central\'s '
+             'guarantee is central DP under add/remove-one, so the bound applies to it; central+latent '
+             'is central under replace-one; **the per-record-only guarantee is not central** (it is '
+             'conditional on the trained model: the decoder is fitted without noise), so for it the '
+             'bound is a reference only. "ledger epsilon" is lipvae\'s epsilon_ledger: the same '
+             'training\'s guarantee restated under replace-one. A best-threshold '
              'advantage of an attack with no signal is still about %.3f or less (95%% level, '
              'two-sample Kolmogorov-Smirnov) at these sizes. The real training rows are the '
              'positive control: releasing them is detected.' % (
                  meta['audit_rows'], meta['audit_rows'], meta['mia_null_level']))
     L.append('')
-    L.append('| method | epsilon | printed epsilon | DCR median to train | DCR median to held-out | '
-             'DCR share | MIA advantage | MIA AUC | central DP bound |')
-    L.append('|---|---|---|---|---|---|---|---|---|')
+    L.append('| method | relation | epsilon | printed epsilon | ledger epsilon (replace-one) | DCR median to train | '
+             'DCR median to held-out | DCR share | MIA advantage | MIA AUC | central DP bound |')
+    L.append('|---|---|---|---|---|---|---|---|---|---|---|')
     for a in summary:
         pe = fmt(a, 'printed_epsilon_max', 4) if 'printed_epsilon_max' in a else (
-            eps_str(a['epsilon']) if a['method'] in ('independent', 'marginal_tree') else '-')
+            eps_str(a['epsilon']) if a['method'] in BASELINES else '-')
+        le = fmt(a, 'lipvae_epsilon_ledger', 4) if 'lipvae_epsilon_ledger' in a else '-'
         bound = '%.3f' % M.dp_advantage_bound(a['epsilon'], DELTA) if a['epsilon'] is not None else '-'
-        L.append('| %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
-            LABEL[a['method']], eps_str(a['epsilon'], a['method']), pe, fmt(a, 'dcr_median_train'),
+        L.append('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
+            label(a, sfx), REL_SHORT[a.get('relation')], eps_str(a['epsilon'], a['method']), pe, le,
+            fmt(a, 'dcr_median_train'),
             fmt(a, 'dcr_median_holdout'), fmt(a, 'dcr_share'), fmt(a, 'mia_adv'), fmt(a, 'mia_auc'), bound))
     L.append('')
     L.append('## Cost (seconds, mean over seeds)')
     L.append('')
-    L.append('| method | epsilon | train / fit | sample | epochs |')
-    L.append('|---|---|---|---|---|')
+    L.append('| method | relation | epsilon | train / fit | sample | epochs | DP-SGD steps | noise multiplier '
+             '| sampling rate |')
+    L.append('|---|---|---|---|---|---|---|---|---|')
     for a in summary:
         if a['method'] == 'real':
             continue
         tr = a.get('train_seconds', a.get('fit_seconds'))
-        L.append('| %s | %s | %s | %s | %s |' % (
-            LABEL[a['method']], eps_str(a['epsilon']), '%.2f' % tr if tr is not None else '-',
+        L.append('| %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
+            label(a, sfx), REL_SHORT[a.get('relation')], eps_str(a['epsilon']),
+            '%.2f' % tr if tr is not None else '-',
             '%.2f' % a['sample_seconds'] if 'sample_seconds' in a else '-',
-            '%g' % a['epochs'] if 'epochs' in a else '-'))
+            '%g' % a['epochs'] if 'epochs' in a else '-',
+            '%g' % a['lipvae_steps'] if 'lipvae_steps' in a else '-',
+            '%.3f' % a['lipvae_noise_multiplier'] if 'lipvae_noise_multiplier' in a else '-',
+            '%.4f' % a['lipvae_sampling_rate'] if 'lipvae_sampling_rate' in a else '-'))
     L.append('')
     L.append('## Notes')
     L.append('')
@@ -524,6 +651,20 @@ def main(argv=None):
     p.add_argument('--latent', type=int)
     p.add_argument('--batch-size', dest='batch_size', type=int)
     p.add_argument('--learning-rate', dest='learning_rate', type=float)
+    p.add_argument('--lipvae-opts', dest='lipvae_opts', type=json.loads, default={},
+                   help='JSON object of extra lipvae_train options for the DP-SGD methods central and '
+                   'central_latent, e.g. \'{"clip": 0.5, "layer_bound": 2}\' (allowed: %s)' % ', '.join(Lipvae.OPTIONS))
+    p.add_argument('--central-opts', dest='central_opts', type=json.loads, default={},
+                   help='JSON options for method central only (applied after --lipvae-opts)')
+    p.add_argument('--central-latent-opts', dest='central_latent_opts', type=json.loads, default={},
+                   help='JSON options for method central_latent only (applied after --lipvae-opts)')
+    p.add_argument('--label-suffix', dest='label_suffix', default='',
+                   help='appended to the results name (so a sweep run does not overwrite the main '
+                   'results) and to the lipvae labels in the tables, e.g. " [clip 0.5]"')
+    p.add_argument('--baseline-relations', dest='baseline_relations', default='auto',
+                   help='comma list of add/remove-one, replace-one, or auto (default: add/remove-one when '
+                   'central runs, replace-one when central_latent or lipvae runs; replace-one when '
+                   'neither)')
     p.add_argument('--split-seed', type=int, default=0)
     p.add_argument('--max-rows', type=int, default=50000,
                    help='use a deterministic sample of this many CSV rows when larger')
@@ -546,7 +687,15 @@ def main(argv=None):
             sys.exit('CSV file %s not found' % path)
         name = args.name or os.path.splitext(os.path.basename(path))[0]
         target, positive = args.target, args.positive
-    name = ''.join(ch if ch.isalnum() or ch in '-_.' else '_' for ch in name) or 'csv'
+    if args.label_suffix:
+        name += args.label_suffix
+    name = ''.join(ch if ch.isalnum() or ch in '-_.' else '_' for ch in name).strip('_') or 'csv'
+    for o in (args.lipvae_opts, args.central_opts, args.central_latent_opts):
+        if not isinstance(o, dict):
+            sys.exit('--lipvae-opts, --central-opts and --central-latent-opts take a JSON object')
+        for k in o:
+            if k not in Lipvae.OPTIONS:
+                sys.exit('unknown lipvae option %r (allowed: %s)' % (k, ', '.join(Lipvae.OPTIONS)))
     out = args.out or os.path.join(REPO, 'eval', 'results', name)
     epsilons = sorted(float(e) for e in args.epsilons.split(',') if e.strip())
     seeds = list(range(1, args.seeds + 1))
@@ -554,6 +703,17 @@ def main(argv=None):
     for m in methods:
         if m not in METHODS:
             sys.exit('unknown method %r' % m)
+    if args.baseline_relations == 'auto':
+        rels = []
+        if 'central' in methods:
+            rels.append('add/remove-one')
+        if 'central_latent' in methods or 'lipvae' in methods or not rels:
+            rels.append('replace-one')
+    else:
+        rels = [r.strip() for r in args.baseline_relations.split(',') if r.strip()]
+        for r in rels:
+            if r not in baselines.RELATIONS:
+                sys.exit('unknown relation %r (use %s)' % (r, ', '.join(baselines.RELATIONS)))
     command = shlex.join(['/usr/bin/python3'] + [os.path.relpath(sys.argv[0], os.getcwd())] + sys.argv[1:]) \
         if argv is None else 'run.main(%r)' % (argv,)
     tag = 'lve%d' % os.getpid()
@@ -568,6 +728,9 @@ def main(argv=None):
     try:
         conn = DS.connect()
         ext = DS.ensure_extension(conn)
+        if ext == '0.1' and any(m in methods for m in ('central', 'central_latent')):
+            raise SystemExit('lipvae %s in database %s has no mechanism central: ALTER EXTENSION lipvae '
+                             'UPDATE, or use another database (PGDATABASE)' % (ext, conn.info.dbname))
         D = DS.load(conn, path, tag, log, split_seed=args.split_seed, max_rows=args.max_rows,
                     max_categories=args.max_categories, delimiter=args.delimiter)
         log('columns: ' + ', '.join('%s:%s%s' % (c.name, c.pytype, '(NULLs)' if c.nullable else '')
@@ -584,14 +747,14 @@ def main(argv=None):
             log('TSTR target: %s' % tgt[2])
         ev = Evaluator(D, tgt)
         lv = Lipvae(D, tag, args)
-        n_epochs_default = min(1000, max(5, math.ceil(3000 * (args.batch_size or 256) / D.n_train)))
-        settings = 'mechanism latent, passes => 1, delta %g, epochs %s, hidden %s, latent %s, batch %s, ' \
-                   'learning rate %s, seed => s; the non-private VAE is the same call with mechanism ' \
-                   '=> \'none\'' % (
-                       DELTA, args.epochs or ('default = clamp(ceil(3000*batch/rows), 5, 1000) = %d' % n_epochs_default),
-                       args.hidden or 'default (128)', args.latent or 'default (8)',
-                       args.batch_size or 'default (256)', args.learning_rate or 'default (0.002)')
-        log('lipvae settings: ' + settings)
+        settings = {}
+        for m in LIPVAE_METHODS:
+            if m in methods:
+                o = lv.options(m)
+                settings[m] = 'mechanism %s%s, delta %g, seed => s, public bounds/categories/not_null%s' % (
+                    MECHANISM[m], ', passes => 1' if m in ('lipvae', 'central_latent') else '',
+                    DELTA, ''.join(', %s => %s' % kv for kv in sorted(o.items())))
+                log('lipvae settings for %s: %s' % (m, settings[m]))
 
         runs = []
         # lipvae jobs run in a worker thread (the training runs in the server backend, so it
@@ -600,10 +763,11 @@ def main(argv=None):
         jobs = []
         for s in seeds:
             if 'nonprivate' in methods:
-                jobs.append(('nonprivate', None, s, pool.submit(lv.run, 'none', None, s)))
-            if 'lipvae' in methods:
-                for e in epsilons:
-                    jobs.append(('lipvae', e, s, pool.submit(lv.run, 'latent', e, s)))
+                jobs.append(('nonprivate', None, s, pool.submit(lv.run, 'nonprivate', None, s)))
+            for m in DP_LIPVAE:
+                if m in methods:
+                    for e in epsilons:
+                        jobs.append((m, e, s, pool.submit(lv.run, m, e, s)))
 
         if 'real' in methods:
             r = ev.evaluate(D.train, seed=0)
@@ -614,29 +778,32 @@ def main(argv=None):
         base_codes = M.codes_of(D.schema, D.train)
         base_sizes = [c.base + (1 if c.nullable else 0) for c in D.schema]
         accounting = {}
-        for bi, bname in enumerate(('independent', 'marginal_tree')):
+        for bi, bname in enumerate(BASELINES):
             if bname not in methods:
                 continue
             fn = getattr(baselines, bname)
-            for e in epsilons:
-                accounting['%s eps=%g' % (bname, e)] = baselines.account(
-                    bname, e, DELTA, len(D.schema), 'replace-one')
-                for s in seeds:
-                    rng = np.random.default_rng([s, bi, int(round(e * 1000))])
-                    t0 = time.time()
-                    codes = fn(base_codes, base_sizes, e, DELTA, D.n_train, rng, relation='replace-one')
-                    syn = M.decode_codes(D.schema, codes, rng)
-                    fit = time.time() - t0
-                    r = ev.evaluate(syn, seed=s)
-                    r.update({'method': bname, 'epsilon': e, 'seed': s, 'fit_seconds': fit})
-                    runs.append(r)
-                    log('%s eps=%g seed=%d: 2-way TVD %.4f, TSTR logreg AUC %s (fit %.1f s, eval %.1f s)' % (
-                        bname, e, s, r['tvd2'], '%.3f' % r['tstr_logreg_auc'] if 'tstr_logreg_auc' in r else 'n/a',
-                        fit, r['eval_seconds']))
+            for rel in rels:
+                for e in epsilons:
+                    accounting['%s %s eps=%g' % (bname, rel, e)] = baselines.account(
+                        bname, e, DELTA, len(D.schema), rel)
+                    for s in seeds:
+                        # the same random stream under both relations (common random numbers)
+                        rng = np.random.default_rng([s, bi, int(round(e * 1000))])
+                        t0 = time.time()
+                        codes = fn(base_codes, base_sizes, e, DELTA, D.n_train, rng, relation=rel)
+                        syn = M.decode_codes(D.schema, codes, rng)
+                        fit = time.time() - t0
+                        r = ev.evaluate(syn, seed=s)
+                        r.update({'method': bname, 'relation': rel, 'epsilon': e, 'seed': s, 'fit_seconds': fit})
+                        runs.append(r)
+                        log('%s [%s] eps=%g seed=%d: 2-way TVD %.4f, TSTR logreg AUC %s (fit %.1f s, eval %.1f s)' % (
+                            bname, rel, e, s, r['tvd2'],
+                            '%.3f' % r['tstr_logreg_auc'] if 'tstr_logreg_auc' in r else 'n/a',
+                            fit, r['eval_seconds']))
         for method, e, s, fut in jobs:
             syn, info = fut.result()
             r = ev.evaluate(syn, seed=s)
-            r.update({'method': method, 'epsilon': e, 'seed': s})
+            r.update({'method': method, 'relation': run_relation(method), 'epsilon': e, 'seed': s})
             r.update({k: v for k, v in info.items() if k != 'summary'})
             r['lipvae_summary'] = info['summary']
             runs.append(r)
@@ -658,9 +825,10 @@ def main(argv=None):
                          D.n_holdout, floor[1], floor[2], floor[3], D.n_train))
         sc = [a for a in summary if a.get('single_class_runs')]
         for a in sc:
-            notes.append('%s at epsilon %s: %d run(s) produced a single target class; TSTR AUC reported '
+            notes.append('%s [%s] at epsilon %s: %d run(s) produced a single target class; TSTR AUC reported '
                          'as 0.5 and accuracy of the constant prediction.' % (
-                             LABEL[a['method']], eps_str(a['epsilon']), a['single_class_runs']))
+                             LABEL[a['method']], REL_SHORT[a.get('relation')], eps_str(a['epsilon']),
+                             a['single_class_runs']))
         if not sc and tgt is not None:
             notes.append('No synthetic set had a single target class (TSTR AUC would be reported as 0.5 then).')
         unl = {}
@@ -669,13 +837,27 @@ def main(argv=None):
                 unl[k] = unl.get(k, 0) + v
         if unl:
             notes.append('lipvae emitted values outside the public category lists: %s' % unl)
-        lv_runs = [r for r in runs if r['method'] == 'lipvae']
-        over = [r for r in lv_runs if r['printed_epsilon_max'] > r['epsilon'] * (1 + 1e-9)]
-        if lv_runs:
-            notes.append('lipvae printed epsilon on the evaluated rows: at most the requested epsilon in '
+        for m in DP_LIPVAE:
+            lv_runs = [r for r in runs if r['method'] == m and r.get('printed_epsilon_max') is not None]
+            if not lv_runs:
+                continue
+            over = [r for r in lv_runs if r['printed_epsilon_max'] > r['epsilon'] * (1 + 1e-9)]
+            notes.append('%s: printed epsilon on the evaluated rows at most the requested epsilon in '
                          '%d of %d runs (max printed / requested = %.6f); scope "%s".' % (
-                             len(lv_runs) - len(over), len(lv_runs),
+                             LABEL[m], len(lv_runs) - len(over), len(lv_runs),
                              max(r['printed_epsilon_max'] / r['epsilon'] for r in lv_runs), lv_runs[0]['scope']))
+            led = [r for r in lv_runs if r.get('lipvae_epsilon_ledger') is not None]
+            if m == 'central' and led:
+                notes.append('%s: the same training restated under replace-one (lipvae\'s epsilon_ledger) '
+                             'is %s at requested epsilon %s.' % (
+                                 LABEL[m], ' / '.join('%.3f' % np.mean([r['lipvae_epsilon_ledger'] for r in led
+                                                                      if r['epsilon'] == e]) for e in epsilons),
+                                 ' / '.join('%g' % e for e in epsilons)))
+        for m in LIPVAE_METHODS:
+            st = [r.get('settings') for r in runs if r['method'] == m and r.get('settings')]
+            if st:
+                notes.append('%s: settings stored in the catalog (first run): `%s`.' % (
+                    LABEL[m], json.dumps(st[0], sort_keys=True)))
         if tgt is not None:
             tj = tgt[0]
             det = [D.schema[j].name for j in range(len(D.schema))
@@ -702,8 +884,8 @@ def main(argv=None):
                      'NULL indicators; a NULL target counts as negative.')
         notes.append('Baselines decode a numeric bin uniformly inside the bin (integer columns: uniformly '
                      'over the integers in the bin), NULL code -> NULL; they see codes of the training rows '
-                     'only. Their noise is calibrated for replace-one at (epsilon, 1e-5) by eval/baselines.py '
-                     '(accounting in results.json).')
+                     'only. Their noise is calibrated at (epsilon, 1e-5) by eval/baselines.py under the '
+                     'relation in their row (%s; accounting in results.json).' % ', '.join(rels))
         if D.na_tokens:
             notes.append('NA-like tokens read as NULL in non-text columns: %s' % D.na_tokens)
         if D.renamed:
@@ -723,7 +905,9 @@ def main(argv=None):
             'target': tgt[2] if tgt else None,
             'target_positive_rate': float(ev.y_train.mean()) if tgt else None,
             'epsilons': epsilons, 'delta': DELTA, 'seeds': seeds, 'methods': methods,
-            'lipvae_settings': settings, 'public_domain': PUBLIC_DOMAIN,
+            'lipvae_settings': settings, 'public_domain': PUBLIC_DOMAIN, 'baseline_relations': rels,
+            'label_suffix': args.label_suffix, 'lipvae_opts': args.lipvae_opts,
+            'central_opts': args.central_opts, 'central_latent_opts': args.central_latent_opts,
             'lipvae_bounds': lv.bounds, 'lipvae_categories': lv.categories, 'lipvae_not_null': lv.not_null,
             'baseline_accounting': accounting, 'audit_rows': ev.audit_m,
             'mia_null_level': M.mia_null_level(ev.audit_m), 'sampling_floor_tvd': floor,

@@ -135,6 +135,89 @@ class TestZCDP(unittest.TestCase):
         self.assertEqual(B.account_marginal_tree(1, DELTA, 3, "add/remove-one")["score_sensitivity"], 1.0)
 
 
+class RecordingRNG:
+    """A numpy Generator that records the scale of every normal() draw (the noise the baselines
+    actually add) and the number of cells it was drawn for."""
+
+    def __init__(self, seed):
+        self._g = np.random.default_rng(seed)
+        self.scales = []
+
+    def normal(self, loc=0.0, scale=1.0, size=None):
+        self.scales.append((float(scale), int(np.prod(size)) if size is not None else 1))
+        return self._g.normal(loc, scale, size)
+
+    def __getattr__(self, name):
+        return getattr(self._g, name)
+
+
+class TestRelations(unittest.TestCase):
+    """The same baseline calibrated for add/remove-one (unbounded DP: a histogram changes in one
+    cell by one) and for replace-one (bounded: two cells by one each). The baselines use Gaussian
+    noise, whose scale follows the L2 sensitivity: 1 vs sqrt(2), so sigma is sqrt(2) times smaller
+    under add/remove-one at the same (epsilon, delta). (A Laplace mechanism would follow the L1
+    sensitivity, 1 vs 2, and halve; here the L1 sensitivity is the exponential mechanism's score
+    sensitivity, which halves.)"""
+
+    def test_sensitivities(self):
+        self.assertEqual(B.l2_sensitivity("add/remove-one"), 1.0)
+        self.assertAlmostEqual(B.l2_sensitivity("replace-one"), math.sqrt(2), places=15)
+        self.assertEqual(B._l1_sensitivity("add/remove-one"), 1.0)
+        self.assertEqual(B._l1_sensitivity("replace-one"), 2.0)
+        self.assertRaises(ValueError, B.l2_sensitivity, "replace")
+
+    def test_independent_sigma_ratio(self):
+        for eps in (0.5, 1.0, 8.0):
+            for d in (1, 3, 9):
+                rep = B.account_independent(eps, DELTA, d, "replace-one")
+                add = B.account_independent(eps, DELTA, d, "add/remove-one")
+                self.assertEqual(add["relation"], "add/remove-one")
+                self.assertAlmostEqual(rep["sigma"] / add["sigma"], math.sqrt(2), places=12)
+                self.assertEqual(rep["mu"], add["mu"])  # the same privacy, less noise
+                # add/remove-one: d histograms of L2 sensitivity 1 at that sigma are exactly mu-GDP
+                mu = math.sqrt(d) * 1.0 / add["sigma"]
+                self.assertAlmostEqual(B.gdp_epsilon(mu, DELTA), eps, delta=1e-6 * eps)
+
+    def test_tree_sigma_and_score_ratio(self):
+        for eps in (0.5, 1.0, 8.0):
+            for d in (2, 3, 9):
+                rep = B.account_marginal_tree(eps, DELTA, d, "replace-one")
+                add = B.account_marginal_tree(eps, DELTA, d, "add/remove-one")
+                self.assertEqual(rep["rho"], add["rho"])
+                self.assertAlmostEqual(rep["sigma_1way"] / add["sigma_1way"], math.sqrt(2), places=12)
+                self.assertAlmostEqual(rep["sigma_2way"] / add["sigma_2way"], math.sqrt(2), places=12)
+                self.assertEqual(rep["select_epsilon0"], add["select_epsilon0"])
+                self.assertEqual(rep["score_sensitivity"] / add["score_sensitivity"], 2.0)  # L1: halves
+                self.assertAlmostEqual(add["epsilon_spent"], eps, delta=1e-6 * eps)
+
+    def test_noise_actually_added(self):
+        """The scales the synthesizers draw their noise with are the accounted sigmas."""
+        codes, sizes = chain_table(n=2000)
+        d = len(sizes)
+        for eps in (1.0, 8.0):
+            drawn = {}
+            for rel in B.RELATIONS:
+                rng = RecordingRNG(0)
+                B.independent(codes, sizes, eps, DELTA, 100, rng, relation=rel)
+                sig = B.account_independent(eps, DELTA, d, rel)["sigma"]
+                self.assertEqual(len(rng.scales), d)
+                for sc, cells in rng.scales:
+                    self.assertAlmostEqual(sc, sig, places=12)
+                drawn[("independent", rel)] = rng.scales[0][0]
+                rng = RecordingRNG(0)
+                B.marginal_tree(codes, sizes, eps, DELTA, 100, rng, relation=rel)
+                acc = B.account_marginal_tree(eps, DELTA, d, rel)
+                self.assertEqual(len(rng.scales), d + d - 1)  # d 1-way, d-1 tree tables
+                for sc, _ in rng.scales[:d]:
+                    self.assertAlmostEqual(sc, acc["sigma_1way"], places=12)
+                for sc, _ in rng.scales[d:]:
+                    self.assertAlmostEqual(sc, acc["sigma_2way"], places=12)
+                drawn[("tree", rel)] = rng.scales[-1][0]
+            for m in ("independent", "tree"):
+                self.assertAlmostEqual(drawn[(m, "replace-one")] / drawn[(m, "add/remove-one")],
+                                       math.sqrt(2), places=12)
+
+
 class TestIndependent(unittest.TestCase):
     def test_large_epsilon_reproduces_marginals(self):
         codes, sizes = chain_table()
