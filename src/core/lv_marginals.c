@@ -71,12 +71,12 @@ lv_marginal_noise(double *counts, int w, double sd, lv_stream *s)
 }
 
 /*
- * lv_normalise writes the distribution of w noisy counts to p: clamped at
+ * lv_marginal_normalise writes the distribution of w noisy counts to p: clamped at
  * 0, a floor of LV_MARGINAL_FLOOR of the mass per slot, summing to 1.
  * Returns the clamped mass (0 when every count is <= 0: uniform).
  */
-static double
-lv_normalise(const double *counts, int w, double *p)
+double
+lv_marginal_normalise(const double *counts, int w, double *p)
 {
 	double sum = 0.0,
 		   tot = 0.0;
@@ -238,7 +238,7 @@ lv_model_fit_marginals(lv_model *m, const double *noisy_counts, int nsamples,
 		{
 			int nb = col->nbins;
 
-			lv_normalise(noisy_counts + off, nb, p);
+			lv_marginal_normalise(noisy_counts + off, nb, p);
 			lv_fit_softmax_head(L, o, off, nb, nsamples, p, iters, delta + off, pm);
 			if (col->nullable)
 			{
@@ -251,7 +251,7 @@ lv_model_fit_marginals(lv_model *m, const double *noisy_counts, int nsamples,
 					nonnull += noisy_counts[off + j];
 				cnt[0] = noisy_counts[off + nb];
 				cnt[1] = nonnull;
-				lv_normalise(cnt, 2, q);
+				lv_marginal_normalise(cnt, 2, q);
 				delta[off + nb] = lv_fit_null_head(L, o, off + nb, nsamples, q[0], iters);
 			}
 			off += nb + (col->nullable ? 1 : 0);
@@ -260,7 +260,7 @@ lv_model_fit_marginals(lv_model *m, const double *noisy_counts, int nsamples,
 		{
 			int slots = lv_column_slots(col);
 
-			lv_normalise(noisy_counts + off, slots, p);
+			lv_marginal_normalise(noisy_counts + off, slots, p);
 			lv_fit_softmax_head(L, o, off, slots, nsamples, p, iters, delta + off, pm);
 			off += slots;
 		}

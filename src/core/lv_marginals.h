@@ -43,6 +43,13 @@ void lv_marginal_counts(const lv_schema *s, const int32_t *T, int64_t n,
 void lv_marginal_noise(double *counts, int w, double sd, lv_stream *s);
 
 /*
+ * lv_marginal_normalise writes the distribution of w noisy counts to p:
+ * clamped at 0, a floor of 1e-4 of the mass spread over the slots, summing
+ * to 1. Returns the clamped mass (0 when every count is <= 0: uniform).
+ */
+double lv_marginal_normalise(const double *counts, int w, double *p);
+
+/*
  * lv_model_fit_marginals shifts the biases of m's last decoder layer so
  * that the model's expected one-way marginals under the prior (the mean of
  * each head's softmax, or sigmoid for a NULL head, over nsamples draws of

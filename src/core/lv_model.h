@@ -131,6 +131,21 @@ enum
 #define lv_mech_per_record(mech) \
 	((mech) == LV_MECH_LATENT || (mech) == LV_MECH_COMPOSED)
 
+/*
+ * A tree of pairwise potentials over the columns (lv_tree.h); ncols = 0
+ * when the model has none. order and offset are derived from parent.
+ */
+typedef struct lv_tree
+{
+	int32_t ncols;   /* 0: no tree */
+	int32_t *parent; /* ncols: the parent column, -1 for a root */
+	int32_t *order;  /* ncols: every column after its parent */
+	int64_t *offset; /* ncols: its table's start in pot, -1 for a root */
+	float *pot;      /* per non-root column c: slots(parent) x slots(c)
+					  * positive potentials, row-major */
+	int64_t npot;
+} lv_tree;
+
 typedef struct lv_model
 {
 	lv_schema schema;
@@ -148,6 +163,7 @@ typedef struct lv_model
 	int64_t nrows;              /* n training rows */
 	double *center;             /* k: mu(0) in double precision */
 	float *means;               /* n x k: mu(x_i) - center */
+	lv_tree tree;               /* central only: pairwise correction */
 } lv_model;
 
 /* ---------- training ---------- */

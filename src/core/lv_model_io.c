@@ -17,7 +17,12 @@
  *   i64 nrows                     (0 for LV_MECH_CENTRAL)
  *   u64 count, count f64 center   (count 0 for LV_MECH_CENTRAL)
  *   u64 count, count f32 means (nrows x latent)
+ *   version 2 only (a model with a tree of pairwise potentials, lv_tree.h):
+ *   ncols i32 parents (-1 for a root), u64 count, count f32 potentials
+ *   (positive, finite; one table per non-root column in column order)
  *   u32 CRC-32 (IEEE) of every byte before it
+ *
+ * A model without a tree is written as version 1, byte for byte as before.
  *
  * lv_model_deserialize trusts nothing: it checks the checksum, then every
  * length against the bytes that remain before allocating or reading, every
@@ -28,8 +33,10 @@
 
 #include "lv_model.h"
 #include "lv_nn.h"
+#include "lv_tree.h"
 
-#define LV_FORMAT_VERSION 1
+#define LV_FORMAT_VERSION 1 /* no tree */
+#define LV_FORMAT_VERSION_TREE 2
 #define LV_MAGIC "LIPVAE\r\n"
 #define LV_MAGIC_LEN 8
 #define LV_HEADER_LEN (LV_MAGIC_LEN + 4)
@@ -214,11 +221,17 @@ lv_model_serialize(const lv_model *m, uint8_t **out, size_t *len)
 			? (m->nrows != 0 || m->center != NULL || m->means != NULL)
 			: (m->nrows < 1 || m->center == NULL || m->means == NULL))
 		return LV_ERR_ARG;
+	if (m->tree.ncols != 0 &&
+		(m->tree.ncols != m->schema.ncols || m->mechanism != LV_MECH_CENTRAL ||
+		 m->tree.parent == NULL || m->tree.pot == NULL))
+		return LV_ERR_ARG;
 	nc = m->mechanism == LV_MECH_CENTRAL ? 0 : (size_t) m->latent;
 	nm = (size_t) m->nrows * (size_t) m->latent;
 	sz = LV_HEADER_LEN + 4 + (size_t) m->schema.ncols * LV_COLUMN_BYTES +
 		 3 * 4 + lv_mlp_bytes(&m->enc) + lv_mlp_bytes(&m->dec) + 4 * 8 + 4 +
 		 LV_KEY_BYTES + 8 + 8 + 8 * nc + 8 + 4 * nm + 4;
+	if (m->tree.ncols != 0)
+		sz += 4 * (size_t) m->tree.ncols + 8 + 4 * (size_t) m->tree.npot;
 	buf = lv_alloc(sz);
 	if (buf == NULL)
 		return LV_ERR_NOMEM;
@@ -226,7 +239,7 @@ lv_model_serialize(const lv_model *m, uint8_t **out, size_t *len)
 
 	memcpy(p, LV_MAGIC, LV_MAGIC_LEN);
 	p += LV_MAGIC_LEN;
-	lv_put_u32(&p, LV_FORMAT_VERSION);
+	lv_put_u32(&p, m->tree.ncols != 0 ? LV_FORMAT_VERSION_TREE : LV_FORMAT_VERSION);
 
 	lv_put_u32(&p, (uint32_t) m->schema.ncols);
 	for (c = 0; c < m->schema.ncols; c++)
@@ -261,6 +274,14 @@ lv_model_serialize(const lv_model *m, uint8_t **out, size_t *len)
 	lv_put_u64(&p, (uint64_t) nm);
 	for (i = 0; i < nm; i++)
 		lv_put_f32(&p, m->means[i]);
+	if (m->tree.ncols != 0)
+	{
+		for (c = 0; c < m->tree.ncols; c++)
+			lv_put_u32(&p, (uint32_t) m->tree.parent[c]);
+		lv_put_u64(&p, (uint64_t) m->tree.npot);
+		for (i = 0; i < (size_t) m->tree.npot; i++)
+			lv_put_f32(&p, m->tree.pot[i]);
+	}
 	lv_put_u32(&p, lv_crc32(buf, (size_t) (p - buf)));
 
 	*out = buf;
@@ -391,9 +412,39 @@ lv_get_mlp(lv_reader *r, lv_mlp *net, const int *widths)
 	return LV_OK;
 }
 
+/*
+ * lv_get_tree reads the tree section of a version 2 blob: a central model's
+ * parents (checked by lv_tree_build: a forest, tables within the cap) and
+ * exactly the potentials that layout needs, each positive and finite.
+ */
+static int
+lv_get_tree(lv_reader *r, lv_model *m)
+{
+	int32_t parent[LV_MAX_COLUMNS];
+	uint64_t cnt;
+	int c,
+		rc;
+
+	if (m->mechanism != LV_MECH_CENTRAL || m->schema.ncols > LV_TREE_MAX_COLUMNS)
+		return LV_ERR_FORMAT;
+	for (c = 0; c < m->schema.ncols; c++)
+		if (!lv_get_i32(r, &parent[c]))
+			return LV_ERR_FORMAT;
+	rc = lv_tree_build(&m->tree, &m->schema, parent);
+	if (rc != LV_OK)
+		return rc == LV_ERR_NOMEM ? rc : LV_ERR_FORMAT;
+	if (!lv_get_u64(r, &cnt) || cnt != (uint64_t) m->tree.npot || cnt > r->left / 4 ||
+		!lv_get_f32s(r, m->tree.pot, (size_t) cnt))
+		return LV_ERR_FORMAT;
+	for (size_t i = 0; i < cnt; i++)
+		if (!(m->tree.pot[i] > 0.0f) || !isfinite(m->tree.pot[i]))
+			return LV_ERR_FORMAT;
+	return LV_OK;
+}
+
 /* lv_deserialize_body parses everything between the header and the CRC. */
 static int
-lv_deserialize_body(lv_reader *r, lv_model *m)
+lv_deserialize_body(lv_reader *r, lv_model *m, uint32_t version)
 {
 	uint32_t u,
 		latent,
@@ -498,6 +549,8 @@ lv_deserialize_body(lv_reader *r, lv_model *m)
 			return LV_ERR_FORMAT;
 	}
 	m->nrows = nrows;
+	if (version == LV_FORMAT_VERSION_TREE && (rc = lv_get_tree(r, m)) != LV_OK)
+		return rc;
 	if (r->left != 0)
 		return LV_ERR_FORMAT;
 
@@ -542,10 +595,10 @@ lv_model_deserialize(const uint8_t *buf, size_t len, lv_model *m)
 	r.p = buf + LV_MAGIC_LEN;
 	r.left = len - 4 - LV_MAGIC_LEN;
 	lv_get_u32(&r, &version);
-	if (version != LV_FORMAT_VERSION)
+	if (version != LV_FORMAT_VERSION && version != LV_FORMAT_VERSION_TREE)
 		return LV_ERR_FORMAT;
 
-	rc = lv_deserialize_body(&r, m);
+	rc = lv_deserialize_body(&r, m, version);
 	if (rc != LV_OK)
 	{
 		lv_model_free(m);

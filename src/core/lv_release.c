@@ -19,6 +19,7 @@
 #endif
 
 #include "lv_model.h"
+#include "lv_tree.h"
 #include "lv_nn.h"
 
 /*
@@ -355,6 +356,8 @@ lv_feed(lv_stream *s, const uint32_t *pre, int npre)
 
 #define LV_DECODE_GROUP 4 /* rows whose heads are sampled side by side */
 
+static double lv_numeric_value(const lv_column *col, int bin, double u_pos);
+
 /*
  * lv_sample_softmax_group draws, for each of the G <= LV_DECODE_GROUP rows
  * whose head logits start at l[g], the index from the softmax over
@@ -524,34 +527,8 @@ lv_decode_rows(const lv_schema *s, float *logits, int o, int count,
 				cell->isnull = 0;
 				if (numeric)
 				{
-					int nb = col->nbins;
-					int bin = idx[g];
-					double v;
+					double v = lv_numeric_value(col, idx[g], u_pos[g]);
 
-					if (col->exact_bins)
-						v = col->lo + bin;
-					else
-					{
-						v = col->lo + (bin + u_pos[g]) * (col->hi - col->lo) / nb;
-						if (col->integer)
-						{
-							double ilo = ceil(col->lo),
-								   ihi = floor(col->hi);
-
-							v = round(v);
-							if (ilo <= ihi)
-							{
-								if (v < ilo)
-									v = ilo;
-								if (v > ihi)
-									v = ihi;
-							}
-						}
-						if (v < col->lo)
-							v = col->lo;
-						if (v > col->hi)
-							v = col->hi;
-					}
 					if (isnull[g])
 					{
 						cell->isnull = 1;
@@ -576,6 +553,104 @@ lv_decode_rows(const lv_schema *s, float *logits, int o, int count,
 				}
 			}
 			off += numeric ? col->nbins + (col->nullable ? 1 : 0) : width;
+		}
+	}
+}
+
+/*
+ * lv_numeric_value returns the value of a numeric column's bin: the bin's
+ * integer for exact bins, else uniform inside the bin (position u_pos),
+ * rounded for integer columns, within the bounds.
+ */
+static double
+lv_numeric_value(const lv_column *col, int bin, double u_pos)
+{
+	double v;
+
+	if (col->exact_bins)
+		return col->lo + bin;
+	v = col->lo + (bin + u_pos) * (col->hi - col->lo) / col->nbins;
+	if (col->integer)
+	{
+		double ilo = ceil(col->lo),
+			   ihi = floor(col->hi);
+
+		v = round(v);
+		if (ilo <= ihi)
+		{
+			if (v < ilo)
+				v = ilo;
+			if (v > ihi)
+				v = ihi;
+		}
+	}
+	if (v < col->lo)
+		v = col->lo;
+	if (v > col->hi)
+		v = col->hi;
+	return v;
+}
+
+/*
+ * lv_decode_rows_tree samples the cells of `count` rows of a model with a
+ * tree of pairwise potentials (lv_tree.h): per row, every column's slot
+ * distribution from its logits, one uniform per column (in column order)
+ * for the slot and one per numeric column for the position inside its
+ * bin, both from the row's stream, then the joint draw by belief
+ * propagation. probs and work hold lv_tree_work_size doubles each.
+ */
+static void
+lv_decode_rows_tree(const lv_model *m, const float *logits, int o, int count,
+					lv_stream *streams, lv_cell *out, const uint32_t *pre,
+					int npre, double *probs, double *work)
+{
+	const lv_schema *s = &m->schema;
+	int r,
+		c;
+	double u[LV_MAX_COLUMNS],
+		u_pos[LV_MAX_COLUMNS];
+	int32_t slot[LV_MAX_COLUMNS];
+
+	for (r = 0; r < count; r++)
+	{
+		lv_stream *rs = &streams[r];
+		const uint32_t *rpre = pre + (size_t) 16 * npre * r;
+
+		for (c = 0; c < s->ncols; c++)
+		{
+			lv_feed(rs, rpre, npre);
+			u[c] = lv_stream_uniform(rs);
+		}
+		for (c = 0; c < s->ncols; c++)
+			if (s->cols[c].kind == LV_COL_NUMERIC)
+			{
+				lv_feed(rs, rpre, npre);
+				u_pos[c] = lv_stream_uniform(rs);
+			}
+		lv_column_probs(s, logits + (size_t) r * o, probs);
+		lv_tree_sample(&m->tree, s, probs, u, work, slot);
+		for (c = 0; c < s->ncols; c++)
+		{
+			const lv_column *col = &s->cols[c];
+			lv_cell *cell = &out[(size_t) r * s->ncols + c];
+
+			cell->value = 0.0;
+			cell->cat = 0;
+			cell->isnull = 0;
+			if (col->kind == LV_COL_NUMERIC)
+			{
+				if (col->nullable && slot[c] == col->nbins)
+					cell->isnull = 1;
+				else
+					cell->value = lv_numeric_value(col, slot[c], u_pos[c]);
+			}
+			else if (slot[c] < col->ncat)
+				cell->cat = slot[c];
+			else
+			{
+				cell->cat = -1;
+				cell->isnull = slot[c] > col->ncat;
+			}
 		}
 	}
 }
@@ -777,7 +852,21 @@ lv_release_rows(const lv_model *m, int64_t start, int count, lv_cell *out)
 
 	lv_mlp_infer(&m->dec, z, count, logits, scratch);
 
-	lv_decode_rows(&m->schema, logits, o, count, streams, out, pre, npre, scan);
+	if (m->tree.ncols != 0)
+	{
+		size_t tw = lv_tree_work_size(&m->schema);
+		double *tb = lv_alloc(sizeof(double) * 2 * tw);
+
+		if (tb == NULL)
+		{
+			lv_free(block);
+			return LV_ERR_NOMEM;
+		}
+		lv_decode_rows_tree(m, logits, o, count, streams, out, pre, npre, tb, tb + tw);
+		lv_free(tb);
+	}
+	else
+		lv_decode_rows(&m->schema, logits, o, count, streams, out, pre, npre, scan);
 
 	lv_free(block);
 	return LV_OK;

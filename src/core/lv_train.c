@@ -27,6 +27,7 @@
 
 #include "lv_model.h"
 #include "lv_nn.h"
+#include "lv_tree.h"
 
 #define LV_POWER_ITERS_STEP 2  /* power iterations per layer and step */
 #define LV_POWER_ITERS_INIT 30 /* at initialisation */
@@ -667,6 +668,7 @@ lv_model_free(lv_model *m)
 	lv_free(m->center);
 	lv_free(m->means);
 	lv_free(m->schema.cols);
+	lv_tree_free(&m->tree);
 	m->center = NULL;
 	m->means = NULL;
 	m->schema.cols = NULL;
