@@ -60,16 +60,17 @@ CREATE FUNCTION lipvae_train(
 	clipping text DEFAULT NULL,
 	central_share float8 DEFAULT NULL,
 	layer_bound float8 DEFAULT NULL,
-	marginals_share float8 DEFAULT NULL)
+	marginals_share float8 DEFAULT NULL,
+	marginals text DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'lipvae_train'
 LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
 
-COMMENT ON FUNCTION lipvae_train(text, text, float8, float8, integer, text, jsonb, jsonb, text[], integer, integer, integer, integer, float8, integer, float8, bigint, boolean, text, integer, float8, text, float8, float8, float8) IS
+COMMENT ON FUNCTION lipvae_train(text, text, float8, float8, integer, text, jsonb, jsonb, text[], integer, integer, integer, integer, float8, integer, float8, bigint, boolean, text, integer, float8, text, float8, float8, float8, text) IS
 'Train a differentially private model named MODEL on the rows of QUERY (run as the caller) and store it. By default (mechanism central) the whole synthetic output is (epsilon, delta)-DP.';
 
-REVOKE ALL ON FUNCTION lipvae_train(text, text, float8, float8, integer, text, jsonb, jsonb, text[], integer, integer, integer, integer, float8, integer, float8, bigint, boolean, text, integer, float8, text, float8, float8, float8) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION lipvae_train(text, text, float8, float8, integer, text, jsonb, jsonb, text[], integer, integer, integer, integer, float8, integer, float8, bigint, boolean, text, integer, float8, text, float8, float8, float8) TO lipvae_trainer;
+REVOKE ALL ON FUNCTION lipvae_train(text, text, float8, float8, integer, text, jsonb, jsonb, text[], integer, integer, integer, integer, float8, integer, float8, bigint, boolean, text, integer, float8, text, float8, float8, float8, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION lipvae_train(text, text, float8, float8, integer, text, jsonb, jsonb, text[], integer, integer, integer, integer, float8, integer, float8, bigint, boolean, text, integer, float8, text, float8, float8, float8, text) TO lipvae_trainer;
 
 -- lipvae_report: central models have no passes; by default it compares as
 -- many synthetic rows as the query returns real rows.

@@ -229,7 +229,8 @@ class Lipvae:
 
     # lipvae_train options the harness can pass (``--lipvae-opts`` and the per-option flags)
     OPTIONS = ('epochs', 'batch_size', 'latent', 'hidden', 'learning_rate', 'bins', 'clip',
-               'clipping', 'central_share', 'layer_bound', 'preprocess_share', 'marginals_share')
+               'clipping', 'central_share', 'layer_bound', 'preprocess_share', 'marginals_share',
+               'marginals')
 
     def __init__(self, D, tag, args):
         self.D = D

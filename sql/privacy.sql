@@ -309,6 +309,14 @@ SELECT name, mechanism, relation, epsilon, delta, epsilon_requested, epsilon_pre
        (dpsgd->>'steps')::bigint AS steps, (dpsgd->>'epochs')::integer AS epochs,
        (dpsgd->>'clip')::float8 AS clip, dpsgd->>'relation' AS dpsgd_relation,
        coalesce((dpsgd->>'marginals_mu')::float8, 0) AS mu_m,
+       coalesce((dpsgd->>'marginals_one_way_mu')::float8, 0) AS mu_1,
+       coalesce((dpsgd->>'tree_rounds')::integer, 0) AS rounds,
+       coalesce((dpsgd->>'tree_epsilon_round')::float8, 0) AS eps_round,
+       coalesce((dpsgd->>'tree_pairs_mu')::float8, 0) AS mu_2,
+       coalesce((dpsgd->>'tree_edges')::integer, 0) AS edges,
+       (dpsgd->>'marginals_noise_sd')::float8 AS sd_1,
+       (dpsgd->>'tree_pairs_noise_sd')::float8 AS sd_2,
+       jsonb_array_length(columns) AS ncols, coalesce((dpsgd->>'unit_rows')::integer, 1) AS k,
        (SELECT coalesce(sum((p->>'epsilon')::float8), 0) FROM jsonb_array_elements(preprocess) p) AS eps_pre,
        (SELECT coalesce(sum((p->>'delta')::float8), 0) FROM jsonb_array_elements(preprocess) p) AS delta_pre
   FROM lipvae.models WHERE name LIKE 'priv_c%';
@@ -322,13 +330,29 @@ SELECT name, mechanism, relation, dpsgd_relation, passes, nrows IS NULL AS n_hid
        epsilon_dpsgd < epsilon AS dpsgd_part_smaller
   FROM central ORDER BY name;
 
+-- the marginals that correct the decoder, recomputed from their parts: the
+-- one-way counts (Gaussian, sensitivity sqrt(columns) per row: GDP mu_1), the
+-- tree's selection (columns - 1 rounds of the exponential mechanism, each
+-- eps_round-DP, eps_round^2/8-zCDP: as mu^2, eps_round^2/4) and its pair
+-- counts (Gaussian, sensitivity sqrt(rounds): GDP mu_2) compose in RDP like
+-- one Gaussian of mu_m^2 = mu_1^2 + rounds eps_round^2/4 + mu_2^2; a unit of
+-- k rows moves every count k times as far
+SELECT name, mu_m > 0 AS has_marginals, rounds, edges BETWEEN 1 AND rounds AS edges_ok,
+       rounds = 0 OR rounds = ncols - 1 AS rounds_ok,
+       lvt_close(mu_m * mu_m, mu_1 * mu_1 + rounds * eps_round * eps_round / 4 + mu_2 * mu_2, 1e-9) AS mu_parts_ok,
+       lvt_close(sd_1, k * sqrt(ncols) / mu_1, 1e-9) AS one_way_noise_ok,
+       lvt_close(sd_2, k * sqrt(rounds) / mu_2, 1e-9) AS pair_noise_ok
+  FROM central WHERE mechanism = 'central' AND mu_m > 0 ORDER BY name;
+
 -- the DP-SGD part and the total, recomputed; the ledger's replace-one figure
--- (the one-way marginals that correct the decoder are a Gaussian mechanism
--- of GDP parameter mu_m, sqrt(2) mu_m under replace-one)
+-- (under replace-one the Gaussian parts count twice their mu^2 and the
+-- selection four times: its score moves by 2)
 SELECT name, mu_m > 0 AS has_marginals,
        lvt_close(lvt_rdp_eps(q, sigma, steps, 0, delta - delta_pre), epsilon_dpsgd, 1e-6) AS dpsgd_ok,
        lvt_close(eps_pre + lvt_rdp_eps(q, sigma, steps, mu_m, delta - delta_pre), epsilon, 1e-6) AS total_ok,
-       lvt_close(eps_pre + lvt_rdp_eps(q, sigma / 2, steps, sqrt(2) * mu_m, delta - delta_pre), epsilon_ledger, 1e-6) AS ledger_ok,
+       lvt_close(eps_pre + lvt_rdp_eps(q, sigma / 2, steps,
+                                       sqrt(2 * mu_1 * mu_1 + 2 * mu_2 * mu_2 + rounds * eps_round * eps_round),
+                                       delta - delta_pre), epsilon_ledger, 1e-6) AS ledger_ok,
        epsilon_ledger > epsilon AS replace_one_costs_more,
        lvt_close(epsilon, epsilon_requested, 1e-3) AS budget_used
   FROM central WHERE mechanism = 'central' ORDER BY name;
@@ -358,9 +382,11 @@ SELECT c.name, bool_and(s.epsilon = c.epsilon) AS rows_carry_total,
  WHERE c.mechanism = 'central' GROUP BY c.name ORDER BY c.name;
 
 -- negative controls: add/remove accounting for the replace-one ledger, the
+-- tree's selection scaled like a Gaussian under replace-one, the
 -- preprocessing or the marginals left out, or sigma misread would all be caught
 SELECT name,
        lvt_close(eps_pre + lvt_rdp_eps(q, sigma, steps, mu_m, delta - delta_pre), epsilon_ledger, 1e-6) AS ledger_at_sigma_matches,
+       lvt_close(eps_pre + lvt_rdp_eps(q, sigma / 2, steps, sqrt(2) * mu_m, delta - delta_pre), epsilon_ledger, 1e-6) AS ledger_selection_at_sqrt2_matches,
        lvt_close(lvt_rdp_eps(q, sigma, steps, mu_m, delta - delta_pre), epsilon, 1e-6) AS without_preprocessing_matches,
        lvt_close(eps_pre + lvt_rdp_eps(q, sigma, steps, 0, delta - delta_pre), epsilon, 1e-6) AS without_marginals_matches,
        lvt_close(eps_pre + lvt_rdp_eps(q, sigma * 1.01, steps, mu_m, delta - delta_pre), epsilon, 1e-6) AS other_sigma_matches

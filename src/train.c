@@ -38,6 +38,7 @@
 #include "lv_accountant.h"
 #include "lv_dpsgd.h"
 #include "lv_marginals.h"
+#include "lv_tree.h"
 #include "lv_privacy.h"
 
 #define LIPVAE_CENTRAL_EPOCHS 30
@@ -81,7 +82,8 @@ typedef struct TrainOptions
 	double central_share;   /* composed: DP-SGD's share of the budget */
 	double layer_bound;     /* spectral bound of every DP-SGD layer; 0: none */
 	double ema;             /* weight moving average of DP-SGD */
-	double marginals_share; /* central: share of the DP one-way marginals */
+	double marginals_share; /* central: share of the DP marginals */
+	bool marginals_tree;    /* central: a tree of DP pair marginals too */
 	int unit_att;           /* 0-based attribute of the unit column, or -1 */
 	Oid unit_type;
 } TrainOptions;
@@ -108,10 +110,17 @@ typedef struct PrivacyPlan
 	double normalizer;
 	int64 steps;
 	int epochs;
-	double mu_marginals; /* central: GDP parameter of the noisy marginals
+	double mu_marginals;        /* central: GDP parameter of the noisy marginals
 						  * (0: none), in relation */
-	double marginals_sd; /* their noise sd */
-	double clip_mean;    /* clip used per step (derived clipping: <= clip) */
+	double marginals_sd;        /* the one-way counts' noise sd */
+	double mu_one_way;          /* GDP parameter of the one-way counts */
+	int tree_rounds;            /* tree: selection rounds accounted (ncols - 1) */
+	double tree_eps_round;      /* tree: epsilon of each selection round */
+	double mu_pairs;            /* tree: GDP parameter of the pair counts */
+	double pairs_sd;            /* tree: their noise sd */
+	int tree_edges;             /* tree: edges chosen */
+	double mu_marginals_ledger; /* mu_marginals under replace-one */
+	double clip_mean;           /* clip used per step (derived clipping: <= clip) */
 	double clip_max;
 	int64 bound_steps;  /* steps clipped at the derived bound */
 	double delta_rest;  /* composed: delta of the one RDP conversion */
@@ -191,6 +200,7 @@ static void train_dpsgd(TrainOptions *o, PrivacyPlan *pp, lv_model *m,
 						double diameter, const uint8 *tkey,
 						lv_train_result *res);
 static double pass_epsilon(const PrivacyPlan *pp, int64 pass);
+static void plan_marginals(const TrainOptions *o, PrivacyPlan *pp, int ncols);
 static void warn_clipped(TrainColumn *t, const double *vals, int64 m);
 static void warn_dropped(TrainColumn *t, const int *keep);
 
@@ -874,8 +884,7 @@ train_dpsgd(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const float *X,
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							errmsg("cannot calibrate the marginal correction for epsilon %g", eps_avail),
 							errhint("Lower marginals_share, or set it to 0.")));
-		/* a row (a unit of k rows) moves the counts by sqrt(ncols) (k sqrt(ncols)) */
-		pp->marginals_sd = (o->unit ? o->unit_rows : 1) * sqrt((double) m->schema.ncols) / lo;
+		plan_marginals(o, pp, m->schema.ncols);
 	}
 	if (composed)
 	{
@@ -948,6 +957,14 @@ train_dpsgd(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const float *X,
 			rc = lv_model_fit_marginals(m, counts, LIPVAE_MARGINAL_DRAWS, 30, tkey);
 			lipvae_core_error(rc, "fitting the marginals");
 			pfree(counts);
+			if (pp->tree_rounds > 0)
+			{
+				/* the pairs the decoder gets most wrong, measured and fitted */
+				rc = lv_model_fit_tree(m, T, n, pp->n_hat, pp->tree_eps_round,
+									   o->unit ? o->unit_rows : 1, pp->pairs_sd, tkey,
+									   &pp->tree_edges, interrupt_pending, NULL);
+				lipvae_core_error(rc, "fitting the tree of pair marginals");
+			}
 		}
 		m->mu1 = 0;
 		pp->delta_total = o->delta;
@@ -955,13 +972,50 @@ train_dpsgd(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const float *X,
 										   LV_REL_ADD_REMOVE, pp->mu_marginals);
 		/* the ledger's relation: replace-one (the accountant at 2C, the counts at sqrt 2) */
 		pp->eps_ledger = lipvae_rdp_epsilon(pp->eps_pre, delta_avail, pp->q, pp->sigma / 2, pp->steps,
-											LV_REL_ADD_REMOVE, M_SQRT2 * pp->mu_marginals);
+											LV_REL_ADD_REMOVE, pp->mu_marginals_ledger);
 		pp->delta_ledger = o->delta;
 	}
 	if (!(pp->eps_total <= o->epsilon * (1 + 1e-9)))
 		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
 						errmsg("the calibrated guarantee %.17g exceeds the requested epsilon %g",
 							   pp->eps_total, o->epsilon)));
+}
+
+/*
+ * plan_marginals splits the marginals' GDP parameter mu (the Gaussian
+ * mechanisms and the exponential mechanism compose in RDP, where a
+ * mechanism of zCDP rho counts as mu^2 = 2 rho): with the tree, a third of
+ * mu^2 each to the one-way counts, the ncols - 1 selection rounds (each
+ * eps_round-DP, rho = eps_round^2 / 8: Cesar & Rogers 2021, so
+ * mu^2 = eps_round^2 / 4) and the pair counts; without it, all to the
+ * one-way counts. Sensitivities per row (k per unit): one-way counts
+ * sqrt(ncols), pair counts sqrt(edges) <= sqrt(ncols - 1), selection
+ * score 1. Under replace-one the Gaussian parts double their mu^2 and the
+ * selection quadruples it (its score moves by 2).
+ */
+static void
+plan_marginals(const TrainOptions *o, PrivacyPlan *pp, int ncols)
+{
+	double mu2 = pp->mu_marginals * pp->mu_marginals;
+	double k = o->unit ? o->unit_rows : 1;
+
+	pp->tree_rounds = 0;
+	pp->tree_eps_round = 0;
+	pp->mu_pairs = 0;
+	pp->pairs_sd = 0;
+	pp->mu_one_way = pp->mu_marginals;
+	if (o->marginals_tree && ncols >= 2 && ncols <= LV_TREE_MAX_COLUMNS)
+	{
+		pp->tree_rounds = ncols - 1;
+		pp->mu_one_way = sqrt(mu2 / 3);
+		pp->mu_pairs = sqrt(mu2 / 3);
+		pp->tree_eps_round = sqrt(4 * (mu2 / 3) / pp->tree_rounds);
+		pp->pairs_sd = k * sqrt((double) pp->tree_rounds) / pp->mu_pairs;
+	}
+	pp->marginals_sd = k * sqrt((double) ncols) / pp->mu_one_way;
+	pp->mu_marginals_ledger =
+		sqrt(2 * pp->mu_one_way * pp->mu_one_way + 2 * pp->mu_pairs * pp->mu_pairs +
+			 pp->tree_rounds * pp->tree_eps_round * pp->tree_eps_round);
 }
 
 /* json_num appends a finite double as a JSON number, else a string. */
@@ -1161,6 +1215,23 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 					   "It is the share of the budget spent on DP one-way marginals that correct the decoder (0: none).");
 		if (o->marginals_share > 0 && o->mechanism != LV_MECH_CENTRAL)
 			bad_option("marginals_share", "The marginal correction is part of mechanism 'central' only.", NULL);
+		o->marginals_tree = o->marginals_share > 0;
+		if (!arg_null(fcinfo, 25))
+		{
+			char *mm = text_to_cstring(PG_GETARG_TEXT_PP(25));
+
+			if (o->marginals_share <= 0)
+				bad_option("marginals", "marginals chooses how the DP marginals correct the decoder, and none are measured.",
+						   o->mechanism == LV_MECH_CENTRAL ? "Set marginals_share above 0, or leave marginals out."
+														   : "The marginal correction is part of mechanism 'central' only.");
+			if (strcmp(mm, "tree") == 0)
+				o->marginals_tree = true;
+			else if (strcmp(mm, "one-way") == 0)
+				o->marginals_tree = false;
+			else
+				bad_option("marginals", psprintf("Unknown marginals \"%s\".", mm),
+						   "Use 'tree' (one-way marginals and a DP tree of pair marginals, the default) or 'one-way'.");
+		}
 		o->ema = 0.99;
 		if (!central && (!arg_null(fcinfo, 20) || !arg_null(fcinfo, 21) || !arg_null(fcinfo, 23)))
 			bad_option("mechanism", "clip, clipping and layer_bound set DP-SGD, which only mechanisms 'central' and 'central+latent' use.", NULL);
@@ -2234,6 +2305,17 @@ store_model(TrainOptions *o, PrivacyPlan *pp, TrainColumn *tc, int ncols,
 				json_num(&j, pp->mu_marginals);
 				appendStringInfoString(&j, ", \"marginals_noise_sd\": ");
 				json_num(&j, pp->marginals_sd);
+				appendStringInfoString(&j, ", \"marginals_one_way_mu\": ");
+				json_num(&j, pp->mu_one_way);
+				appendStringInfoString(&j, ", \"marginals_mu_replace_one\": ");
+				json_num(&j, pp->mu_marginals_ledger);
+				appendStringInfo(&j, ", \"tree_rounds\": %d, \"tree_edges\": %d, \"tree_epsilon_round\": ",
+								 pp->tree_rounds, pp->tree_edges);
+				json_num(&j, pp->tree_eps_round);
+				appendStringInfoString(&j, ", \"tree_pairs_mu\": ");
+				json_num(&j, pp->mu_pairs);
+				appendStringInfoString(&j, ", \"tree_pairs_noise_sd\": ");
+				json_num(&j, pp->pairs_sd);
 			}
 			appendStringInfo(&j, ", \"relation\": \"%s\", \"delta\": ", pp->relation);
 			json_num(&j, pp->delta_sgd);
