@@ -160,6 +160,10 @@ SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', marginals_share => 1)
 SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', marginals_share => 'NaN');
 SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', mechanism => 'latent', marginals_share => 0.3);
 SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', mechanism => 'central+latent', marginals_share => 0.3);
+-- marginals: 'tree' or 'one-way', only where marginals are measured
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', marginals => 'two-way');
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', marginals => 'tree', marginals_share => 0);
+SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', mechanism => 'latent', marginals => 'tree');
 -- DP-SGD settings with a mechanism that has no DP-SGD
 SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', mechanism => 'latent', clip => 1);
 SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', mechanism => 'latent', clipping => 'norm');

@@ -42,9 +42,11 @@
 #include "lv_privacy.h"
 
 #define LIPVAE_CENTRAL_EPOCHS 30
-#define LIPVAE_COUNT_SHARE 0.02    /* of epsilon: the DP row count (central) */
-#define LIPVAE_MARGINALS_SHARE 0.2 /* central: the DP one-way marginals */
-#define LIPVAE_MARGINAL_DRAWS 4096 /* prior draws that estimate the model's marginals */
+#define LIPVAE_COUNT_SHARE 0.02       /* of epsilon: the DP row count (central) */
+#define LIPVAE_MARGINALS_SHARE 0.5    /* central: the DP marginals (measured: eval/results/sweeps.md) */
+#define LIPVAE_TREE_ONE_WAY_SHARE 0.1 /* of the marginals' mu^2: one-way counts */
+#define LIPVAE_TREE_SELECT_SHARE 0.1  /* of the marginals' mu^2: the tree's selection */
+#define LIPVAE_MARGINAL_DRAWS 4096    /* prior draws that estimate the model's marginals */
 
 PG_FUNCTION_INFO_V1(lipvae_train);
 
@@ -984,10 +986,11 @@ train_dpsgd(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const float *X,
 /*
  * plan_marginals splits the marginals' GDP parameter mu (the Gaussian
  * mechanisms and the exponential mechanism compose in RDP, where a
- * mechanism of zCDP rho counts as mu^2 = 2 rho): with the tree, a third of
- * mu^2 each to the one-way counts, the ncols - 1 selection rounds (each
+ * mechanism of zCDP rho counts as mu^2 = 2 rho): with the tree, 10% of
+ * mu^2 to the one-way counts, 10% to the ncols - 1 selection rounds (each
  * eps_round-DP, rho = eps_round^2 / 8: Cesar & Rogers 2021, so
- * mu^2 = eps_round^2 / 4) and the pair counts; without it, all to the
+ * mu^2 = eps_round^2 / 4) and 80% to the pair counts (the split measured
+ * best on gss_cat, eval/results/sweeps.md); without it, all to the
  * one-way counts. Sensitivities per row (k per unit): one-way counts
  * sqrt(ncols), pair counts sqrt(edges) <= sqrt(ncols - 1), selection
  * score 1. Under replace-one the Gaussian parts double their mu^2 and the
@@ -1007,9 +1010,9 @@ plan_marginals(const TrainOptions *o, PrivacyPlan *pp, int ncols)
 	if (o->marginals_tree && ncols >= 2 && ncols <= LV_TREE_MAX_COLUMNS)
 	{
 		pp->tree_rounds = ncols - 1;
-		pp->mu_one_way = sqrt(mu2 / 3);
-		pp->mu_pairs = sqrt(mu2 / 3);
-		pp->tree_eps_round = sqrt(4 * (mu2 / 3) / pp->tree_rounds);
+		pp->mu_one_way = sqrt(mu2 * LIPVAE_TREE_ONE_WAY_SHARE);
+		pp->mu_pairs = sqrt(mu2 * (1 - LIPVAE_TREE_ONE_WAY_SHARE - LIPVAE_TREE_SELECT_SHARE));
+		pp->tree_eps_round = sqrt(4 * (mu2 * LIPVAE_TREE_SELECT_SHARE) / pp->tree_rounds);
 		pp->pairs_sd = k * sqrt((double) pp->tree_rounds) / pp->mu_pairs;
 	}
 	pp->marginals_sd = k * sqrt((double) ncols) / pp->mu_one_way;

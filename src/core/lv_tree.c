@@ -4,6 +4,7 @@
  * and exact sampling by belief propagation (lv_tree.h).
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cblas.h>
@@ -14,7 +15,7 @@
 
 #define LV_TREE_FLOOR 1e-300     /* smallest probability a slot keeps */
 #define LV_TREE_STEP 4.0         /* largest change of a log-potential per step */
-#define LV_TREE_DAMPING 0.5      /* share of the proportional-fitting step taken */
+#define LV_TREE_DAMPING 0.15     /* share of the proportional-fitting step taken */
 #define LV_TREE_POOL 2048        /* prior draws the fit averages over */
 #define LV_TREE_SELECT_POOL 1024 /* prior draws that estimate M_ab */
 #define LV_TREE_ITERS 40
@@ -416,33 +417,60 @@ lv_tree_pair_marginals(const lv_tree *t, const lv_schema *s, const double *P,
 /*
  * lv_tree_fit fits the potentials by damped proportional fitting: every
  * step multiplies each cell's potential by (target / model)^damping, all
- * edges at once, then rescales each table to a maximum of 1.
+ * edges at once, then rescales each table to a maximum of 1. Simultaneous
+ * steps on edges that share a column can overshoot: a step that raises the
+ * largest cell error is undone and the damping halved (backtracking), so
+ * the error never grows.
  */
 double
 lv_tree_fit(lv_tree *t, const lv_schema *s, const double *P, int S,
 			const double *target, int iters)
 {
-	double *model = lv_alloc(sizeof(double) * (size_t) (t->npot > 0 ? t->npot : 1));
-	double err = 0.0;
+	size_t np = (size_t) (t->npot > 0 ? t->npot : 1);
+	double *model = lv_alloc(sizeof(double) * np);
+	float *saved = lv_alloc(sizeof(float) * np);
+	double err = INFINITY,
+		   damping = LV_TREE_DAMPING;
 	int it,
 		c;
 	int64_t i;
 
-	if (model == NULL)
+	if (model == NULL || saved == NULL)
+	{
+		lv_free(model);
+		lv_free(saved);
 		return -1.0;
+	}
 	for (it = 0; it <= iters; it++)
 	{
+		double e = 0.0;
+
 		if (lv_tree_pair_marginals(t, s, P, S, model) != LV_OK)
 		{
 			lv_free(model);
+			lv_free(saved);
 			return -1.0;
 		}
-		err = 0.0;
 		for (i = 0; i < t->npot; i++)
-			if (fabs(model[i] - target[i]) > err)
-				err = fabs(model[i] - target[i]);
-		if (it == iters)
+			if (fabs(model[i] - target[i]) > e)
+				e = fabs(model[i] - target[i]);
+		if (e > err && it > 0)
+		{
+			/* undo the last step, retry it at half the damping */
+			memcpy(t->pot, saved, sizeof(float) * (size_t) t->npot);
+			damping *= 0.5;
+			if (lv_tree_pair_marginals(t, s, P, S, model) != LV_OK)
+			{
+				lv_free(model);
+				lv_free(saved);
+				return -1.0;
+			}
+		}
+		else
+			err = e;
+		if (it == iters || damping < 1e-3)
 			break;
+		memcpy(saved, t->pot, sizeof(float) * (size_t) t->npot);
 		for (c = 0; c < s->ncols; c++)
 		{
 			int64_t cells,
@@ -456,7 +484,7 @@ lv_tree_fit(lv_tree *t, const lv_schema *s, const double *P, int S,
 					lv_col_width(&s->cols[c]);
 			for (i = 0; i < cells; i++)
 			{
-				double step = LV_TREE_DAMPING *
+				double step = damping *
 							  (log(target[b + i]) - log(model[b + i] > 1e-300 ? model[b + i] : 1e-300));
 				double v;
 
@@ -478,6 +506,7 @@ lv_tree_fit(lv_tree *t, const lv_schema *s, const double *P, int S,
 		}
 	}
 	lv_free(model);
+	lv_free(saved);
 	return err;
 }
 
@@ -546,6 +575,42 @@ lv_pair_counts(const lv_schema *s, const int32_t *T, int64_t n, int a, int b,
 		if (x >= 0 && x < wa && y >= 0 && y < wb)
 			counts[(size_t) x * wb + y] += 1.0;
 	}
+}
+
+/* lv_cmp_desc orders doubles from the largest down. */
+static int
+lv_cmp_desc(const void *a, const void *b)
+{
+	double x = *(const double *) a,
+		   y = *(const double *) b;
+
+	return (x < y) - (x > y);
+}
+
+/*
+ * lv_simplex_project replaces the w noisy counts v by their Euclidean
+ * projection onto {x >= 0, sum x = total}: v_i - theta clamped at 0, with
+ * the theta that makes the sum right (the least-squares estimate under the
+ * constraints; clamping alone would keep the positive half of the noise of
+ * every empty cell). work holds w doubles.
+ */
+static void
+lv_simplex_project(double *v, int w, double total, double *work)
+{
+	double cs = 0.0,
+		   theta = 0.0;
+	int j;
+
+	memcpy(work, v, sizeof(double) * (size_t) w);
+	qsort(work, (size_t) w, sizeof(double), lv_cmp_desc);
+	for (j = 0; j < w; j++)
+	{
+		cs += work[j];
+		if (work[j] - (cs - total) / (j + 1) > 0.0)
+			theta = (cs - total) / (j + 1);
+	}
+	for (j = 0; j < w; j++)
+		v[j] = v[j] - theta > 0.0 ? v[j] - theta : 0.0;
 }
 
 /* lv_find returns the component of v (union-find with path halving). */
@@ -650,7 +715,12 @@ lv_model_fit_tree(lv_model *m, const int32_t *T, int64_t n, double n_hat,
 				l1 += fabs(cnt[i] - M[i]);
 			pa[npairs] = a;
 			pb[npairs] = b;
-			score[npairs] = l1;
+			/*
+			 * less the L1 error the measurement's own noise is expected to
+			 * add (as MST): a large table is worth measuring only when the
+			 * decoder is wrong about it by more than the noise
+			 */
+			score[npairs] = l1 - sqrt(2.0 / M_PI) * noise_sd * wa * wb;
 			npairs++;
 		}
 
@@ -755,6 +825,7 @@ lv_model_fit_tree(lv_model *m, const int32_t *T, int64_t n, double n_hat,
 			cells = lv_col_width(&s->cols[parent[i]]) * lv_col_width(&s->cols[i]);
 			lv_pair_counts(s, T, n, parent[i], i, cnt);
 			lv_marginal_noise(cnt, cells, noise_sd, &ns);
+			lv_simplex_project(cnt, cells, n_hat, M);
 			lv_marginal_normalise(cnt, cells, target + m->tree.offset[i]);
 		}
 	}
