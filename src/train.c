@@ -43,6 +43,7 @@
 
 #define LIPVAE_CENTRAL_EPOCHS 30
 #define LIPVAE_COUNT_SHARE 0.02       /* of epsilon: the DP row count (central) */
+#define LIPVAE_NAME_LOCK 1818849398   /* advisory lock class of model names ("lipv") */
 #define LIPVAE_MARGINALS_SHARE 0.5    /* central: the DP marginals (measured: eval/results/sweeps.md) */
 #define LIPVAE_TREE_ONE_WAY_SHARE 0.1 /* of the marginals' mu^2: one-way counts */
 #define LIPVAE_TREE_SELECT_SHARE 0.1  /* of the marginals' mu^2: the tree's selection */
@@ -1261,8 +1262,20 @@ existing_model(const char *name, bool replace, bool *exists)
 		elog(ERROR, "SPI_connect failed");
 	lipvae_become_owner(&st);
 	/*
+	 * Two trainings of one name run one after the other from here: a
+	 * transaction-level advisory lock on (LIPVAE_NAME_LOCK, hash of the
+	 * name), so the second waits for the first's commit or rollback before
+	 * it trains, then sees its model (READ COMMITTED) and is refused with
+	 * "already exists" rather than a unique violation after training.
+	 */
+	rc = SPI_execute_with_args("SELECT pg_catalog.pg_advisory_xact_lock(" CppAsString2(LIPVAE_NAME_LOCK) ", pg_catalog.hashtext($1))",
+							   1, &argtype, &arg, NULL, false, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "lipvae: model name lock failed");
+	/*
 	 * Not read-only: a fresh snapshot sees models stored earlier in the same
-	 * statement, and FOR UPDATE serialises two replacements of one model.
+	 * statement (and, after the lock, those committed meanwhile), and FOR
+	 * UPDATE serialises two replacements of one model.
 	 */
 	rc = SPI_execute_with_args("SELECT owner::pg_catalog.oid FROM lipvae.models WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 							   1, &argtype, &arg, NULL, false, 1);

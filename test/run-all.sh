@@ -4,9 +4,14 @@
 #   2. builds with -Werror and installs the extension
 #   3. runs the unit tests of the numerical core (cmocka, no server) and of
 #      the evaluation code (Python: DP baselines and metrics)
-#   4. starts a throw-away PostgreSQL cluster, runs the regression suite
-#      (make installcheck) against it, and stops it
-# Exits non-zero on any failure. PGXS's `make check` tests nothing; this
+#   4. starts a throw-away PostgreSQL cluster, runs the regression and
+#      isolation suites (make installcheck), pg_dump/pg_restore of models
+#      (test/dump_restore.sh) and many concurrent samplers with a replacer
+#      (test/concurrency.sh) against it, and stops it
+#   5. hardening, each stage under a time cap: the core's unit tests under
+#      ASan+UBSan and under valgrind, and libFuzzer on the model decoder
+#      (LIPVAE_FUZZ_SECONDS, default 60)
+# Every stage prints its time. Exits non-zero on any failure. PGXS's `make check` tests nothing; this
 # script never relies on it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,7 +19,18 @@ cd "$here"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
-stage() { printf '\n=== %s (%s)\n' "$1" "$(date +%T)"; }
+t_last=$(date +%s)
+t_name=""
+times=""
+# stage starts a stage and records how long the previous one took
+stage() {
+	local now
+	now=$(date +%s)
+	[ -n "$t_name" ] && times="$times$(printf '%-58s %5d s' "$t_name" $((now - t_last)))\n"
+	t_last=$now
+	t_name=$1
+	printf '\n=== %s (%s)\n' "$1" "$(date +%T)"
+}
 
 stage "dependencies"
 bash scripts/deps.sh
@@ -82,11 +98,44 @@ if [ "$reg_ok" = 0 ]; then
 	tail -n 40 "$pgdir/server.log" || true
 fi
 
+# cap runs a hardening command under a time limit; a timeout is a failure
+cap() {
+	local secs=$1
+	shift
+	timeout --kill-after=10 "$secs" "$@"
+}
+hard_total=0
+hard_failed=0
+# hard runs one hardening check and counts it
+hard() {
+	hard_total=$((hard_total + 1))
+	if ! "$@"; then
+		hard_failed=$((hard_failed + 1))
+		echo "FAILED: $*"
+	fi
+}
+
+stage "pg_dump / pg_restore of models"
+hard cap 300 bash test/dump_restore.sh
+
+stage "concurrency: 8 samplers and a replacer (pgbench)"
+hard cap 300 bash test/concurrency.sh
+
+stage "unit tests of the core under ASan and UBSan"
+hard cap 900 make -s -C test sanitize
+
+stage "unit tests of the core under valgrind"
+hard cap 1500 make -s -C test valgrind
+
+stage "fuzzing the model decoder (libFuzzer, ASan, UBSan)"
+hard cap 600 make -s -C fuzz run SECONDS="${LIPVAE_FUZZ_SECONDS:-60}"
+
 stage "summary"
-passed=$((unit_passed + reg_total - reg_failed + eval_ran - eval_failed))
-failed=$((unit_failed + reg_failed + eval_failed))
+printf '\nstage times:\n%b' "$times"
+passed=$((unit_passed + reg_total - reg_failed + eval_ran - eval_failed + hard_total - hard_failed))
+failed=$((unit_failed + reg_failed + eval_failed + hard_failed))
 [ "$unit_ok" = 1 ] || [ "$unit_failed" -gt 0 ] || failed=$((failed + 1))
 [ "$eval_ok" = 1 ] || [ "$eval_failed" -gt 0 ] || failed=$((failed + 1))
-echo "unit tests: $unit_passed passed, $unit_failed failed; evaluation tests: $((eval_ran - eval_failed)) passed, $eval_failed failed; regression and isolation files: $((reg_total - reg_failed)) passed, $reg_failed failed"
+echo "unit tests: $unit_passed passed, $unit_failed failed; evaluation tests: $((eval_ran - eval_failed)) passed, $eval_failed failed; regression and isolation files: $((reg_total - reg_failed)) passed, $reg_failed failed; hardening checks: $((hard_total - hard_failed)) passed, $hard_failed failed"
 echo "$passed passed, $failed failed"
-[ "$unit_ok" = 1 ] && [ "$eval_ok" = 1 ] && [ "$reg_ok" = 1 ]
+[ "$unit_ok" = 1 ] && [ "$eval_ok" = 1 ] && [ "$reg_ok" = 1 ] && [ "$hard_failed" = 0 ]
