@@ -265,6 +265,33 @@ RESET lipvae.max_sample_rows;
 SET lipvae.max_training_rows = 100;
 SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', bounds => '{"age": [40, 110]}', seed => 1, epochs => 3);
 RESET lipvae.max_training_rows;
+-- lipvae.training_memory bounds a training's memory: the rows as fetched
+-- (11 columns of 7874 rows do not fit in 1 MB) and the core's workspace
+-- (in 8 MB, hidden size 16 fits, 1024 does not); the figures in the
+-- detail depend on the allocator, so only the error, its state and hint show
+CREATE FUNCTION lvt_try(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE st text; msg text; hint text;
+BEGIN
+  EXECUTE q;
+  RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
+  RETURN st || ': ' || msg || ' / ' || hint;
+END $$;
+SET lipvae.training_memory = '1MB';
+SELECT lvt_try($$SELECT lipvae_train('bad', 'SELECT * FROM flchain', seed => 1, epochs => 1)$$) AS rows_too_big;
+SET lipvae.training_memory = '8MB';
+SELECT lvt_try($$SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', bounds => '{"age": [40, 110]}',
+               seed => 1, epochs => 1, hidden => 1024)$$) AS workspace_too_big;
+SELECT lvt_try($$SELECT lipvae_train('bad', 'SELECT age, sex FROM flsmall', bounds => '{"age": [40, 110]}',
+               seed => 1, epochs => 1, hidden => 16)$$) AS small_fits;
+RESET lipvae.training_memory;
+SELECT lipvae_drop('bad');
+DROP FUNCTION lvt_try(text);
+-- only a superuser may change it
+SET ROLE lipvae_trainer;
+SET lipvae.training_memory = '10GB';
+RESET ROLE;
 SET lipvae.no_such_setting = 1;
 -- a row type changed behind the model's back is refused
 ALTER TYPE lipvae_types.bad_base ADD ATTRIBUTE extra int;

@@ -21,6 +21,19 @@ PG_MODULE_MAGIC;
 int lipvae_max_training_rows = 1000000;
 int lipvae_max_sample_rows = 100000000;
 int lipvae_blas_threads = 1;
+int lipvae_training_memory = 2 * 1024 * 1024; /* kB */
+
+/*
+ * The memory budget of the training in progress: its memory context and
+ * the limit; cxt is NULL when no training is running (a reset callback
+ * clears it when the context goes, on success or error).
+ */
+static struct
+{
+	MemoryContext cxt;
+	Size limit;
+	MemoryContextCallback cb;
+} budget;
 
 void _PG_init(void);
 
@@ -42,6 +55,12 @@ _PG_init(void)
 							&lipvae_max_sample_rows,
 							100000000, 0, INT_MAX,
 							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("lipvae.training_memory",
+							"Largest amount of memory one training may use.",
+							"The encoded rows, the networks and the training workspace all count.",
+							&lipvae_training_memory,
+							2 * 1024 * 1024, 1024, INT_MAX,
+							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
 	DefineCustomIntVariable("lipvae.blas_threads",
 							"Number of OpenBLAS threads a backend uses for training and sampling.",
 							NULL,
@@ -55,8 +74,52 @@ _PG_init(void)
 static void *
 palloc_hook(size_t size, void *ctx)
 {
+	lipvae_check_memory(size);
 	return MemoryContextAllocExtended(CurrentMemoryContext, size,
 									  MCXT_ALLOC_HUGE);
+}
+
+/* budget_gone forgets the budget when its memory context is reset or deleted. */
+static void
+budget_gone(void *arg)
+{
+	budget.cxt = NULL;
+}
+
+/*
+ * lipvae_memory_budget makes cxt (a training's memory context) subject to
+ * lipvae.training_memory: lipvae_check_memory and every core allocation
+ * refuse to take it past the limit.
+ */
+void
+lipvae_memory_budget(MemoryContext cxt)
+{
+	budget.cxt = cxt;
+	budget.limit = (Size) lipvae_training_memory * 1024;
+	budget.cb.func = budget_gone;
+	budget.cb.arg = NULL;
+	MemoryContextRegisterResetCallback(cxt, &budget.cb);
+}
+
+/*
+ * lipvae_check_memory raises an error when the training in progress (if
+ * any) would exceed lipvae.training_memory by allocating more bytes.
+ */
+void
+lipvae_check_memory(Size more)
+{
+	Size used;
+
+	if (budget.cxt == NULL)
+		return;
+	used = MemoryContextMemAllocated(budget.cxt, true);
+	if (used + more > budget.limit)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						errmsg("training needs more memory than lipvae.training_memory allows (%d kB)",
+							   lipvae_training_memory),
+						errdetail("It holds %zu kB and asked for %zu kB more.", used / 1024,
+								  (more + 1023) / 1024),
+						errhint("Train on fewer rows (TABLESAMPLE, LIMIT) or columns, with a smaller hidden size, or ask a superuser to raise lipvae.training_memory.")));
 }
 
 /* pfree_hook frees core memory. */

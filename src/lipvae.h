@@ -25,6 +25,9 @@ extern int lipvae_blas_threads;
 
 /* ---- core glue (lipvae.c) ---- */
 extern void lipvae_use_palloc(void);
+extern int lipvae_training_memory;
+extern void lipvae_memory_budget(MemoryContext cxt);
+extern void lipvae_check_memory(Size more);
 extern void lipvae_core_error(int code, const char *what);
 extern void lipvae_set_blas_threads(void);
 extern void lipvae_strong_key(uint8 key[LV_KEY_BYTES]);

@@ -263,6 +263,7 @@ lipvae_train(PG_FUNCTION_ARGS)
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
 	lipvae_use_palloc();
+	lipvae_memory_budget(cxt);
 	lipvae_set_blas_threads();
 
 	existing_model(o.model, o.replace, &exists);
@@ -341,6 +342,7 @@ lipvae_train(PG_FUNCTION_ARGS)
 	diameter = lv_schema_diameter(&schema);
 
 	/* encode: raw category ids become list indices, other = -1 */
+	lipvae_check_memory(sizeof(float) * (Size) n * d + sizeof(int32) * (Size) n * ncols);
 	X = MemoryContextAllocHuge(cxt, sizeof(float) * (Size) n * d);
 	T = MemoryContextAllocHuge(cxt, sizeof(int32) * (Size) n * ncols);
 	for (r = 0; r < n; r++)
@@ -1627,6 +1629,7 @@ read_rows(SPIPlanPtr plan, TrainColumn *tc, int ncols, TrainOptions *o,
 		while (n + (int64) SPI_processed > cap)
 		{
 			cap *= 2;
+			lipvae_check_memory(sizeof(lv_cell) * cap * ncols);
 			cells = repalloc_huge(cells, sizeof(lv_cell) * cap * ncols);
 			if (uh)
 				uh = repalloc_huge(uh, sizeof(uint64) * cap);
