@@ -185,7 +185,7 @@ SELECT s->>'mechanism' AS mechanism, s->>'scope' AS scope, s->'passes' AS passes
        (s->>'epsilon')::float8 <= 1 AS eps_within_request,
        (s->>'epsilon_first_pass')::float8 < (s->>'epsilon')::float8 AS first_pass_cheaper,
        abs((s->>'epsilon_preprocess')::float8 - 0.2) < 1e-12 AS preprocess_is_share_no_count,
-       abs((s->>'epsilon_dpsgd')::float8 - 0.5 * (1 - (s->>'epsilon_preprocess')::float8)) < 1e-6
+       abs((s->>'epsilon_dpsgd')::float8 - 0.75 * (1 - (s->>'epsilon_preprocess')::float8)) < 1e-6
          AS dpsgd_central_share,
        (s->>'epsilon_dpsgd')::float8 < (s->>'epsilon')::float8 AS dpsgd_below_total,
        abs(512 / (s->>'sampling_rate')::float8 - 7874) < 1e-6 AS rate_from_exact_n,

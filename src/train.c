@@ -43,6 +43,7 @@
 
 #define LIPVAE_CENTRAL_EPOCHS 30
 #define LIPVAE_COUNT_SHARE 0.02       /* of epsilon: the DP row count (central) */
+#define LIPVAE_CENTRAL_SHARE 0.75     /* central+latent: DP-SGD's share (measured: eval/results/sweeps.md) */
 #define LIPVAE_NAME_LOCK 1818849398   /* advisory lock class of model names ("lipv") */
 #define LIPVAE_MARGINALS_SHARE 0.5    /* central: the DP marginals (measured: eval/results/sweeps.md) */
 #define LIPVAE_TREE_ONE_WAY_SHARE 0.1 /* of the marginals' mu^2: one-way counts */
@@ -1207,7 +1208,7 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 		}
 		if (!arg_null(fcinfo, 22) && o->mechanism != LV_MECH_COMPOSED)
 			bad_option("central_share", "central_share splits the budget of mechanism 'central+latent' only.", NULL);
-		o->central_share = float_arg(fcinfo, 22, 0.5);
+		o->central_share = float_arg(fcinfo, 22, LIPVAE_CENTRAL_SHARE);
 		if (!isfinite(o->central_share) || o->central_share <= 0 || o->central_share >= 1)
 			bad_option("central_share", "central_share must lie in (0, 1).",
 					   "With mechanism 'central+latent' it is the share of the budget DP-SGD gets alone.");

@@ -9,7 +9,8 @@
 #      (test/dump_restore.sh) and many concurrent samplers with a replacer
 #      (test/concurrency.sh) against it, and stops it
 #   5. hardening, each stage under a time cap: the core's unit tests under
-#      ASan+UBSan and under valgrind, and libFuzzer on the model decoder
+#      ASan+UBSan and under valgrind, regression tests against a server
+#      under valgrind (test/valgrind-regress.sh), libFuzzer on the model decoder
 #      (LIPVAE_FUZZ_SECONDS, default 60)
 # Every stage prints its time. Exits non-zero on any failure. PGXS's `make check` tests nothing; this
 # script never relies on it.
@@ -126,6 +127,9 @@ hard cap 900 make -s -C test sanitize
 
 stage "unit tests of the core under valgrind"
 hard cap 1500 make -s -C test valgrind
+
+stage "regression tests against a server under valgrind"
+hard cap 1200 bash test/valgrind-regress.sh setup hostile security
 
 stage "fuzzing the model decoder (libFuzzer, ASan, UBSan)"
 hard cap 600 make -s -C fuzz run SECONDS="${LIPVAE_FUZZ_SECONDS:-60}"
