@@ -171,6 +171,36 @@ lv_fit_null_head(const float *L, int o, int off, int M, double p, int iters)
 	return delta;
 }
 
+/*
+ * lv_prior_logits decodes S draws z ~ N(0, noise_sd^2 I) from the (key,
+ * TRAIN, stream) stream into L (S x output dim). Returns LV_OK or
+ * LV_ERR_NOMEM.
+ */
+int
+lv_prior_logits(const lv_model *m, int S, const uint8_t key[LV_KEY_BYTES],
+				uint64_t stream, float *L)
+{
+	int k = m->latent;
+	float *z = lv_alloc(sizeof(float) * (size_t) S * k);
+	float *scratch = lv_alloc(sizeof(float) * 2 * (size_t) S * lv_mlp_max_width(&m->dec));
+	lv_stream st;
+	size_t i;
+
+	if (z == NULL || scratch == NULL)
+	{
+		lv_free(z);
+		lv_free(scratch);
+		return LV_ERR_NOMEM;
+	}
+	lv_stream_init(&st, key, LV_DOMAIN_TRAIN, stream);
+	for (i = 0; i < (size_t) S * k; i++)
+		z[i] = (float) (m->noise_sd * lv_stream_gaussian(&st));
+	lv_mlp_infer(&m->dec, z, S, L, scratch);
+	lv_free(z);
+	lv_free(scratch);
+	return LV_OK;
+}
+
 /* lv_model_fit_marginals corrects the output biases (see lv_marginals.h). */
 int
 lv_model_fit_marginals(lv_model *m, const double *noisy_counts, int nsamples,
@@ -178,17 +208,13 @@ lv_model_fit_marginals(lv_model *m, const double *noisy_counts, int nsamples,
 {
 	const lv_schema *s;
 	lv_layer *last;
-	lv_stream st;
-	float *z = NULL,
-		  *L = NULL,
-		  *scratch = NULL;
+	float *L = NULL;
 	double *delta = NULL,
 		   *p = NULL,
 		   *pm = NULL;
 	int k,
 		o,
 		w,
-		mw,
 		c,
 		off = 0;
 	size_t i;
@@ -204,31 +230,21 @@ lv_model_fit_marginals(lv_model *m, const double *noisy_counts, int nsamples,
 	last = &m->dec.layers[m->dec.nlayers - 1];
 	if (last->out != o || m->dec.layers[0].in != k)
 		return LV_ERR_ARG;
-	mw = lv_mlp_max_width(&m->dec);
 
-	z = lv_alloc(sizeof(float) * (size_t) nsamples * k);
 	L = lv_alloc(sizeof(float) * (size_t) nsamples * o);
-	scratch = lv_alloc(sizeof(float) * 2 * (size_t) nsamples * mw);
 	delta = lv_calloc((size_t) w, sizeof(double));
 	p = lv_alloc(sizeof(double) * (size_t) w);
 	pm = lv_alloc(sizeof(double) * (size_t) w);
-	if (z == NULL || L == NULL || scratch == NULL || delta == NULL ||
-		p == NULL || pm == NULL)
+	/* the prior draws and the decoder's logits on them */
+	if (L == NULL || delta == NULL || p == NULL || pm == NULL ||
+		lv_prior_logits(m, nsamples, key, LV_MARGINALS_STREAM, L) != LV_OK)
 	{
-		lv_free(z);
 		lv_free(L);
-		lv_free(scratch);
 		lv_free(delta);
 		lv_free(p);
 		lv_free(pm);
 		return LV_ERR_NOMEM;
 	}
-
-	/* the prior draws and the decoder's logits on them */
-	lv_stream_init(&st, key, LV_DOMAIN_TRAIN, LV_MARGINALS_STREAM);
-	for (i = 0; i < (size_t) nsamples * k; i++)
-		z[i] = (float) (m->noise_sd * lv_stream_gaussian(&st));
-	lv_mlp_infer(&m->dec, z, nsamples, L, scratch);
 
 	for (c = 0; c < s->ncols; c++)
 	{
@@ -269,9 +285,7 @@ lv_model_fit_marginals(lv_model *m, const double *noisy_counts, int nsamples,
 	for (i = 0; i < (size_t) o; i++)
 		last->b[i] = (float) ((double) last->b[i] + delta[i]);
 
-	lv_free(z);
 	lv_free(L);
-	lv_free(scratch);
 	lv_free(delta);
 	lv_free(p);
 	lv_free(pm);

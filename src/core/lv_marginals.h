@@ -66,6 +66,14 @@ int lv_model_fit_marginals(lv_model *m, const double *noisy_counts,
 						   int nsamples, int iters,
 						   const uint8_t key[LV_KEY_BYTES]);
 
+/*
+ * lv_prior_logits decodes S draws z ~ N(0, noise_sd^2 I) of m's prior from
+ * the (key, TRAIN, stream) stream into L (S x lv_schema_output_dim).
+ * Returns LV_OK or LV_ERR_NOMEM.
+ */
+int lv_prior_logits(const lv_model *m, int S, const uint8_t key[LV_KEY_BYTES],
+					uint64_t stream, float *L);
+
 /* The stream index of lv_model_fit_marginals's prior draws. */
 #define LV_MARGINALS_STREAM ((uint64_t) 0x6d61726731ULL) /* "marg1" */
 

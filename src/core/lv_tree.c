@@ -519,32 +519,18 @@ static int
 lv_prior_probs(const lv_model *m, int S, const uint8_t key[LV_KEY_BYTES],
 			   uint64_t stream, double *P)
 {
-	int k = m->latent,
-		o = lv_schema_output_dim(&m->schema),
-		mw = lv_mlp_max_width(&m->dec),
+	int o = lv_schema_output_dim(&m->schema),
 		r;
-	float *z = lv_alloc(sizeof(float) * (size_t) S * k);
 	float *L = lv_alloc(sizeof(float) * (size_t) S * o);
-	float *scratch = lv_alloc(sizeof(float) * 2 * (size_t) S * mw);
-	lv_stream st;
-	size_t i;
 
-	if (z == NULL || L == NULL || scratch == NULL)
+	if (L == NULL || lv_prior_logits(m, S, key, stream, L) != LV_OK)
 	{
-		lv_free(z);
 		lv_free(L);
-		lv_free(scratch);
 		return LV_ERR_NOMEM;
 	}
-	lv_stream_init(&st, key, LV_DOMAIN_TRAIN, stream);
-	for (i = 0; i < (size_t) S * k; i++)
-		z[i] = (float) (m->noise_sd * lv_stream_gaussian(&st));
-	lv_mlp_infer(&m->dec, z, S, L, scratch);
 	for (r = 0; r < S; r++)
 		lv_column_probs(&m->schema, L + (size_t) r * o, P + (size_t) r * o);
-	lv_free(z);
 	lv_free(L);
-	lv_free(scratch);
 	return LV_OK;
 }
 
