@@ -134,6 +134,9 @@ hard cap 1200 bash test/valgrind-regress.sh setup hostile security
 stage "fuzzing the model decoder (libFuzzer, ASan, UBSan)"
 hard cap 600 make -s -C fuzz run SECONDS="${LIPVAE_FUZZ_SECONDS:-60}"
 
+stage "fuzz corpus and found inputs under valgrind"
+hard cap 600 make -s -C fuzz valgrind
+
 stage "summary"
 printf '\nstage times:\n%b' "$times"
 passed=$((unit_passed + reg_total - reg_failed + eval_ran - eval_failed + hard_total - hard_failed))
