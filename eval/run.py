@@ -251,9 +251,11 @@ class Lipvae:
     def options(self, method, extra=None):
         """The lipvae_train options of a method: the per-option flags (--epochs, ...: every
         lipvae training), then --lipvae-opts (the DP-SGD methods central and central_latent),
-        then --central-opts / --central-latent-opts, then ``extra`` (sweeps)."""
+        then --central-opts / --central-latent-opts, then ``extra`` (sweeps). Every lipvae model
+        gets ``bins => M.NBINS``: the same public equal-width bins over the same bounds that the
+        baselines are given and the metrics use (lipvae's own default, 32, would straddle them)."""
         a = self.args
-        o = {}
+        o = {'bins': M.NBINS}
         for opt in ('epochs', 'hidden', 'latent', 'batch_size', 'learning_rate'):
             v = getattr(a, opt, None)
             if v is not None:
