@@ -87,6 +87,9 @@ SELECT (lipvae_train('lv_upgrade', 'SELECT age, sex, creatinine FROM flsmall', e
         categories => NULL, not_null => NULL, epochs => 3, batch_size => 256, latent => 8, hidden => 16,
         learning_rate => 0.002, bins => 32, preprocess_share => 0.5, seed => 11,
         replace => false))->>'max_rows' AS max_rows;
+-- granted to a reader, whose grant must survive the upgrade
+CREATE ROLE lv_upgrade_reader;
+SELECT lipvae_grant('lv_upgrade', 'lv_upgrade_reader');
 SELECT row_to_json(m)::text AS old_row
   FROM (SELECT name, owner, acl, created, query, columns, settings, mechanism, scope, epsilon, delta,
                epsilon_requested, epsilon_preprocess, delta_preprocess, preprocess, passes, nrows,
@@ -160,6 +163,12 @@ SELECT md5(string_agg(s::text, ',')) = :'old_typed' AS same_typed_rows
   FROM lipvae_sample(NULL::lipvae_types.lv_upgrade, 1574) AS s;
 \set SHOW_CONTEXT never
 SELECT * FROM lipvae_sample('lv_upgrade', 1, 1574);
+-- the reader's grant came through: it samples the same rows
+SET ROLE lv_upgrade_reader;
+SELECT md5(string_agg(format('%s %s %s %s %s', row_no, row, epsilon, delta, scope), ',' ORDER BY row_no))
+         = :'old_rows' AS reader_same_rows
+  FROM lipvae_sample('lv_upgrade', 1574);
+RESET ROLE;
 -- and the upgraded database trains with the 0.2 defaults
 CREATE TABLE lv_upgrade_src AS SELECT (g % 50) + 20 AS age FROM generate_series(1, 200) g;
 SELECT s->>'mechanism' AS mechanism, s->>'scope' AS scope, s ? 'passes' AS has_passes
@@ -168,4 +177,5 @@ SELECT s->>'mechanism' AS mechanism, s->>'scope' AS scope, s ? 'passes' AS has_p
 SELECT name, mechanism, relation, passes, nrows FROM lipvae.models ORDER BY name;
 \c :regression_db
 DROP DATABASE lipvae_regression_upgrade;
+DROP ROLE lv_upgrade_reader;
 SELECT count(*) AS models_left FROM lipvae.models;
