@@ -359,9 +359,15 @@ SELECT * FROM lipvae_sample('bad_base', 5);
 -- another magic
 UPDATE lipvae.models m SET model = overlay(s.model placing '\x58' from 1 for 1) FROM saved s WHERE m.name = 'bad_base';
 SELECT * FROM lipvae_sample('bad_base', 5);
--- a future format version, with a valid checksum
+-- format 2 (a model with a tree of pair potentials) on a per-record model
+-- without a tree section, with a valid checksum
 UPDATE lipvae.models m SET model = overlay(x.b placing pg_temp.le32(pg_temp.crc32(x.b)) from length(x.b) + 1 for 0)
   FROM (SELECT substring(overlay(model placing '\x02000000' from 9 for 4) from 1 for length(model) - 4) AS b
+          FROM saved) x WHERE m.name = 'bad_base';
+SELECT * FROM lipvae_sample('bad_base', 5);
+-- a future format version, with a valid checksum
+UPDATE lipvae.models m SET model = overlay(x.b placing pg_temp.le32(pg_temp.crc32(x.b)) from length(x.b) + 1 for 0)
+  FROM (SELECT substring(overlay(model placing '\x03000000' from 9 for 4) from 1 for length(model) - 4) AS b
           FROM saved) x WHERE m.name = 'bad_base';
 SELECT * FROM lipvae_sample('bad_base', 5);
 -- a weight of the encoder raised, with a valid checksum: the Lipschitz
