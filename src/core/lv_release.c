@@ -596,63 +596,69 @@ lv_numeric_value(const lv_column *col, int bin, double u_pos)
  * tree of pairwise potentials (lv_tree.h): per row, every column's slot
  * distribution from its logits, one uniform per column (in column order)
  * for the slot and one per numeric column for the position inside its
- * bin, both from the row's stream, then the joint draw by belief
- * propagation. probs and work hold lv_tree_work_size doubles each.
+ * bin, both from the row's stream; then the rows' joint draws by belief
+ * propagation (lv_tree_sample, all rows at once). tb holds
+ * count * (lv_schema_output_dim + 2 ncols) + lv_tree_work_size doubles,
+ * slots count * ncols.
  */
 static void
 lv_decode_rows_tree(const lv_model *m, const float *logits, int o, int count,
 					lv_stream *streams, lv_cell *out, const uint32_t *pre,
-					int npre, double *probs, double *work)
+					int npre, double *tb, int32_t *slots)
 {
 	const lv_schema *s = &m->schema;
-	int r,
+	int nc = s->ncols,
+		r,
 		c;
-	double u[LV_MAX_COLUMNS],
-		u_pos[LV_MAX_COLUMNS];
-	int32_t slot[LV_MAX_COLUMNS];
+	double *probs = tb,
+		   *u = probs + (size_t) count * o,
+		   *u_pos = u + (size_t) count * nc,
+		   *work = u_pos + (size_t) count * nc;
 
 	for (r = 0; r < count; r++)
 	{
 		lv_stream *rs = &streams[r];
 		const uint32_t *rpre = pre + (size_t) 16 * npre * r;
 
-		for (c = 0; c < s->ncols; c++)
+		for (c = 0; c < nc; c++)
 		{
 			lv_feed(rs, rpre, npre);
-			u[c] = lv_stream_uniform(rs);
+			u[(size_t) r * nc + c] = lv_stream_uniform(rs);
 		}
-		for (c = 0; c < s->ncols; c++)
+		for (c = 0; c < nc; c++)
 			if (s->cols[c].kind == LV_COL_NUMERIC)
 			{
 				lv_feed(rs, rpre, npre);
-				u_pos[c] = lv_stream_uniform(rs);
+				u_pos[(size_t) r * nc + c] = lv_stream_uniform(rs);
 			}
-		lv_column_probs(s, logits + (size_t) r * o, probs);
-		lv_tree_sample(&m->tree, s, probs, u, work, slot);
-		for (c = 0; c < s->ncols; c++)
+		lv_column_probs(s, logits + (size_t) r * o, probs + (size_t) r * o);
+	}
+	lv_tree_sample(&m->tree, s, probs, count, u, work, slots);
+	for (r = 0; r < count; r++)
+		for (c = 0; c < nc; c++)
 		{
 			const lv_column *col = &s->cols[c];
-			lv_cell *cell = &out[(size_t) r * s->ncols + c];
+			lv_cell *cell = &out[(size_t) r * nc + c];
+			int32_t slot = slots[(size_t) r * nc + c];
 
 			cell->value = 0.0;
 			cell->cat = 0;
 			cell->isnull = 0;
 			if (col->kind == LV_COL_NUMERIC)
 			{
-				if (col->nullable && slot[c] == col->nbins)
+				if (col->nullable && slot == col->nbins)
 					cell->isnull = 1;
 				else
-					cell->value = lv_numeric_value(col, slot[c], u_pos[c]);
+					cell->value = lv_numeric_value(col, slot, u_pos[(size_t) r * nc + c]);
 			}
-			else if (slot[c] < col->ncat)
-				cell->cat = slot[c];
+			else if (slot < col->ncat)
+				cell->cat = slot;
 			else
 			{
 				cell->cat = -1;
-				cell->isnull = slot[c] > col->ncat;
+				cell->isnull = slot > col->ncat;
 			}
 		}
-	}
 }
 
 /*
@@ -854,16 +860,21 @@ lv_release_rows(const lv_model *m, int64_t start, int count, lv_cell *out)
 
 	if (m->tree.ncols != 0)
 	{
-		size_t tw = lv_tree_work_size(&m->schema);
-		double *tb = lv_alloc(sizeof(double) * 2 * tw);
+		size_t tw = (size_t) count * (o + 2 * (size_t) ncols) +
+					lv_tree_work_size(&m->tree, &m->schema, count);
+		double *tb = lv_alloc(sizeof(double) * tw);
+		int32_t *slots = lv_alloc(sizeof(int32_t) * (size_t) count * ncols);
 
-		if (tb == NULL)
+		if (tb == NULL || slots == NULL)
 		{
+			lv_free(tb);
+			lv_free(slots);
 			lv_free(block);
 			return LV_ERR_NOMEM;
 		}
-		lv_decode_rows_tree(m, logits, o, count, streams, out, pre, npre, tb, tb + tw);
+		lv_decode_rows_tree(m, logits, o, count, streams, out, pre, npre, tb, slots);
 		lv_free(tb);
+		lv_free(slots);
 	}
 	else
 		lv_decode_rows(&m->schema, logits, o, count, streams, out, pre, npre, scan);

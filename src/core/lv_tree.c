@@ -177,9 +177,15 @@ lv_column_probs(const lv_schema *s, const float *logits, double *p)
 
 /* lv_tree_work_size returns the scratch of lv_tree_sample (doubles). */
 size_t
-lv_tree_work_size(const lv_schema *s)
+lv_tree_work_size(const lv_tree *t, const lv_schema *s, int count)
 {
-	return (size_t) lv_schema_output_dim(s) + 1;
+	int c,
+		mw = 1;
+
+	for (c = 0; c < s->ncols; c++)
+		if (lv_col_width(&s->cols[c]) > mw)
+			mw = lv_col_width(&s->cols[c]);
+	return (size_t) t->npot + (size_t) count * mw + 1;
 }
 
 /* lv_col_offsets writes every column's first slot into off (ncols). */
@@ -284,26 +290,89 @@ lv_draw(const double *v, int w, double u, const float *psi_row)
 	return w - 1;
 }
 
-/* lv_tree_sample draws one row's slots exactly (see lv_tree.h). */
+/*
+ * lv_tree_sample draws count rows' slots exactly (see lv_tree.h): the
+ * upward messages of every edge for all rows at once (one GEMM per edge:
+ * messages = inside_child psi^T), each normalised and floored as in
+ * lv_tree_upward, then each row top-down by inverse CDF.
+ */
 void
-lv_tree_sample(const lv_tree *t, const lv_schema *s, double *p,
-			   const double *u, double *work, int32_t *slot)
+lv_tree_sample(const lv_tree *t, const lv_schema *s, double *P, int count,
+			   const double *U, double *work, int32_t *slot)
 {
 	int off[LV_MAX_COLUMNS];
-	int idx;
+	int o = lv_schema_output_dim(s),
+		nc = s->ncols,
+		idx,
+		r,
+		i;
+	double *psi = work,
+		   *msg = work + t->npot;
+	size_t k;
 
 	lv_col_offsets(s, off);
-	lv_tree_upward(t, s, off, p, NULL, NULL, work);
-	for (idx = 0; idx < s->ncols; idx++)
+	for (k = 0; k < (size_t) count * o; k++)
+		if (!(P[k] > LV_TREE_FLOOR))
+			P[k] = LV_TREE_FLOOR;
+	for (k = 0; k < (size_t) t->npot; k++)
+		psi[k] = (double) t->pot[k];
+	for (idx = nc - 1; idx >= 0; idx--)
 	{
 		int c = t->order[idx],
 			pa = t->parent[c],
-			wc = lv_col_width(&s->cols[c]);
-		const float *row = NULL;
+			wc,
+			wp;
 
-		if (pa >= 0)
-			row = t->pot + t->offset[c] + (size_t) slot[pa] * wc;
-		slot[c] = lv_draw(p + off[c], wc, u[c], row);
+		if (pa < 0)
+			continue;
+		wc = lv_col_width(&s->cols[c]);
+		wp = lv_col_width(&s->cols[pa]);
+		cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, count, wp, wc, 1.0,
+					P + off[c], o, psi + t->offset[c], wc, 0.0, msg, wp);
+		for (r = 0; r < count; r++)
+		{
+			double *m = msg + (size_t) r * wp,
+				   *inp = P + (size_t) r * o + off[pa],
+				   sum = 0.0,
+				   mx = 0.0;
+
+			for (i = 0; i < wp; i++)
+				sum += m[i];
+			for (i = 0; i < wp; i++)
+			{
+				double v = sum > 0.0 ? m[i] / sum : 1.0 / wp;
+
+				if (!(v > LV_TREE_FLOOR))
+					v = LV_TREE_FLOOR;
+				inp[i] *= v;
+				if (inp[i] > mx)
+					mx = inp[i];
+			}
+			if (mx > 0.0)
+				for (i = 0; i < wp; i++)
+				{
+					inp[i] /= mx;
+					if (!(inp[i] > LV_TREE_FLOOR))
+						inp[i] = LV_TREE_FLOOR;
+				}
+		}
+	}
+	for (r = 0; r < count; r++)
+	{
+		const double *pr = P + (size_t) r * o;
+		int32_t *sr = slot + (size_t) r * nc;
+
+		for (idx = 0; idx < nc; idx++)
+		{
+			int c = t->order[idx],
+				pa = t->parent[c],
+				wc = lv_col_width(&s->cols[c]);
+			const float *row = NULL;
+
+			if (pa >= 0)
+				row = t->pot + t->offset[c] + (size_t) sr[pa] * wc;
+			sr[c] = lv_draw(pr + off[c], wc, U[(size_t) r * nc + c], row);
+		}
 	}
 }
 

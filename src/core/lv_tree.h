@@ -68,16 +68,17 @@ void lv_tree_free(lv_tree *t);
 void lv_column_probs(const lv_schema *s, const float *logits, double *p);
 
 /*
- * lv_tree_sample draws one row's slots (slot[c] per column) from the
- * decoder's distributions p (lv_column_probs of the row; overwritten)
- * times the tree's potentials, exactly, with the uniform u[c] in [0,1)
- * for column c. work holds lv_tree_work_size(s) doubles.
+ * lv_tree_sample draws the slots of count rows (slot, count x ncols) from
+ * the decoder's distributions P (count x lv_schema_output_dim, each row
+ * lv_column_probs of the row's logits; overwritten) times the tree's
+ * potentials, exactly, with the uniform U[r * ncols + c] in [0,1) for
+ * column c of row r. work holds lv_tree_work_size(t, s, count) doubles.
  */
-void lv_tree_sample(const lv_tree *t, const lv_schema *s, double *p,
-					const double *u, double *work, int32_t *slot);
+void lv_tree_sample(const lv_tree *t, const lv_schema *s, double *P, int count,
+					const double *U, double *work, int32_t *slot);
 
 /* lv_tree_work_size returns the scratch lv_tree_sample needs (doubles). */
-size_t lv_tree_work_size(const lv_schema *s);
+size_t lv_tree_work_size(const lv_tree *t, const lv_schema *s, int count);
 
 /*
  * lv_model_fit_tree runs the three steps above on m (a central model whose
