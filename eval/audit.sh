@@ -11,7 +11,8 @@
 #                                      per side, claimed eps 0.5,1,2,4:
 #                                      about 2 minutes on one core
 #   bash eval/audit.sh --production    lipvae's central defaults (hidden 128,
-#                                      latent 8, EMA 0.99, batch 512) on 2000
+#                                      latent 8, EMA 0.99, batch 512, the tree
+#                                      correction on half the budget) on 2000
 #                                      rows, 10^5 released rows per model,
 #                                      20 + 100 trials, eps 1: about 3 minutes
 #   bash eval/audit.sh --eps 1,8 --trials 500   (options of eval/audit.c are
@@ -27,7 +28,7 @@ if [ "${1:-}" = "--production" ]; then
 	shift
 	preset=(--rows 2000 --batch 512 --epochs 30 --hidden 128 --latent 8
 		--lr 0.005 --ema 0.99 --clip 1 --release 100000 --calib 20
-		--trials 100 --eps 1 --no-clipped)
+		--trials 100 --eps 1 --no-clipped --marginals-share 0.5 --tree)
 	name=results-production
 fi
 bin=$(mktemp "${TMPDIR:-/tmp}/lipvae-audit.XXXXXX")

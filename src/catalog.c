@@ -52,23 +52,8 @@ double
 lipvae_rdp_epsilon(double eps_pre, double delta, double q, double sigma,
 				   int64 steps, int relation, double mu)
 {
-	double orders[LV_RDP_NORDERS];
-	double rdp[LV_RDP_NORDERS];
-	double e;
-	int i;
+	double e = lv_dpsgd_gaussian_epsilon(q, sigma, (long) steps, relation, mu, delta);
 
-	lv_rdp_orders(orders);
-	if (lv_dpsgd_rdp(q, sigma, (long) steps, relation, rdp) != 0)
-		return NAN;
-	if (mu > 0)
-	{
-		/* the Gaussian mechanism of sensitivity 1 and sd 1/mu, sd rounded down */
-		double sd = nextafter(1.0 / mu, 0.0);
-
-		for (i = 0; i < LV_RDP_NORDERS; i++)
-			rdp[i] = lv_round_up(rdp[i] + lv_rdp_gaussian(sd, orders[i]));
-	}
-	e = lv_rdp_to_dp(orders, rdp, LV_RDP_NORDERS, delta, NULL);
 	return eps_pre > 0 ? lv_round_up(eps_pre + e) : e;
 }
 

@@ -871,20 +871,9 @@ train_dpsgd(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const float *X,
 	if (o->marginals_share > 0)
 	{
 		/* the marginals get what DP-SGD leaves, composed in RDP */
-		double lo = 0,
-			   hi = 64;
-		int it;
+		double lo = lv_dpsgd_gaussian_mu(pp->q, pp->sigma, pp->steps, LV_REL_ADD_REMOVE,
+										 eps_avail, delta_avail);
 
-		for (it = 0; it < 200 && hi - lo > 1e-9 * hi; it++)
-		{
-			double mid = 0.5 * (lo + hi);
-
-			if (lipvae_rdp_epsilon(0, delta_avail, pp->q, pp->sigma, pp->steps,
-								   LV_REL_ADD_REMOVE, mid) <= eps_avail)
-				lo = mid;
-			else
-				hi = mid;
-		}
 		pp->mu_marginals = lo;
 		if (!(lo > 0))
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),

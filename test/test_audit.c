@@ -302,14 +302,14 @@ test_trial_determinism_and_memory(void **state)
 	assert_true(d <= 16);
 	for (i = 0; i < 51; i++)
 		lv_encode_row(&s, cells + i * 3, X + i * d, T + i * 3);
-	assert_int_equal(lv_audit_trial(&cfg, &s, X, T, cells + 150, 2.0, 0,
+	assert_int_equal(lv_audit_trial(&cfg, &s, X, T, cells + 150, 2.0, NULL, 0,
 									1, 4, &a),
 					 LV_OK);
-	assert_int_equal(lv_audit_trial(&cfg, &s, X, T, cells + 150, 2.0, 0,
+	assert_int_equal(lv_audit_trial(&cfg, &s, X, T, cells + 150, 2.0, NULL, 0,
 									1, 4, &b),
 					 LV_OK);
 	assert_true(a == b);
-	assert_int_equal(lv_audit_trial(&cfg, &s, X, T, cells + 150, 2.0, 0,
+	assert_int_equal(lv_audit_trial(&cfg, &s, X, T, cells + 150, 2.0, NULL, 0,
 									1, 5, &c),
 					 LV_OK);
 	print_message("scores of trial 4 (twice) and 5: %g %g %g\n", a, b, c);
@@ -403,6 +403,39 @@ test_audit_private(void **state)
 	assert_true(r.eps_lb <= cfg.epsilon);
 }
 
+/*
+ * lipvae's central default: DP-SGD plus the one-way and tree corrections
+ * (half the budget, split 10% / 10% / 80% as src/train.c does). The
+ * canary's category of column a reaches the one-way and pair counts, so
+ * without noise the correction itself gives it away (the control must
+ * exceed the claim); with the accounted noise the bound must stay within
+ * epsilon 1, and the parts must compose to at most the claim.
+ */
+static void
+test_audit_central_default(void **state)
+{
+	lv_audit_config cfg = ci_config();
+	lv_audit_result r;
+
+	(void) state;
+	cfg.marginals_share = 0.5;
+	cfg.tree = 1;
+	cfg.one_way_share = 0.1;
+	cfg.select_share = 0.1;
+	assert_int_equal(lv_audit_run(&cfg, &r, NULL, NULL), LV_OK);
+	print_result("DP-SGD and the tree correction at epsilon 1", &cfg, &r);
+	assert_true(r.mu_marginals > 0.0 && r.one_way_sd > 0.0 && r.pairs_sd > 0.0 &&
+				r.eps_round > 0.0);
+	assert_true(r.eps_accounted <= cfg.epsilon * (1 + 1e-9));
+	assert_true(r.eps_accounted > 0.99 * cfg.epsilon);
+	assert_true(r.eps_lb <= cfg.epsilon);
+
+	cfg.control = LV_AUDIT_CONTROL;
+	assert_int_equal(lv_audit_run(&cfg, &r, NULL, NULL), LV_OK);
+	print_result("its positive control (no noise anywhere)", &cfg, &r);
+	assert_true(r.eps_lb > cfg.epsilon);
+}
+
 /* main runs the tests. */
 int
 main(void)
@@ -417,6 +450,7 @@ main(void)
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_audit_positive_control),
 		cmocka_unit_test(test_audit_private),
+		cmocka_unit_test(test_audit_central_default),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

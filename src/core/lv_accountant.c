@@ -9,6 +9,7 @@
  * carry a bound on their floating-point error, epsilons are rounded up.
  */
 #include "lv_accountant.h"
+#include "lv_privacy.h"
 
 #include <float.h>
 #include <math.h>
@@ -361,4 +362,48 @@ lv_dpsgd_sigma(double q, long steps, double eps, double delta,
 			lo = mid;
 	}
 	return hi;
+}
+
+/* lv_dpsgd_gaussian_epsilon composes DP-SGD with a Gaussian (lv_accountant.h). */
+double
+lv_dpsgd_gaussian_epsilon(double q, double sigma, long steps, int relation,
+						  double mu, double delta)
+{
+	double orders[LV_RDP_NORDERS];
+	double rdp[LV_RDP_NORDERS];
+	int i;
+
+	lv_rdp_orders(orders);
+	if (lv_dpsgd_rdp(q, sigma, steps, relation, rdp) != 0 || isnan(mu) || mu < 0.0)
+		return NAN;
+	if (mu > 0)
+	{
+		/* the Gaussian mechanism of sensitivity 1 and sd 1/mu, sd rounded down */
+		double sd = nextafter(1.0 / mu, 0.0);
+
+		for (i = 0; i < LV_RDP_NORDERS; i++)
+			rdp[i] = lv_round_up(rdp[i] + lv_rdp_gaussian(sd, orders[i]));
+	}
+	return lv_rdp_to_dp(orders, rdp, LV_RDP_NORDERS, delta, NULL);
+}
+
+/* lv_dpsgd_gaussian_mu: the Gaussian that fills a budget (lv_accountant.h). */
+double
+lv_dpsgd_gaussian_mu(double q, double sigma, long steps, int relation,
+					 double eps, double delta)
+{
+	double lo = 0,
+		   hi = 64;
+	int it;
+
+	for (it = 0; it < 200 && hi - lo > 1e-9 * hi; it++)
+	{
+		double mid = 0.5 * (lo + hi);
+
+		if (lv_dpsgd_gaussian_epsilon(q, sigma, steps, relation, mid, delta) <= eps)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
 }

@@ -114,6 +114,24 @@ double lv_dpsgd_epsilon(double q, double sigma, long steps, double delta,
 						int relation);
 
 /*
+ * lv_dpsgd_gaussian_epsilon returns the epsilon at delta of DP-SGD (q,
+ * sigma, steps) under relation composed in RDP with a mu-GDP Gaussian
+ * mechanism (its RDP at order a is a mu^2 / 2, computed as the Gaussian of
+ * sensitivity 1 and sd 1/mu rounded down; mu = 0: none), one conversion
+ * (lv_rdp_to_dp). Rounded up at every step; NaN on bad input.
+ */
+double lv_dpsgd_gaussian_epsilon(double q, double sigma, long steps,
+								 int relation, double mu, double delta);
+
+/*
+ * lv_dpsgd_gaussian_mu returns the largest mu (to a relative 1e-9, from
+ * below) for which lv_dpsgd_gaussian_epsilon(q, sigma, steps, relation,
+ * mu, delta) <= eps, 0 when none up to 64 does.
+ */
+double lv_dpsgd_gaussian_mu(double q, double sigma, long steps, int relation,
+							double eps, double delta);
+
+/*
  * lv_dpsgd_sigma returns the smallest noise multiplier (to a relative
  * 1e-10) for which steps steps of DP-SGD at sampling rate q are
  * (eps, delta)-DP under relation: a bisection that keeps

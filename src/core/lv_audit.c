@@ -14,7 +14,9 @@
 
 #include "lv_accountant.h"
 #include "lv_dpsgd.h"
+#include "lv_marginals.h"
 #include "lv_rand.h"
+#include "lv_tree.h"
 
 /* Bisection steps of the Clopper-Pearson bounds (far below 1 ulp at 1). */
 #define LV_CP_ITER 80
@@ -368,12 +370,43 @@ lv_audit_score(const lv_schema *s, const lv_cell *rows, int count,
 	return hits;
 }
 
+/*
+ * lv_audit_correct runs the marginal correction of lipvae's central
+ * default on a trained model: noisy one-way counts (sd plan->one_way_sd)
+ * and the fit of the output biases, then with cfg->tree the tree
+ * (selection rounds of plan->eps_round, pair counts of sd
+ * plan->pairs_sd). The public row count is cfg->rows for both sides.
+ */
+static int
+lv_audit_correct(const lv_audit_config *cfg, const lv_audit_result *plan,
+				 lv_model *m, const int32_t *T, int64_t n,
+				 const uint8_t key[LV_KEY_BYTES])
+{
+	int w = lv_marginal_width(&m->schema),
+		rc,
+		edges;
+	double *counts = lv_alloc(sizeof(double) * (size_t) w);
+	lv_stream ns;
+
+	if (counts == NULL)
+		return LV_ERR_NOMEM;
+	lv_marginal_counts(&m->schema, T, n, counts);
+	lv_stream_init(&ns, key, LV_DOMAIN_TRAIN, LV_MARGINALS_STREAM + 1);
+	lv_marginal_noise(counts, w, plan->one_way_sd, &ns);
+	rc = lv_model_fit_marginals(m, counts, 4096, 30, key);
+	lv_free(counts);
+	if (rc == LV_OK && cfg->tree)
+		rc = lv_model_fit_tree(m, T, n, (double) cfg->rows, plan->eps_round, 1.0,
+							   plan->pairs_sd, key, &edges, NULL, NULL);
+	return rc;
+}
+
 /* lv_audit_trial: one trained and released model (lv_audit.h). */
 int
 lv_audit_trial(const lv_audit_config *cfg, const lv_schema *s,
 			   const float *X, const int32_t *T, const lv_cell *canary,
-			   double sigma, int phase, int with_canary, int trial,
-			   double *score)
+			   double sigma, const lv_audit_result *plan, int phase,
+			   int with_canary, int trial, double *score)
 {
 	int64_t n = (int64_t) cfg->rows + (with_canary ? 1 : 0);
 	lv_dpsgd_config tc = cfg->train;
@@ -407,6 +440,8 @@ lv_audit_trial(const lv_audit_config *cfg, const lv_schema *s,
 	if (cfg->control == LV_AUDIT_CONTROL)
 		tc.clip = LV_AUDIT_NO_CLIP;
 	rc = lv_model_train_dpsgd(&m, X, T, n, &tc, NULL);
+	if (rc == LV_OK && cfg->marginals_share > 0.0)
+		rc = lv_audit_correct(cfg, plan, &m, T, n, tc.train_key);
 	for (start = 0; rc == LV_OK && start < cfg->release_rows;
 		 start += LV_RELEASE_CHUNK)
 	{
@@ -457,17 +492,52 @@ lv_audit_run(const lv_audit_config *cfg, lv_audit_result *res,
 	res->steps = lv_dpsgd_steps(cfg->train.epochs, cfg->train.sample_rate);
 	if (res->steps < 1)
 		return LV_ERR_ARG;
+	if (!(cfg->marginals_share >= 0.0 && cfg->marginals_share < 1.0) ||
+		(cfg->marginals_share > 0.0 && cfg->tree &&
+		 !(cfg->one_way_share > 0.0 && cfg->select_share > 0.0 &&
+		   cfg->one_way_share + cfg->select_share < 1.0)))
+		return LV_ERR_ARG;
 	sigma = lv_dpsgd_sigma(cfg->train.sample_rate, (long) res->steps,
-						   cfg->epsilon, cfg->delta, LV_REL_ADD_REMOVE);
+						   (1.0 - cfg->marginals_share) * cfg->epsilon, cfg->delta,
+						   LV_REL_ADD_REMOVE);
 	if (!(sigma > 0.0))
 		return LV_ERR_ARG;
 	res->eps_accounted = lv_dpsgd_epsilon(cfg->train.sample_rate, sigma,
 										  (long) res->steps, cfg->delta,
 										  LV_REL_ADD_REMOVE);
+	if (cfg->marginals_share > 0.0)
+	{
+		/* the marginals get what DP-SGD leaves, split as src/train.c does */
+		double mu2,
+			ncols = LV_AUDIT_NCOLS;
+
+		res->mu_marginals = lv_dpsgd_gaussian_mu(cfg->train.sample_rate, sigma,
+												 (long) res->steps, LV_REL_ADD_REMOVE,
+												 cfg->epsilon, cfg->delta);
+		if (!(res->mu_marginals > 0.0))
+			return LV_ERR_ARG;
+		mu2 = res->mu_marginals * res->mu_marginals;
+		res->eps_accounted = lv_dpsgd_gaussian_epsilon(cfg->train.sample_rate, sigma,
+													   (long) res->steps, LV_REL_ADD_REMOVE,
+													   res->mu_marginals, cfg->delta);
+		if (cfg->tree)
+		{
+			res->one_way_sd = sqrt(ncols) / sqrt(mu2 * cfg->one_way_share);
+			res->eps_round = sqrt(4.0 * mu2 * cfg->select_share / (ncols - 1));
+			res->pairs_sd = sqrt(ncols - 1) /
+							sqrt(mu2 * (1.0 - cfg->one_way_share - cfg->select_share));
+		}
+		else
+			res->one_way_sd = sqrt(ncols) / res->mu_marginals;
+	}
 	if (cfg->control != LV_AUDIT_PRIVATE)
 	{
+		/* no noise anywhere; a selection that follows the data */
 		sigma = 0.0;
 		res->eps_accounted = INFINITY;
+		res->one_way_sd = 0.0;
+		res->pairs_sd = 0.0;
+		res->eps_round = 1e3;
 	}
 	res->sigma = sigma;
 
@@ -503,7 +573,7 @@ lv_audit_run(const lv_audit_config *cfg, lv_audit_result *res,
 	/* calibration: the threshold */
 	for (i = 0; i < cfg->calib_trials && rc == LV_OK; i++)
 		for (side = 0; side < 2 && rc == LV_OK; side++)
-			rc = lv_audit_trial(cfg, &s, X, T, canary, sigma, 0, side, i,
+			rc = lv_audit_trial(cfg, &s, X, T, canary, sigma, res, 0, side, i,
 								&sc[(side ? 0 : ntr) + i]);
 	if (rc != LV_OK)
 		goto done;
@@ -519,7 +589,7 @@ lv_audit_run(const lv_audit_config *cfg, lv_audit_result *res,
 	/* evaluation: fresh trials */
 	for (i = 0; i < cfg->eval_trials && rc == LV_OK; i++)
 		for (side = 0; side < 2 && rc == LV_OK; side++)
-			rc = lv_audit_trial(cfg, &s, X, T, canary, sigma, 1, side, i,
+			rc = lv_audit_trial(cfg, &s, X, T, canary, sigma, res, 1, side, i,
 								&sc[(side ? 0 : ntr) + i]);
 	if (rc != LV_OK)
 		goto done;

@@ -144,6 +144,19 @@ typedef struct lv_audit_config
 	 * D + canary, so that the row count is no signal.
 	 */
 	lv_dpsgd_config train;
+	/*
+	 * The marginal correction of lipvae's central default (lv_marginals.h,
+	 * lv_tree.h), on top of DP-SGD: marginals_share of epsilon (0: none,
+	 * DP-SGD alone) goes to the marginals' GDP parameter mu, composed with
+	 * DP-SGD in RDP (lv_dpsgd_gaussian_mu), split in mu^2 between the
+	 * one-way counts (one_way_share), and, with tree set, the selection
+	 * (select_share) and the pair counts (the rest), as src/train.c does.
+	 * The controls measure them without noise.
+	 */
+	double marginals_share;
+	int32_t tree;
+	double one_way_share;
+	double select_share;
 } lv_audit_config;
 
 typedef struct lv_audit_result
@@ -159,7 +172,11 @@ typedef struct lv_audit_result
 		fpr_hi;
 	double eps_lb; /* the audit's lower bound (evaluation trials) */
 	double mean_in,
-		mean_out; /* mean evaluation scores with / without the canary */
+		mean_out;        /* mean evaluation scores with / without the canary */
+	double mu_marginals; /* the marginals' GDP parameter (0: none) */
+	double one_way_sd;   /* their one-way counts' noise sd */
+	double eps_round;    /* the tree's selection, per round */
+	double pairs_sd;     /* its pair counts' noise sd */
 } lv_audit_result;
 
 /*
@@ -169,14 +186,16 @@ typedef struct lv_audit_result
  * rows of D followed by the canary, with the training key of (phase,
  * with_canary, trial) derived from cfg->key; releases cfg->release_rows
  * rows with the matching release key and writes their score
- * (lv_audit_score against canary) to *score. The clip of cfg->train is
+ * (lv_audit_score against canary) to *score. With cfg->marginals_share,
+ * the one-way (and tree) correction follows training, with the noise of
+ * plan (one_way_sd, eps_round, pairs_sd). The clip of cfg->train is
  * replaced by 10^6 when cfg->control is LV_AUDIT_CONTROL. Returns LV_OK or
  * an error of training or release.
  */
 int lv_audit_trial(const lv_audit_config *cfg, const lv_schema *s,
 				   const float *X, const int32_t *T, const lv_cell *canary,
-				   double sigma, int phase, int with_canary, int trial,
-				   double *score);
+				   double sigma, const lv_audit_result *plan, int phase,
+				   int with_canary, int trial, double *score);
 
 /*
  * lv_audit_run runs the whole audit of cfg: the table and the canary,
