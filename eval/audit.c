@@ -251,7 +251,7 @@ main(int argc, char **argv)
 		   cfg.calib_trials, cfg.eval_trials, cfg.delta, 1 - cfg.alpha, seed);
 	if (cfg.marginals_share > 0)
 		printf("marginal correction: %g of the budget, %s\n\n", cfg.marginals_share,
-			   cfg.tree ? "one-way and the tree of pair marginals (10%% / 10%% / 80%% of mu^2)"
+			   cfg.tree ? "one-way and the tree of pair marginals (10% / 10% / 80% of mu^2)"
 					   : "one-way only");
 	printf("| model    | eps   | sigma   | clip  | thresh | mean in  | mean out "
 		   "| TP      | FP      | TPR lo | FPR hi | eps lb | ok / ctl  | secs  |\n"
