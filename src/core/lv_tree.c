@@ -203,15 +203,46 @@ lv_col_offsets(const lv_schema *s, int *off)
 }
 
 /*
+ * lv_absorb normalises a child's message m (wp entries) to sum 1, floored,
+ * multiplies it into its parent's inside vector inp and rescales that to a
+ * maximum of 1, floored (no underflow however many children).
+ */
+static void
+lv_absorb(double *m, int wp, double *inp)
+{
+	double sum = 0.0,
+		   mx = 0.0;
+	int i;
+
+	for (i = 0; i < wp; i++)
+		sum += m[i];
+	for (i = 0; i < wp; i++)
+	{
+		m[i] = sum > 0.0 ? m[i] / sum : 1.0 / wp;
+		if (!(m[i] > LV_TREE_FLOOR))
+			m[i] = LV_TREE_FLOOR;
+		inp[i] *= m[i];
+		if (inp[i] > mx)
+			mx = inp[i];
+	}
+	if (mx > 0.0)
+		for (i = 0; i < wp; i++)
+		{
+			inp[i] /= mx;
+			if (!(inp[i] > LV_TREE_FLOOR))
+				inp[i] = LV_TREE_FLOOR;
+		}
+}
+
+/*
  * lv_tree_upward turns p (slot distributions, floored) into every column's
  * inside vector: its own distribution times the messages of its children,
  * each message Sum_child psi(x_parent, x_child) inside_child(x_child),
- * normalised to sum 1 and, when msg is not NULL, kept at msg + moff[c].
- * Each inside vector is rescaled to a maximum of 1 (no underflow).
+ * absorbed by lv_absorb and kept, normalised, at msg + moff[c].
  */
 static void
 lv_tree_upward(const lv_tree *t, const lv_schema *s, const int *off,
-			   double *p, double *msg, const int64_t *moff, double *tmp)
+			   double *p, double *msg, const int64_t *moff)
 {
 	int idx,
 		j,
@@ -227,19 +258,15 @@ lv_tree_upward(const lv_tree *t, const lv_schema *s, const int *off,
 			wc,
 			wp;
 		double *in = p + off[c],
-			   *inp,
-			   *m,
-			   sum = 0.0,
-			   mx = 0.0;
+			   *m;
 		const float *psi;
 
 		if (pa < 0)
 			continue;
 		wc = lv_col_width(&s->cols[c]);
 		wp = lv_col_width(&s->cols[pa]);
-		inp = p + off[pa];
 		psi = t->pot + t->offset[c];
-		m = msg != NULL ? msg + moff[c] : tmp;
+		m = msg + moff[c];
 		for (i = 0; i < wp; i++)
 		{
 			const float *row = psi + (size_t) i * wc;
@@ -248,24 +275,8 @@ lv_tree_upward(const lv_tree *t, const lv_schema *s, const int *off,
 			for (j = 0; j < wc; j++)
 				a += (double) row[j] * in[j];
 			m[i] = a;
-			sum += a;
 		}
-		for (i = 0; i < wp; i++)
-		{
-			m[i] = sum > 0.0 ? m[i] / sum : 1.0 / wp;
-			if (!(m[i] > LV_TREE_FLOOR))
-				m[i] = LV_TREE_FLOOR;
-			inp[i] *= m[i];
-			if (inp[i] > mx)
-				mx = inp[i];
-		}
-		if (mx > 0.0)
-			for (i = 0; i < wp; i++)
-			{
-				inp[i] /= mx;
-				if (!(inp[i] > LV_TREE_FLOOR))
-					inp[i] = LV_TREE_FLOOR;
-			}
+		lv_absorb(m, wp, p + off[pa]);
 	}
 }
 
@@ -304,8 +315,7 @@ lv_tree_sample(const lv_tree *t, const lv_schema *s, double *P, int count,
 	int o = lv_schema_output_dim(s),
 		nc = s->ncols,
 		idx,
-		r,
-		i;
+		r;
 	double *psi = work,
 		   *msg = work + t->npot;
 	size_t k;
@@ -330,32 +340,7 @@ lv_tree_sample(const lv_tree *t, const lv_schema *s, double *P, int count,
 		cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, count, wp, wc, 1.0,
 					P + off[c], o, psi + t->offset[c], wc, 0.0, msg, wp);
 		for (r = 0; r < count; r++)
-		{
-			double *m = msg + (size_t) r * wp,
-				   *inp = P + (size_t) r * o + off[pa],
-				   sum = 0.0,
-				   mx = 0.0;
-
-			for (i = 0; i < wp; i++)
-				sum += m[i];
-			for (i = 0; i < wp; i++)
-			{
-				double v = sum > 0.0 ? m[i] / sum : 1.0 / wp;
-
-				if (!(v > LV_TREE_FLOOR))
-					v = LV_TREE_FLOOR;
-				inp[i] *= v;
-				if (inp[i] > mx)
-					mx = inp[i];
-			}
-			if (mx > 0.0)
-				for (i = 0; i < wp; i++)
-				{
-					inp[i] /= mx;
-					if (!(inp[i] > LV_TREE_FLOOR))
-						inp[i] = LV_TREE_FLOOR;
-				}
-		}
+			lv_absorb(msg + (size_t) r * wp, wp, P + (size_t) r * o + off[pa]);
 	}
 	for (r = 0; r < count; r++)
 	{
@@ -426,7 +411,7 @@ lv_tree_pair_marginals(const lv_tree *t, const lv_schema *s, const double *P,
 	for (r = 0; r < S; r++)
 	{
 		memcpy(p, P + (size_t) r * o, sizeof(double) * (size_t) o);
-		lv_tree_upward(t, s, off, p, msg, moff, NULL);
+		lv_tree_upward(t, s, off, p, msg, moff);
 		for (idx = 0; idx < s->ncols; idx++)
 		{
 			int cc = t->order[idx],
