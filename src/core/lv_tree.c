@@ -482,6 +482,7 @@ lv_tree_fit(lv_tree *t, const lv_schema *s, const double *P, int S,
 {
 	size_t np = (size_t) (t->npot > 0 ? t->npot : 1);
 	double *model = lv_alloc(sizeof(double) * np);
+	double *accepted = lv_alloc(sizeof(double) * np); /* model of saved */
 	float *saved = lv_alloc(sizeof(float) * np);
 	double err = INFINITY,
 		   damping = LV_TREE_DAMPING;
@@ -489,11 +490,10 @@ lv_tree_fit(lv_tree *t, const lv_schema *s, const double *P, int S,
 		c;
 	int64_t i;
 
-	if (model == NULL || saved == NULL)
+	if (model == NULL || accepted == NULL || saved == NULL)
 	{
-		lv_free(model);
-		lv_free(saved);
-		return -1.0;
+		err = -1.0;
+		goto done;
 	}
 	for (it = 0; it <= iters; it++)
 	{
@@ -501,9 +501,8 @@ lv_tree_fit(lv_tree *t, const lv_schema *s, const double *P, int S,
 
 		if (lv_tree_pair_marginals(t, s, P, S, model) != LV_OK)
 		{
-			lv_free(model);
-			lv_free(saved);
-			return -1.0;
+			err = -1.0;
+			goto done;
 		}
 		for (i = 0; i < t->npot; i++)
 			if (fabs(model[i] - target[i]) > e)
@@ -512,16 +511,14 @@ lv_tree_fit(lv_tree *t, const lv_schema *s, const double *P, int S,
 		{
 			/* undo the last step, retry it at half the damping */
 			memcpy(t->pot, saved, sizeof(float) * (size_t) t->npot);
+			memcpy(model, accepted, sizeof(double) * (size_t) t->npot);
 			damping *= 0.5;
-			if (lv_tree_pair_marginals(t, s, P, S, model) != LV_OK)
-			{
-				lv_free(model);
-				lv_free(saved);
-				return -1.0;
-			}
 		}
 		else
+		{
 			err = e;
+			memcpy(accepted, model, sizeof(double) * (size_t) t->npot);
+		}
 		if (it == iters || damping < 1e-3)
 			break;
 		memcpy(saved, t->pot, sizeof(float) * (size_t) t->npot);
@@ -559,7 +556,9 @@ lv_tree_fit(lv_tree *t, const lv_schema *s, const double *P, int S,
 			}
 		}
 	}
+done:
 	lv_free(model);
+	lv_free(accepted);
 	lv_free(saved);
 	return err;
 }
@@ -688,7 +687,7 @@ lv_model_fit_tree(lv_model *m, const int32_t *T, int64_t n, double n_hat,
 		nedges = 0;
 	int off[LV_MAX_COLUMNS];
 	int comp[LV_MAX_COLUMNS],
-		adj[LV_MAX_COLUMNS][LV_MAX_COLUMNS > 64 ? 64 : LV_MAX_COLUMNS],
+		adj[LV_TREE_MAX_COLUMNS][LV_TREE_MAX_COLUMNS],
 		nadj[LV_MAX_COLUMNS];
 	int32_t parent[LV_MAX_COLUMNS];
 	int *pa = NULL,
