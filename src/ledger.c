@@ -131,9 +131,9 @@ static const DataReadingFunction data_reading_functions[] = {
 	{"pg_stat_get_backend_activity", -1, "reads other sessions' queries"},
 };
 
-/* relation_name returns the qualified name of a relation, quoted. */
-static char *
-relation_name(Oid relid)
+/* lipvae_relation_name returns the qualified name of a relation, quoted. */
+char *
+lipvae_relation_name(Oid relid)
 {
 	char *rel = get_rel_name(relid);
 	Oid nsp = get_rel_namespace(relid);
@@ -211,9 +211,9 @@ typedef struct SourceWalk
 
 static bool source_walker(Node *node, void *context);
 
-/* map_to_root returns the root of a partition's tree, or relid itself. */
-static Oid
-map_to_root(Oid relid)
+/* lipvae_partition_root returns the root of a partition's tree, or relid. */
+Oid
+lipvae_partition_root(Oid relid)
 {
 	if (get_rel_relispartition(relid))
 	{
@@ -243,7 +243,7 @@ add_relation(SourceWalk *w, Oid relid, char relkind, bool inh)
 			return;
 		case RELKIND_FOREIGN_TABLE:
 			refuse(psprintf("It reads foreign table %s, whose rows come from outside this database.",
-							relation_name(relid)));
+							lipvae_relation_name(relid)));
 			break;
 		case RELKIND_RELATION:
 		case RELKIND_PARTITIONED_TABLE:
@@ -252,7 +252,7 @@ add_relation(SourceWalk *w, Oid relid, char relkind, bool inh)
 			break;
 		default:
 			refuse(psprintf("It reads %s, a relation of a kind the ledger does not charge.",
-							relation_name(relid)));
+							lipvae_relation_name(relid)));
 	}
 	if (inh && (relkind == RELKIND_PARTITIONED_TABLE || has_subclass(relid)))
 		rels = find_all_inheritors(relid, AccessShareLock, NULL);
@@ -264,8 +264,8 @@ add_relation(SourceWalk *w, Oid relid, char relkind, bool inh)
 
 		if (child != relid && get_rel_relkind(child) == RELKIND_FOREIGN_TABLE)
 			refuse(psprintf("It reads %s, which has foreign table %s as a partition or child, whose rows come from outside this database.",
-							relation_name(relid), relation_name(child)));
-		w->relids = lappend_oid(w->relids, map_to_root(child));
+							lipvae_relation_name(relid), lipvae_relation_name(child)));
+		w->relids = lappend_oid(w->relids, lipvae_partition_root(child));
 	}
 }
 
@@ -279,7 +279,7 @@ source_rte(SourceWalk *w, RangeTblEntry *rte)
 			add_relation(w, rte->relid, rte->relkind, rte->inh);
 			if (rte->tablesample && rte->tablesample->tsmhandler >= FirstNormalObjectId)
 				refuse(psprintf("It samples %s with TABLESAMPLE method %s, which is not built in.",
-								relation_name(rte->relid), format_procedure(rte->tablesample->tsmhandler)));
+								lipvae_relation_name(rte->relid), format_procedure(rte->tablesample->tsmhandler)));
 			break;
 		case RTE_FUNCTION:
 		{
@@ -411,7 +411,7 @@ source_walker(Node *node, void *context)
 }
 
 /*
- * lipvae_query_sources finds the base relations the query of plan reads
+ * lipvae_query_sources finds the base relations the query trees read
  * (sorted, distinct; partitions mapped to their root) or refuses a query
  * whose data cannot be attributed. It runs as the caller, right after the
  * query is prepared and before anything of it runs. A query that reads no
@@ -419,26 +419,14 @@ source_walker(Node *node, void *context)
  * recorded with an empty list.
  */
 void
-lipvae_query_sources(SPIPlanPtr plan, LipvaeSources *src)
+lipvae_query_sources(List *queries, LipvaeSources *src)
 {
 	SourceWalk w = {NIL};
-	List *plan_sources = SPI_plan_get_plan_sources(plan);
 	ListCell *lc;
 	int n = 0;
 
-	foreach (lc, plan_sources)
-	{
-		CachedPlanSource *ps = (CachedPlanSource *) lfirst(lc);
-		ListCell *lq;
-
-		if (!ps->is_valid || ps->query_list == NIL)
-			ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
-							errmsg("the privacy ledger cannot analyse the training query"),
-							errdetail("The prepared query is no longer valid."),
-							errhint("Run the training again.")));
-		foreach (lq, ps->query_list)
-			(void) source_walker((Node *) lfirst_node(Query, lq), &w);
-	}
+	foreach (lc, queries)
+		(void) source_walker((Node *) lfirst_node(Query, lc), &w);
 
 	src->nrels = 0;
 	src->relids = NULL;
@@ -626,7 +614,7 @@ lipvae_ledger_check(const LipvaeSources *src, const char *kind,
 		return;
 	names = palloc(sizeof(char *) * src->nrels);
 	for (i = 0; i < src->nrels; i++)
-		names[i] = relation_name(src->relids[i]);
+		names[i] = lipvae_relation_name(src->relids[i]);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -686,7 +674,7 @@ lipvae_ledger_record(const LipvaeSources *src, const char *model,
 	cnames = palloc(sizeof(char *) * Max(src->nrels, 1));
 	for (i = 0; i < src->nrels; i++)
 	{
-		cnames[i] = relation_name(src->relids[i]);
+		cnames[i] = lipvae_relation_name(src->relids[i]);
 		names[i] = CStringGetTextDatum(cnames[i]);
 		rels[i] = ObjectIdGetDatum(src->relids[i]);
 		rel_nulls[i] = is_temp(src->relids[i]);
@@ -978,7 +966,7 @@ lipvae_set_cap(PG_FUNCTION_ARGS)
 	ispartition = rel->relispartition;
 	owner = rel->relowner;
 	ReleaseSysCache(tup);
-	name = relation_name(relid);
+	name = lipvae_relation_name(relid);
 
 	if (!superuser() && !has_privs_of_role(GetUserId(), owner))
 		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -999,7 +987,7 @@ lipvae_set_cap(PG_FUNCTION_ARGS)
 						errdetail("Only tables, partitioned tables, materialized views and sequences are charged by the ledger.")));
 	if (ispartition)
 	{
-		char *root = relation_name(map_to_root(relid));
+		char *root = lipvae_relation_name(lipvae_partition_root(relid));
 
 		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
 						errmsg("%s is a partition", name),

@@ -142,7 +142,26 @@ typedef struct LipvaeSources
 #define LIPVAE_SPEND_PER_RECORD "per-record"
 #define LIPVAE_SPEND_NONE "none"
 
-extern void lipvae_query_sources(SPIPlanPtr plan, LipvaeSources *src);
+extern void lipvae_query_sources(List *queries, LipvaeSources *src);
+extern Oid lipvae_partition_root(Oid relid);
+extern char *lipvae_relation_name(Oid relid);
+
+/* query.c: the training query, parsed, checked, planned and read once */
+typedef struct LipvaeQuery
+{
+	const char *sql;
+	List *queries;     /* the rewritten query trees, as checked */
+	TupleDesc desc;    /* the described result columns */
+	PlannedStmt *stmt; /* the one plan that runs */
+	Portal portal;     /* while open */
+	void *receiver;
+} LipvaeQuery;
+
+extern LipvaeQuery *lipvae_query_parse(const char *sql);
+extern void lipvae_query_plan(LipvaeQuery *lq, const LipvaeSources *src);
+extern void lipvae_query_open(LipvaeQuery *lq);
+extern uint64 lipvae_query_fetch(LipvaeQuery *lq, long count, HeapTuple **rows);
+extern void lipvae_query_close(LipvaeQuery *lq);
 extern void lipvae_ledger_check(const LipvaeSources *src, const char *kind,
 								double epsilon, double delta);
 extern void lipvae_ledger_record(const LipvaeSources *src, const char *model,

@@ -172,9 +172,8 @@ typedef struct CatEntry
 } CatEntry;
 
 static void parse_options(FunctionCallInfo fcinfo, TrainOptions *o);
-static SPIPlanPtr prepare_query(const char *query, TupleDesc *desc);
 static TrainColumn *describe_columns(TupleDesc desc, TrainOptions *o, int *ncols);
-static lv_cell *read_rows(SPIPlanPtr plan, TrainColumn *tc, int ncols,
+static lv_cell *read_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols,
 						  TrainOptions *o, uint64 **units, int64 *nrows);
 static void apply_user_settings(TrainColumn *tc, int ncols, TrainOptions *o);
 static void preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n,
@@ -220,8 +219,7 @@ lipvae_train(PG_FUNCTION_ARGS)
 	LipvaeSources sources;
 	MemoryContext cxt;
 	MemoryContext old;
-	TupleDesc desc;
-	SPIPlanPtr plan;
+	LipvaeQuery *lq;
 	TrainColumn *tc;
 	int ncols;
 	int64 n;
@@ -273,15 +271,16 @@ lipvae_train(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	MemoryContextSwitchTo(cxt);
 
-	plan = prepare_query(o.query, &desc);
+	lq = lipvae_query_parse(o.query);
 	describe_plan(&o, &pp);
-	lipvae_query_sources(plan, &sources);
+	lipvae_query_sources(lq->queries, &sources);
+	lipvae_query_plan(lq, &sources);
 	/* the requested epsilon first: a lower bound of the final charge */
 	lipvae_ledger_check(&sources, pp.spend, o.mechanism == LV_MECH_NONE ? 0 : o.epsilon,
 						o.mechanism == LV_MECH_NONE ? 0 : o.delta);
-	tc = describe_columns(desc, &o, &ncols);
+	tc = describe_columns(lq->desc, &o, &ncols);
 	apply_user_settings(tc, ncols, &o);
-	cells = read_rows(plan, tc, ncols, &o, &unit_hash, &n);
+	cells = read_rows(lq, tc, ncols, &o, &unit_hash, &n);
 
 	/* keys: cryptographic, or derived from the test seed */
 	if (o.seeded)
@@ -1293,77 +1292,6 @@ existing_model(const char *name, bool replace, bool *exists)
 						errhint("Pass replace => true to replace it; the old model stays until the new one is stored.")));
 }
 
-/*
- * has_row_marks says whether a query or any subquery in it locks rows
- * (FOR UPDATE / FOR SHARE at any level).
- */
-static bool
-has_row_marks(Node *node, void *context)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, Query))
-	{
-		Query *q = (Query *) node;
-
-		if (q->rowMarks != NIL)
-			return true;
-		return query_tree_walker(q, has_row_marks, context, 0);
-	}
-	return expression_tree_walker(node, has_row_marks, context);
-}
-
-/*
- * prepare_query parses and plans the training query as the caller and
- * refuses anything but exactly one plain SELECT (no locking clause, no
- * data-modifying CTE, no SELECT INTO).
- */
-static SPIPlanPtr
-prepare_query(const char *query, TupleDesc *desc)
-{
-	SPIPlanPtr plan;
-	List *sources;
-	CachedPlanSource *ps;
-	ListCell *lc;
-
-	plan = SPI_prepare(query, 0, NULL);
-	if (plan == NULL)
-		ereport(ERROR, (errcode(ERRCODE_SYNTAX_ERROR),
-						errmsg("could not prepare the training query: %s",
-							   SPI_result_code_string(SPI_result))));
-	sources = SPI_plan_get_plan_sources(plan);
-	if (list_length(sources) != 1)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("the training query must be exactly one statement, got %d",
-							   list_length(sources)),
-						errhint("Pass a single SELECT.")));
-	ps = (CachedPlanSource *) linitial(sources);
-	foreach (lc, ps->query_list)
-	{
-		Query *q = lfirst_node(Query, lc);
-
-		if (q->commandType != CMD_SELECT || q->utilityStmt != NULL)
-			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							errmsg("the training query must be a plain SELECT"),
-							errdetail("lipvae only reads data; %s statements are refused.",
-									  ps->commandTag == CMDTAG_UNKNOWN ? "other" : GetCommandTagName(ps->commandTag)),
-							errhint("Pass a SELECT without INTO.")));
-		if (has_row_marks((Node *) q, NULL))
-			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							errmsg("the training query must not lock rows"),
-							errhint("Remove FOR UPDATE / FOR SHARE.")));
-		if (q->hasModifyingCTE)
-			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							errmsg("the training query must not modify data"),
-							errhint("Remove the INSERT/UPDATE/DELETE from the WITH clause.")));
-	}
-	if (ps->resultDesc == NULL)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("the training query returns no columns")));
-	*desc = ps->resultDesc;
-	return plan;
-}
-
 /* find_name says whether name is in a list of C strings. */
 static bool
 find_name(List *names, const char *name)
@@ -1578,14 +1506,13 @@ raw_category(TrainColumn *t, char *s)
 }
 
 /*
- * read_rows runs the query through a read-only cursor as the caller and
- * converts every value into a cell (numbers, raw category ids, NULL flags).
+ * read_rows runs the checked plan of the query as the caller and converts
+ * every value into a cell (numbers, raw category ids, NULL flags).
  */
 static lv_cell *
-read_rows(SPIPlanPtr plan, TrainColumn *tc, int ncols, TrainOptions *o,
+read_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 		  uint64 **units, int64 *nrows)
 {
-	Portal portal;
 	int64 n = 0,
 		  cap = 1024;
 	lv_cell *cells = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(lv_cell) * cap * ncols);
@@ -1601,22 +1528,22 @@ read_rows(SPIPlanPtr plan, TrainColumn *tc, int ncols, TrainOptions *o,
 		uh = MemoryContextAllocHuge(cxt, sizeof(uint64) * cap);
 		getTypeOutputInfo(o->unit_type, &unit_out, &isvarlena);
 	}
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	lipvae_query_open(lq);
 	for (;;)
 	{
 		uint64 k;
+		HeapTuple *tups;
+		uint64 nt = lipvae_query_fetch(lq, FETCH_BATCH, &tups);
 
-		CHECK_FOR_INTERRUPTS();
-		SPI_cursor_fetch(portal, true, FETCH_BATCH);
-		if (SPI_processed == 0)
+		if (nt == 0)
 			break;
 		MemoryContextSwitchTo(cxt);
-		if (n + (int64) SPI_processed > lipvae_max_training_rows)
+		if (n + (int64) nt > lipvae_max_training_rows)
 			ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 							errmsg("the training query returns more than %d rows", lipvae_max_training_rows),
 							errdetail("A per-record model stores one latent vector per training row."),
 							errhint("Sample rows in the query (TABLESAMPLE, LIMIT) or raise lipvae.max_training_rows.")));
-		while (n + (int64) SPI_processed > cap)
+		while (n + (int64) nt > cap)
 		{
 			cap *= 2;
 			lipvae_check_memory(sizeof(lv_cell) * cap * ncols);
@@ -1624,10 +1551,10 @@ read_rows(SPIPlanPtr plan, TrainColumn *tc, int ncols, TrainOptions *o,
 			if (uh)
 				uh = repalloc_huge(uh, sizeof(uint64) * cap);
 		}
-		for (k = 0; k < SPI_processed; k++)
+		for (k = 0; k < nt; k++)
 		{
-			HeapTuple tup = SPI_tuptable->vals[k];
-			TupleDesc desc = SPI_tuptable->tupdesc;
+			HeapTuple tup = tups[k];
+			TupleDesc desc = lq->desc;
 			lv_cell *row = &cells[n * ncols];
 			int att = 0;
 
@@ -1701,9 +1628,8 @@ read_rows(SPIPlanPtr plan, TrainColumn *tc, int ncols, TrainOptions *o,
 			}
 			n++;
 		}
-		SPI_freetuptable(SPI_tuptable);
 	}
-	SPI_cursor_close(portal);
+	lipvae_query_close(lq);
 	MemoryContextSwitchTo(cxt);
 
 	if (n == 0)

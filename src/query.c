@@ -1,0 +1,327 @@
+/*
+ * query.c - the training query: parsed, checked, planned and read exactly
+ * once, as the caller.
+ *
+ * The query is parsed, analysed and rewritten once (the relations it reads
+ * are locked from then on); the ledger checks those query trees; the same
+ * trees are planned once, and the plan's relations are checked against the
+ * ones the ledger charges; the rows are read through a portal running that
+ * very plan. There is no plan cache in between, so nothing (search_path, a
+ * revoked privilege, a replaced view) can make the rows come from another
+ * query than the one that was checked. Every batch's tuple descriptor is
+ * checked against the described columns.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_class.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "tcop/pquery.h"
+#include "tcop/tcopprot.h"
+#include "tcop/utility.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/portal.h"
+#include "utils/snapmgr.h"
+
+#include "lipvae.h"
+
+/* A DestReceiver that keeps one batch of tuples, copied. */
+typedef struct BatchReceiver
+{
+	DestReceiver pub;
+	TupleDesc expect; /* the described columns */
+	MemoryContext cxt;
+	HeapTuple *vals;
+	uint64 n;
+	uint64 cap;
+} BatchReceiver;
+
+/*
+ * has_row_marks says whether a query or any subquery in it locks rows
+ * (FOR UPDATE / FOR SHARE at any level).
+ */
+static bool
+has_row_marks(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		Query *q = (Query *) node;
+
+		if (q->rowMarks != NIL)
+			return true;
+		return query_tree_walker(q, has_row_marks, context, 0);
+	}
+	return expression_tree_walker(node, has_row_marks, context);
+}
+
+/* check_select refuses anything but one plain SELECT. */
+static void
+check_select(Query *q, CommandTag tag)
+{
+	if (q->commandType != CMD_SELECT || q->utilityStmt != NULL)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("the training query must be a plain SELECT"),
+						errdetail("lipvae only reads data; %s statements are refused.",
+								  tag == CMDTAG_UNKNOWN ? "other" : GetCommandTagName(tag)),
+						errhint("Pass a SELECT without INTO.")));
+	if (has_row_marks((Node *) q, NULL))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("the training query must not lock rows"),
+						errhint("Remove FOR UPDATE / FOR SHARE.")));
+	if (q->hasModifyingCTE)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("the training query must not modify data"),
+						errhint("Remove the INSERT/UPDATE/DELETE from the WITH clause.")));
+}
+
+/*
+ * query_error_context points an error at the training query's text, as SPI
+ * does: a syntax error's position within it, else the statement itself.
+ */
+static void
+query_error_context(void *arg)
+{
+	const char *sql = (const char *) arg;
+	int pos = geterrposition();
+
+	if (pos > 0)
+	{
+		errposition(0);
+		internalerrposition(pos);
+		internalerrquery(sql);
+	}
+	else
+		errcontext("training query \"%s\"", sql);
+}
+
+/* push_context installs query_error_context for sql. */
+static void
+push_context(ErrorContextCallback *cb, const char *sql)
+{
+	cb->callback = query_error_context;
+	cb->arg = (void *) sql;
+	cb->previous = error_context_stack;
+	error_context_stack = cb;
+}
+
+/*
+ * lipvae_query_parse parses, analyses and rewrites the training query once,
+ * as the caller, and refuses anything but exactly one plain SELECT (no
+ * locking clause, no data-modifying CTE, no SELECT INTO).
+ */
+LipvaeQuery *
+lipvae_query_parse(const char *sql)
+{
+	LipvaeQuery *lq = palloc0(sizeof(LipvaeQuery));
+	ErrorContextCallback cb;
+	List *raw;
+	RawStmt *rs;
+	ListCell *lc;
+
+	push_context(&cb, sql);
+	raw = pg_parse_query(sql);
+
+	if (list_length(raw) != 1)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("the training query must be exactly one statement, got %d",
+							   list_length(raw)),
+						errhint("Pass a single SELECT.")));
+	rs = linitial_node(RawStmt, raw);
+	if (IsA(rs->stmt, SelectStmt) && ((SelectStmt *) rs->stmt)->intoClause != NULL)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("the training query must not be SELECT INTO"),
+						errdetail("lipvae only reads data; SELECT INTO creates a table."),
+						errhint("Remove the INTO clause.")));
+	lq->sql = sql;
+	lq->queries = pg_analyze_and_rewrite_fixedparams(rs, sql, NULL, 0, NULL);
+	if (list_length(lq->queries) != 1)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("the training query must be a plain SELECT"),
+						errdetail("It rewrites to %d statements.", list_length(lq->queries)),
+						errhint("Pass a single SELECT.")));
+	foreach (lc, lq->queries)
+		check_select(lfirst_node(Query, lc), CreateCommandTag(rs->stmt));
+	lq->desc = ExecCleanTypeFromTL(linitial_node(Query, lq->queries)->targetList);
+	if (lq->desc->natts == 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("the training query returns no columns")));
+	error_context_stack = cb.previous;
+	return lq;
+}
+
+/* charged says whether relid (or its partition root) is a source. */
+static bool
+charged(const LipvaeSources *src, Oid relid)
+{
+	int i;
+
+	relid = lipvae_partition_root(relid);
+	for (i = 0; i < src->nrels; i++)
+		if (src->relids[i] == relid)
+			return true;
+	return false;
+}
+
+/*
+ * lipvae_query_plan plans the checked query trees once and verifies that
+ * the plan reads no relation the ledger does not charge (one attached as a
+ * child or partition since the check, say).
+ */
+void
+lipvae_query_plan(LipvaeQuery *lq, const LipvaeSources *src)
+{
+	Query *q = linitial_node(Query, lq->queries);
+	PlannedStmt *stmt;
+	ListCell *lc;
+	ErrorContextCallback cb;
+
+	push_context(&cb, lq->sql);
+	stmt = pg_plan_query(q, lq->sql, CURSOR_OPT_NO_SCROLL, NULL);
+	error_context_stack = cb.previous;
+	if (stmt->commandType != CMD_SELECT || stmt->hasModifyingCTE || stmt->rowMarks != NIL)
+		elog(ERROR, "lipvae: the training query's plan is not a plain SELECT");
+	foreach (lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind != RTE_RELATION || rte->relkind == RELKIND_VIEW)
+			continue;
+		if (!charged(src, rte->relid))
+			ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+							errmsg("the training query changed while it was checked"),
+							errdetail("Its plan reads relation %s, which the privacy ledger did not find in the query.",
+									  lipvae_relation_name(rte->relid)),
+							errhint("Run the training again.")));
+	}
+	lq->stmt = stmt;
+}
+
+/* same_columns checks a result descriptor against the described columns. */
+static void
+same_columns(TupleDesc got, TupleDesc want)
+{
+	int i;
+	bool same = got->natts == want->natts;
+
+	for (i = 0; same && i < want->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(got, i);
+		Form_pg_attribute b = TupleDescAttr(want, i);
+
+		same = a->atttypid == b->atttypid && a->atttypmod == b->atttypmod &&
+			   a->attisdropped == b->attisdropped;
+	}
+	if (!same)
+		ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+						errmsg("the training query's rows do not match its described columns"),
+						errhint("Run the training again.")));
+}
+
+/* batch_startup checks the descriptor of the rows about to come. */
+static void
+batch_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	BatchReceiver *r = (BatchReceiver *) self;
+
+	same_columns(typeinfo, r->expect);
+}
+
+/* batch_receive keeps a copy of one row. */
+static bool
+batch_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	BatchReceiver *r = (BatchReceiver *) self;
+	MemoryContext old = MemoryContextSwitchTo(r->cxt);
+
+	if (r->n == r->cap)
+	{
+		r->cap = r->cap ? r->cap * 2 : 1024;
+		r->vals = r->vals ? repalloc_huge(r->vals, sizeof(HeapTuple) * r->cap)
+						  : MemoryContextAllocHuge(r->cxt, sizeof(HeapTuple) * r->cap);
+	}
+	same_columns(slot->tts_tupleDescriptor, r->expect);
+	r->vals[r->n++] = ExecCopySlotHeapTuple(slot);
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+/* batch_shutdown has nothing to do. */
+static void
+batch_shutdown(DestReceiver *self)
+{
+}
+
+/* batch_destroy has nothing to free: the context goes with the query. */
+static void
+batch_destroy(DestReceiver *self)
+{
+}
+
+/*
+ * lipvae_query_open starts the planned query in a portal of its own, under
+ * the current snapshot (read-only, as the caller).
+ */
+void
+lipvae_query_open(LipvaeQuery *lq)
+{
+	BatchReceiver *r = palloc0(sizeof(BatchReceiver));
+	Portal portal = CreateNewPortal();
+	ErrorContextCallback cb;
+
+	portal->visible = false;
+	portal->cursorOptions = CURSOR_OPT_NO_SCROLL;
+	PortalDefineQuery(portal, NULL, lq->sql, CMDTAG_SELECT, list_make1(lq->stmt), NULL);
+	push_context(&cb, lq->sql);
+	PortalStart(portal, NULL, 0, GetActiveSnapshot());
+	error_context_stack = cb.previous;
+	same_columns(portal->tupDesc, lq->desc);
+	r->pub.receiveSlot = batch_receive;
+	r->pub.rStartup = batch_startup;
+	r->pub.rShutdown = batch_shutdown;
+	r->pub.rDestroy = batch_destroy;
+	r->pub.mydest = DestNone;
+	r->expect = lq->desc;
+	r->cxt = AllocSetContextCreate(CurrentMemoryContext, "lipvae query batch",
+								   ALLOCSET_DEFAULT_SIZES);
+	lq->portal = portal;
+	lq->receiver = r;
+}
+
+/*
+ * lipvae_query_fetch reads up to count more rows; *rows points at copies
+ * that stay valid until the next fetch. Returns how many were read (0: no
+ * more rows).
+ */
+uint64
+lipvae_query_fetch(LipvaeQuery *lq, long count, HeapTuple **rows)
+{
+	BatchReceiver *r = (BatchReceiver *) lq->receiver;
+	ErrorContextCallback cb;
+
+	CHECK_FOR_INTERRUPTS();
+	MemoryContextReset(r->cxt);
+	r->vals = NULL;
+	r->n = r->cap = 0;
+	push_context(&cb, lq->sql);
+	(void) PortalRunFetch(lq->portal, FETCH_FORWARD, count, (DestReceiver *) r);
+	error_context_stack = cb.previous;
+	*rows = r->vals;
+	return r->n;
+}
+
+/* lipvae_query_close drops the portal and its rows. */
+void
+lipvae_query_close(LipvaeQuery *lq)
+{
+	BatchReceiver *r = (BatchReceiver *) lq->receiver;
+
+	PortalDrop(lq->portal, false);
+	MemoryContextDelete(r->cxt);
+	lq->portal = NULL;
+}
