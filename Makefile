@@ -4,7 +4,7 @@
 
 EXTENSION = lipvae
 MODULE_big = lipvae
-DATA = lipvae--0.1.sql lipvae--0.1--0.2.sql
+DATA = lipvae--0.1.sql lipvae--0.1--0.2.sql lipvae--0.2--0.3.sql
 PGFILEDESC = "lipvae - differentially private synthetic data"
 
 # lv_audit.c (membership-inference audit statistics) serves the tests and eval/ only
@@ -12,7 +12,7 @@ CORE_OBJS = $(patsubst %.c,%.o,$(filter-out src/core/lv_audit.c,$(wildcard src/c
 GLUE_OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
 OBJS = $(GLUE_OBJS) $(CORE_OBJS)
 
-REGRESS = setup train sample privacy security hostile badinput types report timeout ledger
+REGRESS = setup train sample privacy security hostile badinput types report timeout ledger multiplicity
 REGRESS_OPTS = --inputdir=. --load-extension=lipvae
 ISOLATION = ledger_race model_race replan
 ISOLATION_OPTS = --inputdir=. --load-extension=lipvae

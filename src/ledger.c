@@ -33,7 +33,9 @@
 
 #include <math.h>
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/transam.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
@@ -58,9 +60,11 @@
 #include "utils/plancache.h"
 #include "utils/regproc.h"
 #include "utils/syscache.h"
+#include "utils/fmgroids.h"
 #include "utils/typcache.h"
 
 #include "lipvae.h"
+#include "lv_group.h"
 
 PG_FUNCTION_INFO_V1(lipvae_ledger);
 PG_FUNCTION_INFO_V1(lipvae_ledger_entries);
@@ -226,6 +230,77 @@ lipvae_partition_root(Oid relid)
 }
 
 /*
+ * scanned_relations lists the relations a scan of relid reads: itself and,
+ * unless ONLY, every inheritance child or partition.
+ */
+static List *
+scanned_relations(Oid relid, char relkind, bool inh)
+{
+	if (inh && (relkind == RELKIND_PARTITIONED_TABLE || has_subclass(relid)))
+		return find_all_inheritors(relid, AccessShareLock, NULL);
+	return list_make1_oid(relid);
+}
+
+/*
+ * add_ancestors appends every inheritance parent of relid, transitively
+ * (pg_inherits), to *rels: a row of a child is a row of each ancestor, so
+ * each ancestor's cap binds a query that reads the child directly.
+ */
+static void
+add_ancestors(Oid relid, List **rels)
+{
+	Relation inh = table_open(InheritsRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple tup;
+	List *parents = NIL;
+	ListCell *lc;
+
+	ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(inh, InheritsRelidSeqnoIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		parents = lappend_oid(parents, ((Form_pg_inherits) GETSTRUCT(tup))->inhparent);
+	systable_endscan(scan);
+	table_close(inh, AccessShareLock);
+	foreach (lc, parents)
+	{
+		Oid p = lfirst_oid(lc);
+
+		if (!list_member_oid(*rels, p))
+		{
+			*rels = lappend_oid(*rels, p);
+			add_ancestors(p, rels);
+		}
+	}
+}
+
+/*
+ * lipvae_charged_relations lists the relations the ledger charges for one
+ * scan of relid: every relation the scan reads (partitions mapped to their
+ * root) and every inheritance ancestor of those, without repetitions.
+ */
+List *
+lipvae_charged_relations(Oid relid, char relkind, bool inh)
+{
+	List *out = NIL;
+	ListCell *lc;
+
+	if (relkind == RELKIND_VIEW)
+		return NIL;
+	foreach (lc, scanned_relations(relid, relkind, inh))
+	{
+		Oid r = lipvae_partition_root(lfirst_oid(lc));
+
+		if (list_member_oid(out, r))
+			continue;
+		out = lappend_oid(out, r);
+		add_ancestors(r, &out);
+	}
+	return out;
+}
+
+/*
  * add_relation adds a relation of the range table (and, unless ONLY, every
  * inheritance child or partition it reads) to the walk, refusing foreign
  * tables and relations of kinds the ledger does not charge.
@@ -254,10 +329,7 @@ add_relation(SourceWalk *w, Oid relid, char relkind, bool inh)
 			refuse(psprintf("It reads %s, a relation of a kind the ledger does not charge.",
 							lipvae_relation_name(relid)));
 	}
-	if (inh && (relkind == RELKIND_PARTITIONED_TABLE || has_subclass(relid)))
-		rels = find_all_inheritors(relid, AccessShareLock, NULL);
-	else
-		rels = list_make1_oid(relid);
+	rels = scanned_relations(relid, relkind, inh);
 	foreach (lc, rels)
 	{
 		Oid child = lfirst_oid(lc);
@@ -265,8 +337,8 @@ add_relation(SourceWalk *w, Oid relid, char relkind, bool inh)
 		if (child != relid && get_rel_relkind(child) == RELKIND_FOREIGN_TABLE)
 			refuse(psprintf("It reads %s, which has foreign table %s as a partition or child, whose rows come from outside this database.",
 							lipvae_relation_name(relid), lipvae_relation_name(child)));
-		w->relids = lappend_oid(w->relids, lipvae_partition_root(child));
 	}
+	w->relids = list_concat(w->relids, lipvae_charged_relations(relid, relkind, inh));
 }
 
 /* source_rte handles one range table entry. */
@@ -537,12 +609,14 @@ typedef struct CapExceeded
 	const char *which; /* "central", "per-record" */
 	double total;
 	double cap;
+	double spend; /* the relation's charge: group privacy of mult rows */
+	int mult;
 } CapExceeded;
 
 /* check_cap notes whether row's total of kind plus epsilon exceeds its cap. */
 static void
 check_cap(const SourceRow *row, const char *name, const char *kind,
-		  double epsilon, CapExceeded *ce)
+		  double epsilon, int mult, CapExceeded *ce)
 {
 	double total,
 		cap;
@@ -568,17 +642,31 @@ check_cap(const SourceRow *row, const char *name, const char *kind,
 	ce->which = kind;
 	ce->total = total;
 	ce->cap = cap;
+	ce->spend = epsilon;
+	ce->mult = mult;
+}
+
+/* mult_text describes a multiplicity for messages. */
+static char *
+mult_text(int mult)
+{
+	if (mult == LIPVAE_MULT_UNBOUNDED)
+		return pstrdup(" (one of its rows can change unboundedly many rows of the training query: no guarantee is left for its rows)");
+	if (mult > 1)
+		return psprintf(" (one of its rows can change up to %d rows of the training query: group privacy of %d rows)", mult, mult);
+	return "";
 }
 
 /* cap_error reports a cap that a training would exceed. */
 static void
-cap_error(const CapExceeded *ce, double epsilon)
+cap_error(const CapExceeded *ce)
 {
 	ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 					errmsg("training would exceed the %s privacy cap of relation %s",
 						   ce->which, ce->relation),
-					errdetail("The %s epsilon spent on %s so far is %s; this training would spend up to %s more; the cap is %s.",
-							  ce->which, ce->relation, fmt_num(ce->total), fmt_num(epsilon), fmt_num(ce->cap)),
+					errdetail("The %s epsilon spent on %s so far is %s; this training would spend up to %s more%s; the cap is %s.",
+							  ce->which, ce->relation, fmt_num(ce->total), fmt_num(ce->spend),
+							  mult_text(ce->mult), fmt_num(ce->cap)),
 					errhint("A superuser or a member of the role that owns %s may raise the cap with lipvae_set_cap(relation, %s => ...).",
 							ce->relation,
 							strcmp(ce->which, LIPVAE_SPEND_CENTRAL) == 0 ? "central_epsilon" : "per_record_epsilon")));
@@ -589,6 +677,44 @@ static bool
 is_temp(Oid relid)
 {
 	return get_rel_persistence(relid) == RELPERSISTENCE_TEMP;
+}
+
+/*
+ * require_catalog_03 refuses to write or read ledger entries with a
+ * catalog older than 0.3 (no multiplicities): sampling still works then.
+ */
+static void
+require_catalog_03(void)
+{
+	Oid nsp = get_namespace_oid("lipvae", false);
+	Oid rel = get_relname_relid("ledger_entries", nsp);
+
+	if (!OidIsValid(rel) || get_attnum(rel, "multiplicities") == InvalidAttrNumber)
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						errmsg("extension lipvae in this database is older than its library"),
+						errdetail("The installed library is lipvae 0.3, whose ledger records multiplicities; the catalog is that of an earlier version."),
+						errhint("Run ALTER EXTENSION lipvae UPDATE (as a superuser); existing models keep working.")));
+}
+
+/*
+ * lipvae_ledger_charge returns what a training spending (epsilon, delta) on
+ * one row of its query spends on one row of source relation i: group
+ * privacy of the src->mult[i] query rows that row can change
+ * (multiplicity.c); (+inf, 1) when no guarantee is left.
+ */
+void
+lipvae_ledger_charge(const LipvaeSources *src, int i, double epsilon,
+					 double delta, double *eps_i, double *delta_i)
+{
+	int k = src->mult ? src->mult[i] : LIPVAE_MULT_UNBOUNDED;
+
+	if (k == LIPVAE_MULT_UNBOUNDED)
+	{
+		*eps_i = INFINITY;
+		*delta_i = 1;
+		return;
+	}
+	(void) lv_group_privacy(epsilon, delta, k, eps_i, delta_i);
 }
 
 /*
@@ -610,6 +736,7 @@ lipvae_ledger_check(const LipvaeSources *src, const char *kind,
 	int i;
 
 	check_kind(kind, epsilon, delta);
+	require_catalog_03();
 	if (src->nrels == 0 || strcmp(kind, LIPVAE_SPEND_NONE) == 0)
 		return;
 	names = palloc(sizeof(char *) * src->nrels);
@@ -622,25 +749,145 @@ lipvae_ledger_check(const LipvaeSources *src, const char *kind,
 	for (i = 0; i < src->nrels; i++)
 	{
 		SourceRow row;
+		double e,
+			d;
 
 		if (is_temp(src->relids[i]))
 			continue;
+		lipvae_ledger_charge(src, i, epsilon, delta, &e, &d);
 		lock_source(src->relids[i], names[i], &row);
-		check_cap(&row, names[i], kind, epsilon, &ce);
+		check_cap(&row, names[i], kind, e, src->mult[i], &ce);
 	}
 	lipvae_restore_user(&st);
 	SPI_finish();
 	if (ce.exceeded)
-		cap_error(&ce, epsilon);
+		cap_error(&ce);
+}
+
+/*
+ * insert_entry records one training in lipvae.ledger_entries: the
+ * relations read with their multiplicities (NULL: unbounded) and what each
+ * was charged. Runs as the catalog owner inside an SPI connection.
+ */
+static void
+insert_entry(const LipvaeSources *src, Oid trainer, const char *model, const char *kind,
+			 const char *mechanism, const char *relation, double epsilon,
+			 double delta, const double *charged_eps, const double *charged_delta)
+{
+	int n = src->nrels;
+	int m = Max(n, 1);
+	Datum *rels = palloc(sizeof(Datum) * m);
+	bool *rel_nulls = palloc(sizeof(bool) * m);
+	Datum *names = palloc(sizeof(Datum) * m);
+	Datum *mults = palloc(sizeof(Datum) * m);
+	bool *mult_nulls = palloc(sizeof(bool) * m);
+	Datum *ce = palloc(sizeof(Datum) * m);
+	Datum *cd = palloc(sizeof(Datum) * m);
+	int dims[1] = {n};
+	int lbs[1] = {1};
+	Oid argtypes[12] = {TEXTOID, OIDOID, REGCLASSARRAYOID, TEXTARRAYOID, TEXTOID,
+						TEXTOID, TEXTOID, FLOAT8OID, FLOAT8OID, INT4ARRAYOID,
+						FLOAT8ARRAYOID, FLOAT8ARRAYOID};
+	Datum args[12];
+	char nulls[12];
+	bool none = strcmp(kind, LIPVAE_SPEND_NONE) == 0;
+	int i;
+
+	memset(nulls, ' ', sizeof(nulls));
+	for (i = 0; i < n; i++)
+	{
+		rels[i] = ObjectIdGetDatum(src->relids[i]);
+		rel_nulls[i] = is_temp(src->relids[i]);
+		names[i] = CStringGetTextDatum(lipvae_relation_name(src->relids[i]));
+		mults[i] = Int32GetDatum(src->mult[i]);
+		mult_nulls[i] = src->mult[i] == LIPVAE_MULT_UNBOUNDED;
+		ce[i] = Float8GetDatum(charged_eps[i]);
+		cd[i] = Float8GetDatum(charged_delta[i]);
+	}
+	args[0] = CStringGetTextDatum(model);
+	args[1] = ObjectIdGetDatum(trainer);
+	args[2] = PointerGetDatum(construct_md_array(rels, rel_nulls, 1, dims, lbs, REGCLASSOID,
+												 sizeof(Oid), true, TYPALIGN_INT));
+	args[3] = PointerGetDatum(construct_md_array(names, NULL, 1, dims, lbs, TEXTOID,
+												 -1, false, TYPALIGN_INT));
+	args[4] = CStringGetTextDatum(kind);
+	args[5] = CStringGetTextDatum(mechanism);
+	args[6] = relation ? CStringGetTextDatum(relation) : (Datum) 0;
+	nulls[6] = relation ? ' ' : 'n';
+	args[7] = Float8GetDatum(epsilon);
+	args[8] = Float8GetDatum(delta);
+	args[9] = PointerGetDatum(construct_md_array(mults, mult_nulls, 1, dims, lbs, INT4OID,
+												 sizeof(int32), true, TYPALIGN_INT));
+	args[10] = PointerGetDatum(construct_md_array(ce, NULL, 1, dims, lbs, FLOAT8OID,
+												  sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[11] = PointerGetDatum(construct_md_array(cd, NULL, 1, dims, lbs, FLOAT8OID,
+												  sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	if (none)
+		nulls[7] = nulls[8] = nulls[10] = nulls[11] = 'n';
+	if (SPI_execute_with_args("INSERT INTO lipvae.ledger_entries (model, trainer, relations, relation_names, "
+							  " kind, mechanism, neighbouring, epsilon, delta, multiplicities, "
+							  " charged_epsilon, charged_delta) "
+							  "VALUES ($1, $2::pg_catalog.regrole, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+							  12, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "lipvae: could not record the training in the ledger");
+}
+
+/* update_source writes a relation's new running totals. */
+static void
+update_source(Oid relid, const char *name, const SourceRow *row)
+{
+	Oid utypes[8] = {OIDOID, TEXTOID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
+					 FLOAT8OID, INT8OID, INT8OID};
+	Datum uargs[8];
+	int rc;
+
+	uargs[0] = ObjectIdGetDatum(relid);
+	uargs[1] = CStringGetTextDatum(name);
+	uargs[2] = Float8GetDatum(row->central_epsilon);
+	uargs[3] = Float8GetDatum(row->central_delta);
+	uargs[4] = Float8GetDatum(row->per_record_epsilon);
+	uargs[5] = Float8GetDatum(row->per_record_delta);
+	uargs[6] = Int64GetDatum(row->non_private);
+	uargs[7] = Int64GetDatum(row->trainings);
+	rc = SPI_execute_with_args("UPDATE lipvae.ledger_sources SET relation_name = $2, "
+							   " central_epsilon = $3, central_delta = $4, "
+							   " per_record_epsilon = $5, per_record_delta = $6, "
+							   " non_private_trainings = $7, trainings = $8, "
+							   " last_training = pg_catalog.now() "
+							   "WHERE relation OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
+							   8, utypes, uargs, NULL, false, 0);
+	if (rc != SPI_OK_UPDATE || SPI_processed != 1)
+		elog(ERROR, "lipvae: could not update the ledger row of a relation");
+}
+
+/* add_spend adds a charge to a ledger row's totals of kind. */
+static void
+add_spend(SourceRow *row, const char *kind, double eps, double delta)
+{
+	if (strcmp(kind, LIPVAE_SPEND_CENTRAL) == 0)
+	{
+		row->central_epsilon = add_up(row->central_epsilon, eps);
+		row->central_delta = Min(add_up(row->central_delta, delta), 1.0);
+	}
+	else if (strcmp(kind, LIPVAE_SPEND_PER_RECORD) == 0)
+	{
+		row->per_record_epsilon = add_up(row->per_record_epsilon, eps);
+		row->per_record_delta = Min(add_up(row->per_record_delta, delta), 1.0);
+	}
+	else
+		row->non_private++;
+	row->trainings++;
 }
 
 /*
  * lipvae_ledger_record records the spend of one training, in the
  * transaction that stores the model: one entry (time, model, trainer, the
- * relations read, kind, mechanism, neighbouring relation, epsilon, delta)
- * and the running totals of every relation read. It locks the rows again
- * (a no-op after lipvae_ledger_check) and refuses a spend that would exceed
- * a cap, so that recording more than was checked cannot pass a cap either.
+ * relations read, kind, mechanism, neighbouring relation, epsilon, delta,
+ * each relation's multiplicity and charge) and the running totals of every
+ * relation read, each charged group privacy of its multiplicity. It locks
+ * the rows again (a no-op after lipvae_ledger_check) and refuses a spend
+ * that would exceed a cap, so that recording more than was checked cannot
+ * pass a cap either.
  */
 void
 lipvae_ledger_record(const LipvaeSources *src, const char *model,
@@ -649,112 +896,38 @@ lipvae_ledger_record(const LipvaeSources *src, const char *model,
 {
 	LipvaeOwnerState st;
 	CapExceeded ce = {false};
-	bool none = strcmp(kind, LIPVAE_SPEND_NONE) == 0;
-	bool central = strcmp(kind, LIPVAE_SPEND_CENTRAL) == 0;
-	Datum *rels;
-	bool *rel_nulls;
-	Datum *names;
-	char **cnames;
-	int dims[1];
-	int lbs[1] = {1};
-	Oid argtypes[9] = {TEXTOID, OIDOID, REGCLASSARRAYOID, TEXTARRAYOID, TEXTOID,
-					   TEXTOID, TEXTOID, FLOAT8OID, FLOAT8OID};
-	Datum args[9];
-	char nulls[9];
+	double *charged_eps = palloc(sizeof(double) * Max(src->nrels, 1));
+	double *charged_delta = palloc(sizeof(double) * Max(src->nrels, 1));
 	Oid trainer = GetUserId();
 	int i;
-	int rc;
 
 	check_kind(kind, epsilon, delta);
-	memset(nulls, ' ', sizeof(nulls));
-	dims[0] = src->nrels;
-	rels = palloc(sizeof(Datum) * Max(src->nrels, 1));
-	rel_nulls = palloc(sizeof(bool) * Max(src->nrels, 1));
-	names = palloc(sizeof(Datum) * Max(src->nrels, 1));
-	cnames = palloc(sizeof(char *) * Max(src->nrels, 1));
 	for (i = 0; i < src->nrels; i++)
-	{
-		cnames[i] = lipvae_relation_name(src->relids[i]);
-		names[i] = CStringGetTextDatum(cnames[i]);
-		rels[i] = ObjectIdGetDatum(src->relids[i]);
-		rel_nulls[i] = is_temp(src->relids[i]);
-	}
-
+		lipvae_ledger_charge(src, i, epsilon, delta, &charged_eps[i], &charged_delta[i]);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	lipvae_become_owner(&st);
-	for (i = 0; i < src->nrels; i++)
+	for (i = 0; i < src->nrels && !ce.exceeded; i++)
 	{
 		SourceRow row;
-		Oid utypes[8] = {OIDOID, TEXTOID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
-						 FLOAT8OID, INT8OID, INT8OID};
-		Datum uargs[8];
+		char *name = lipvae_relation_name(src->relids[i]);
 
-		if (rel_nulls[i])
+		if (is_temp(src->relids[i]))
 			continue;
-		lock_source(src->relids[i], cnames[i], &row);
-		check_cap(&row, cnames[i], kind, epsilon, &ce);
+		lock_source(src->relids[i], name, &row);
+		check_cap(&row, name, kind, charged_eps[i], src->mult[i], &ce);
 		if (ce.exceeded)
 			break;
-		if (central)
-		{
-			row.central_epsilon = add_up(row.central_epsilon, epsilon);
-			row.central_delta = add_up(row.central_delta, delta);
-		}
-		else if (!none)
-		{
-			row.per_record_epsilon = add_up(row.per_record_epsilon, epsilon);
-			row.per_record_delta = add_up(row.per_record_delta, delta);
-		}
-		else
-			row.non_private++;
-		row.trainings++;
-		uargs[0] = ObjectIdGetDatum(src->relids[i]);
-		uargs[1] = names[i];
-		uargs[2] = Float8GetDatum(row.central_epsilon);
-		uargs[3] = Float8GetDatum(row.central_delta);
-		uargs[4] = Float8GetDatum(row.per_record_epsilon);
-		uargs[5] = Float8GetDatum(row.per_record_delta);
-		uargs[6] = Int64GetDatum(row.non_private);
-		uargs[7] = Int64GetDatum(row.trainings);
-		rc = SPI_execute_with_args("UPDATE lipvae.ledger_sources SET relation_name = $2, "
-								   " central_epsilon = $3, central_delta = $4, "
-								   " per_record_epsilon = $5, per_record_delta = $6, "
-								   " non_private_trainings = $7, trainings = $8, "
-								   " last_training = pg_catalog.now() "
-								   "WHERE relation OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
-								   8, utypes, uargs, NULL, false, 0);
-		if (rc != SPI_OK_UPDATE || SPI_processed != 1)
-			elog(ERROR, "lipvae: could not update the ledger row of a relation");
+		add_spend(&row, kind, charged_eps[i], charged_delta[i]);
+		update_source(src->relids[i], name, &row);
 	}
 	if (!ce.exceeded)
-	{
-		args[0] = CStringGetTextDatum(model);
-		args[1] = ObjectIdGetDatum(trainer);
-		args[2] = PointerGetDatum(construct_md_array(rels, rel_nulls, 1, dims, lbs, REGCLASSOID,
-													 sizeof(Oid), true, TYPALIGN_INT));
-		args[3] = PointerGetDatum(construct_md_array(names, NULL, 1, dims, lbs, TEXTOID,
-													 -1, false, TYPALIGN_INT));
-		args[4] = CStringGetTextDatum(kind);
-		args[5] = CStringGetTextDatum(mechanism);
-		args[6] = relation ? CStringGetTextDatum(relation) : (Datum) 0;
-		if (relation == NULL)
-			nulls[6] = 'n';
-		args[7] = Float8GetDatum(epsilon);
-		args[8] = Float8GetDatum(delta);
-		if (none)
-			nulls[7] = nulls[8] = 'n';
-		rc = SPI_execute_with_args("INSERT INTO lipvae.ledger_entries (model, trainer, relations, relation_names, "
-								   " kind, mechanism, neighbouring, epsilon, delta) "
-								   "VALUES ($1, $2::pg_catalog.regrole, $3, $4, $5, $6, $7, $8, $9)",
-								   9, argtypes, args, nulls, false, 0);
-		if (rc != SPI_OK_INSERT)
-			elog(ERROR, "lipvae: could not record the training in the ledger");
-	}
+		insert_entry(src, trainer, model, kind, mechanism, relation, epsilon, delta,
+					 charged_eps, charged_delta);
 	lipvae_restore_user(&st);
 	SPI_finish();
 	if (ce.exceeded)
-		cap_error(&ce, epsilon);
+		cap_error(&ce);
 }
 
 /*
@@ -851,11 +1024,13 @@ lipvae_ledger_entries(PG_FUNCTION_ARGS)
 	int rc;
 
 	InitMaterializedSRF(fcinfo, 0);
+	require_catalog_03();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	lipvae_become_owner(&st);
 	rc = SPI_execute("SELECT entry, trained_at, model, trainer::pg_catalog.oid, relations, relation_names, "
-					 " kind, mechanism, neighbouring, epsilon, delta "
+					 " kind, mechanism, neighbouring, epsilon, delta, multiplicities, "
+					 " charged_epsilon, charged_delta "
 					 "FROM lipvae.ledger_entries ORDER BY entry",
 					 false, 0);
 	lipvae_restore_user(&st);
@@ -865,13 +1040,13 @@ lipvae_ledger_entries(PG_FUNCTION_ARGS)
 	{
 		HeapTuple tup = SPI_tuptable->vals[r];
 		TupleDesc desc = SPI_tuptable->tupdesc;
-		Datum values[11];
-		bool nulls[11];
+		Datum values[14];
+		bool nulls[14];
 		Oid who;
 		bool visible;
 		int i;
 
-		for (i = 0; i < 11; i++)
+		for (i = 0; i < 14; i++)
 			values[i] = SPI_getbinval(tup, desc, i + 1, &nulls[i]);
 		who = DatumGetObjectId(values[3]);
 		visible = superuser_arg(me) || has_privs_of_role(me, who);

@@ -135,7 +135,15 @@ typedef struct LipvaeSources
 	int nrels;
 	Oid *relids; /* base relations read (partitions mapped to their root),
 				  * sorted and distinct */
+	int *mult;   /* per relation: how many query rows one of its rows can
+				  * change (multiplicity.c); LIPVAE_MULT_UNBOUNDED: no bound */
 } LipvaeSources;
+
+#define LIPVAE_MULT_UNBOUNDED INT_MAX
+#define LIPVAE_MULT_MAX 1000000
+
+/* multiplicity.c */
+extern void lipvae_query_multiplicity(List *queries, LipvaeSources *src);
 
 /* kinds of spend a training records: the totals kept per source */
 #define LIPVAE_SPEND_CENTRAL "central"
@@ -144,6 +152,7 @@ typedef struct LipvaeSources
 
 extern void lipvae_query_sources(List *queries, LipvaeSources *src);
 extern Oid lipvae_partition_root(Oid relid);
+extern List *lipvae_charged_relations(Oid relid, char relkind, bool inh);
 extern char *lipvae_relation_name(Oid relid);
 
 /* query.c: the training query, parsed, checked, planned and read once */
@@ -162,6 +171,9 @@ extern void lipvae_query_plan(LipvaeQuery *lq, const LipvaeSources *src);
 extern void lipvae_query_open(LipvaeQuery *lq);
 extern uint64 lipvae_query_fetch(LipvaeQuery *lq, long count, HeapTuple **rows);
 extern void lipvae_query_close(LipvaeQuery *lq);
+extern void lipvae_ledger_charge(const LipvaeSources *src, int i,
+								 double epsilon, double delta, double *eps_i,
+								 double *delta_i);
 extern void lipvae_ledger_check(const LipvaeSources *src, const char *kind,
 								double epsilon, double delta);
 extern void lipvae_ledger_record(const LipvaeSources *src, const char *model,

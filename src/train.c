@@ -204,6 +204,8 @@ static void train_dpsgd(TrainOptions *o, PrivacyPlan *pp, lv_model *m,
 						lv_train_result *res);
 static double pass_epsilon(const PrivacyPlan *pp, int64 pass);
 static void plan_marginals(const TrainOptions *o, PrivacyPlan *pp, int ncols);
+static void report_multiplicity(const LipvaeSources *src, double eps, double delta);
+static void append_sources(StringInfo s, const LipvaeSources *src, double eps, double delta);
 static void warn_clipped(TrainColumn *t, const double *vals, int64 m);
 static void warn_dropped(TrainColumn *t, const int *keep);
 
@@ -274,6 +276,7 @@ lipvae_train(PG_FUNCTION_ARGS)
 	lq = lipvae_query_parse(o.query);
 	describe_plan(&o, &pp);
 	lipvae_query_sources(lq->queries, &sources);
+	lipvae_query_multiplicity(lq->queries, &sources);
 	lipvae_query_plan(lq, &sources);
 	/* the requested epsilon first: a lower bound of the final charge */
 	lipvae_ledger_check(&sources, pp.spend, o.mechanism == LV_MECH_NONE ? 0 : o.epsilon,
@@ -475,6 +478,8 @@ lipvae_train(PG_FUNCTION_ARGS)
 	appendStringInfo(&training_json, ", \"model_bytes\": %zu}", blob_len);
 
 	/* the exact charge, then the model and the ledger entry together */
+	if (o.mechanism != LV_MECH_NONE)
+		report_multiplicity(&sources, pp.eps_ledger, pp.delta_ledger);
 	lipvae_ledger_check(&sources, pp.spend, pp.eps_ledger, pp.delta_ledger);
 	store_model(&o, &pp, tc, ncols, exists, cols_json.data, settings_json.data,
 				components.data, training_json.data, &m, n, diameter, blob);
@@ -525,6 +530,9 @@ lipvae_train(PG_FUNCTION_ARGS)
 	{
 		appendStringInfoString(&summary, ", \"epsilon_ledger\": ");
 		json_num(&summary, pp.eps_ledger);
+		appendStringInfoString(&summary, ", \"delta_ledger\": ");
+		json_num(&summary, pp.delta_ledger);
+		append_sources(&summary, &sources, pp.eps_ledger, pp.delta_ledger);
 	}
 	appendStringInfoString(&summary, ", \"lipschitz_certified\": ");
 	json_num(&summary, m.lipschitz_certified);
@@ -545,6 +553,67 @@ lipvae_train(PG_FUNCTION_ARGS)
 	lv_set_allocator(NULL);
 	MemoryContextDelete(cxt);
 	PG_RETURN_JSONB_P(result);
+}
+
+/*
+ * report_multiplicity tells the trainer which relations the query repeats:
+ * a NOTICE for a multiplicity above 1 (group privacy is charged), a
+ * WARNING when no guarantee is left for a relation's rows (an unbounded
+ * multiplicity, or a group delta of 1).
+ */
+static void
+report_multiplicity(const LipvaeSources *src, double eps, double delta)
+{
+	int i;
+
+	for (i = 0; i < src->nrels; i++)
+	{
+		double e,
+			d;
+
+		lipvae_ledger_charge(src, i, eps, delta, &e, &d);
+		if (isinf(e))
+			ereport(WARNING, (errmsg("the rows of relation %s keep no privacy guarantee from this training",
+									 lipvae_relation_name(src->relids[i])),
+							  src->mult[i] == LIPVAE_MULT_UNBOUNDED
+								  ? errdetail("One of its rows can change unboundedly many rows of the training query (a join not on a unique key of it, a subquery or window function over it, a set-returning function); the ledger charges it epsilon Infinity.")
+								  : errdetail("One of its rows can change up to %d rows of the training query, too many for group privacy at this epsilon; the ledger charges it epsilon Infinity.", src->mult[i]),
+							  errhint("Read each of its rows once: join it on a unique key of it, and keep subqueries, window functions and set-returning functions away from it.")));
+		else if (src->mult[i] > 1)
+			ereport(NOTICE, (errmsg("relation %s is charged group privacy of %d query rows: epsilon %s, delta %s",
+									lipvae_relation_name(src->relids[i]), src->mult[i],
+									double_to_shortest_decimal(e), double_to_shortest_decimal(d)),
+							 errdetail("One of its rows can change up to %d rows of the training query.", src->mult[i])));
+	}
+}
+
+/* append_sources adds each relation's multiplicity and charge to a summary. */
+static void
+append_sources(StringInfo s, const LipvaeSources *src, double eps, double delta)
+{
+	int i;
+
+	appendStringInfoString(s, ", \"sources\": [");
+	for (i = 0; i < src->nrels; i++)
+	{
+		double e,
+			d;
+
+		lipvae_ledger_charge(src, i, eps, delta, &e, &d);
+		appendStringInfoString(s, i > 0 ? ", {\"relation\": " : "{\"relation\": ");
+		escape_json(s, lipvae_relation_name(src->relids[i]));
+		if (src->mult[i] == LIPVAE_MULT_UNBOUNDED)
+			appendStringInfoString(s, ", \"multiplicity\": null, \"epsilon_ledger\": \"Infinity\"");
+		else
+		{
+			appendStringInfo(s, ", \"multiplicity\": %d, \"epsilon_ledger\": ", src->mult[i]);
+			json_num(s, e);
+			appendStringInfoString(s, ", \"delta_ledger\": ");
+			json_num(s, d);
+		}
+		appendStringInfoChar(s, '}');
+	}
+	appendStringInfoChar(s, ']');
 }
 
 /*
