@@ -50,7 +50,8 @@ cleanup() {
 }
 trap cleanup EXIT
 export PGDATABASE=lipvae_bench
-export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
+# the bench samples 10^7 rows in one call: above the default lipvae.max_sample_rows
+export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning -c lipvae.max_sample_rows=100000000"
 P() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
 P -d postgres -c 'DROP DATABASE IF EXISTS lipvae_bench' -c 'CREATE DATABASE lipvae_bench'

@@ -8,6 +8,10 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "access/xact.h"
+#include "utils/syscache.h"
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -191,6 +195,67 @@ unknown_model(const char *name)
 }
 
 /*
+ * lipvae_drop_row_type drops a model's row type lipvae_types.<name>, if it
+ * exists, with whatever depends on it (CASCADE), quietly: the row type
+ * belongs to the model, and its owner must always be able to drop or
+ * replace it. Only superusers can create such dependent objects: the type's
+ * USAGE is granted to the model's owner alone (lipvae_protect_row_type),
+ * and the owner's own objects go with the type. No names are reported.
+ */
+void
+lipvae_drop_row_type(const char *name)
+{
+	ObjectAddress obj;
+	Oid typoid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum(name),
+								 ObjectIdGetDatum(get_namespace_oid("lipvae_types", false)));
+
+	if (!OidIsValid(typoid))
+		return;
+	ObjectAddressSet(obj, TypeRelationId, typoid);
+	performDeletion(&obj, DROP_CASCADE, PERFORM_DELETION_INTERNAL | PERFORM_DELETION_QUIETLY);
+	CommandCounterIncrement();
+}
+
+/*
+ * lipvae_protect_row_type takes USAGE on a model's row type from PUBLIC
+ * and gives it to the model's owner: nobody else can create a table, view
+ * or function that depends on it (and so block lipvae_drop or a replace),
+ * and DROP ROLE of the owner is refused while the model exists. Casting to
+ * it (NULL::lipvae_types.<model>, the typed sampling call) needs no USAGE.
+ * Runs as the catalog owner inside an SPI connection.
+ */
+void
+lipvae_protect_row_type(const char *name, Oid owner)
+{
+	char *qname = quote_qualified_identifier("lipvae_types", name);
+	int rc;
+
+	rc = SPI_execute(psprintf("REVOKE ALL ON TYPE %s FROM PUBLIC", qname), false, 0);
+	if (rc != SPI_OK_UTILITY)
+		elog(ERROR, "lipvae: could not revoke USAGE on the row type");
+	rc = SPI_execute(psprintf("GRANT USAGE ON TYPE %s TO %s", qname,
+							  quote_identifier(GetUserNameFromId(owner, false))),
+					 false, 0);
+	if (rc != SPI_OK_UTILITY)
+		elog(ERROR, "lipvae: could not grant USAGE on the row type");
+}
+
+/*
+ * refuse_uncommitted refuses to sample a model stored by the current
+ * transaction: its ledger entry becomes durable only when the transaction
+ * commits, and rows released before a ROLLBACK would escape the ledger.
+ */
+static void
+refuse_uncommitted(const char *name, TransactionId xmin)
+{
+	if (TransactionIdIsCurrentTransactionId(xmin))
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						errmsg("lipvae model \"%s\" was trained in this transaction", name),
+						errdetail("Its privacy spend reaches the ledger only when the transaction commits; rows drawn before a rollback would escape it."),
+						errhint("COMMIT the training, then sample.")));
+}
+
+/*
  * lipvae_load_model reads a model by name (or by its row type when name is
  * NULL), checks that the caller may sample it, decodes and verifies the
  * blob (checksum, certificate) and prepares the typed category values.
@@ -230,13 +295,13 @@ lipvae_load_model(const char *name, Oid want_rowtype)
 									  " epsilon_preprocess, delta_preprocess, row_type::pg_catalog.oid, columns, model, "
 									  " mu_pass, passes, epsilon, (dpsgd OPERATOR(pg_catalog.->>) 'sampling_rate')::pg_catalog.float8, "
 									  " (dpsgd OPERATOR(pg_catalog.->>) 'noise_multiplier')::pg_catalog.float8, "
-									  " (dpsgd OPERATOR(pg_catalog.->>) 'steps')::pg_catalog.int8, delta_dpsgd "
+									  " (dpsgd OPERATOR(pg_catalog.->>) 'steps')::pg_catalog.int8, delta_dpsgd, xmin "
 									  "FROM lipvae.models WHERE name OPERATOR(pg_catalog.=) $1"
 									: "SELECT name, owner::pg_catalog.oid, acl, mechanism, scope, delta, "
 									  " epsilon_preprocess, delta_preprocess, row_type::pg_catalog.oid, columns, model, "
 									  " mu_pass, passes, epsilon, (dpsgd OPERATOR(pg_catalog.->>) 'sampling_rate')::pg_catalog.float8, "
 									  " (dpsgd OPERATOR(pg_catalog.->>) 'noise_multiplier')::pg_catalog.float8, "
-									  " (dpsgd OPERATOR(pg_catalog.->>) 'steps')::pg_catalog.int8, delta_dpsgd "
+									  " (dpsgd OPERATOR(pg_catalog.->>) 'steps')::pg_catalog.int8, delta_dpsgd, xmin "
 									  "FROM lipvae.models WHERE row_type::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
 							   1, &argtype, &arg, NULL, false, 1); /* sees this statement's writes */
 	lipvae_restore_user(&st);
@@ -253,6 +318,7 @@ lipvae_load_model(const char *name, Oid want_rowtype)
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	lm->name = MemoryContextStrdup(cxt, TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull)));
+	refuse_uncommitted(lm->name, DatumGetTransactionId(SPI_getbinval(tup, desc, 19, &isnull)));
 	lm->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
 	acl = SPI_getbinval(tup, desc, 3, &acl_null);
 	lm->mechanism = MemoryContextStrdup(cxt, TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull)));
@@ -379,9 +445,7 @@ lipvae_drop(PG_FUNCTION_ARGS)
 							   1, &argtype, &arg, NULL, false, 0);
 	if (rc != SPI_OK_DELETE)
 		elog(ERROR, "lipvae: could not delete the model");
-	rc = SPI_execute(psprintf("DROP TYPE IF EXISTS lipvae_types.%s", quote_identifier(name)), false, 0);
-	if (rc != SPI_OK_UTILITY)
-		elog(ERROR, "lipvae: could not drop the row type");
+	lipvae_drop_row_type(name);
 	lipvae_restore_user(&st);
 	SPI_finish();
 	PG_RETURN_VOID();

@@ -19,7 +19,7 @@
 PG_MODULE_MAGIC;
 
 int lipvae_max_training_rows = 1000000;
-int lipvae_max_sample_rows = 100000000;
+int lipvae_max_sample_rows = 1000000;
 int lipvae_blas_threads = 1;
 int lipvae_training_memory = 2 * 1024 * 1024; /* kB */
 
@@ -51,9 +51,9 @@ _PG_init(void)
 							PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("lipvae.max_sample_rows",
 							"Largest number of rows one lipvae_sample call may return.",
-							NULL,
+							"PostgreSQL materialises a call's rows (temporary files past work_mem, some 180 bytes a row; temp_file_limit applies): draw more in start ranges.",
 							&lipvae_max_sample_rows,
-							100000000, 0, INT_MAX,
+							1000000, 0, INT_MAX,
 							PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("lipvae.training_memory",
 							"Largest amount of memory one training may use.",

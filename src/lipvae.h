@@ -117,6 +117,8 @@ typedef struct LipvaeLoaded
 	lv_model model;
 } LipvaeLoaded;
 
+extern void lipvae_drop_row_type(const char *name);
+extern void lipvae_protect_row_type(const char *name, Oid owner);
 extern LipvaeLoaded *lipvae_load_model(const char *name, Oid want_rowtype);
 extern double lipvae_pass_epsilon(double eps_pre, double delta,
 								  double delta_pre, double mu1, int64 pass);

@@ -208,6 +208,8 @@ static void report_multiplicity(const LipvaeSources *src, double eps, double del
 static void append_sources(StringInfo s, const LipvaeSources *src, double eps, double delta);
 static void warn_clipped(TrainColumn *t, const double *vals, int64 m);
 static void warn_dropped(TrainColumn *t, const int *keep);
+static int select_kept_labels(TrainColumn *t, double eps, double delta, int k,
+							  lv_stream *rng, int *keep);
 
 /*
  * lipvae_train is the SQL entry point: it trains and stores a model and
@@ -1361,6 +1363,20 @@ existing_model(const char *name, bool replace, bool *exists)
 						errhint("Pass replace => true to replace it; the old model stays until the new one is stored.")));
 }
 
+/* temp_type says whether a type lives in a temporary schema. */
+static bool
+temp_type(Oid typid)
+{
+	HeapTuple tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	bool temp;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for type %u", typid);
+	temp = isAnyTempNamespace(((Form_pg_type) GETSTRUCT(tup))->typnamespace);
+	ReleaseSysCache(tup);
+	return temp;
+}
+
 /* find_name says whether name is in a list of C strings. */
 static bool
 find_name(List *names, const char *name)
@@ -1451,6 +1467,12 @@ describe_columns(TupleDesc desc, TrainOptions *o, int *ncols)
 								   t->col.name, format_type_be(att->atttypid)),
 							errhint("Cast it in the query to a number, date, timestamp, boolean, text or enum type, e.g. %s::text.",
 									quote_identifier(t->col.name))));
+		if (temp_type(att->atttypid) || temp_type(base))
+			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							errmsg("column \"%s\" has temporary type %s", t->col.name,
+								   format_type_be(att->atttypid)),
+							errdetail("A model outlives the session; its row type cannot use a type that goes with it."),
+							errhint("Cast it in the query, e.g. %s::text.", quote_identifier(t->col.name))));
 		if (strcmp(t->col.name, "epsilon") == 0 || strcmp(t->col.name, "delta") == 0 ||
 			strcmp(t->col.name, "scope") == 0)
 			ereport(ERROR, (errcode(ERRCODE_DUPLICATE_COLUMN),
@@ -1687,6 +1709,9 @@ read_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 					{
 						char *s = TextDatumGetCString(v);
 
+						/* char(n): trailing blanks are padding, not part of the label */
+						if (t->col.typid == BPCHAROID)
+							s[bpchartruelen(s, strlen(s))] = '\0';
 						row[i].cat = raw_category(t, s);
 						pfree(s);
 					}
@@ -1933,6 +1958,39 @@ warn_dropped(TrainColumn *t, const int *keep)
 }
 
 /*
+ * select_kept_labels runs the DP selection of category labels over the
+ * labels of the kept rows only (count > 0): with unit => ..., the rows
+ * bound_units dropped keep their labels in the raw list with a zero count,
+ * and a label that only they carry must not be a candidate. Sets keep[j]
+ * for raw ids j; returns how many are kept.
+ */
+static int
+select_kept_labels(TrainColumn *t, double eps, double delta, int k,
+				   lv_stream *rng, int *keep)
+{
+	int *cand = palloc(sizeof(int) * Max(t->nraw, 1));
+	double *counts = palloc(sizeof(double) * Max(t->nraw, 1));
+	int *keep_c = palloc0(sizeof(int) * Max(t->nraw, 1));
+	int nc = 0,
+		kept,
+		j;
+
+	for (j = 0; j < t->nraw; j++)
+		if (t->raw_counts[j] > 0)
+		{
+			cand[nc] = j;
+			counts[nc++] = t->raw_counts[j];
+		}
+	kept = lv_dp_select_categories_units(counts, nc, eps, delta, k, LV_MAX_CATEGORIES, rng, keep_c);
+	for (j = 0; j < nc; j++)
+		keep[cand[j]] = keep_c[j];
+	pfree(cand);
+	pfree(counts);
+	pfree(keep_c);
+	return kept;
+}
+
+/*
  * preprocess fixes public bounds and category lists the user did not give:
  * with DP (two-stage noisy histograms for bounds, noisy counts over a
  * threshold for categories), each needing column spending an equal part of
@@ -2038,8 +2096,7 @@ preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n, TrainOptions *o,
 
 			if (o->mechanism != LV_MECH_NONE)
 			{
-				kept = lv_dp_select_categories_units(t->raw_counts, t->nraw, eps_col, delta_col, k,
-													 LV_MAX_CATEGORIES, &rng, keep);
+				kept = select_kept_labels(t, eps_col, delta_col, k, &rng, keep);
 				t->categories_source = "dp";
 				t->eps_used = eps_col;
 				t->delta_used = delta_col;
@@ -2203,11 +2260,7 @@ store_model(TrainOptions *o, PrivacyPlan *pp, TrainColumn *tc, int ncols,
 			keep_type = strcmp(have.data, want.data) == 0;
 		}
 		if (!keep_type)
-		{
-			rc = SPI_execute(psprintf("DROP TYPE %s", qname), false, 0);
-			if (rc != SPI_OK_UTILITY)
-				elog(ERROR, "lipvae: could not drop the old row type");
-		}
+			lipvae_drop_row_type(o->model);
 	}
 	if (!keep_type)
 	{
@@ -2217,6 +2270,7 @@ store_model(TrainOptions *o, PrivacyPlan *pp, TrainColumn *tc, int ncols,
 		if (rc != SPI_OK_UTILITY)
 			elog(ERROR, "lipvae: could not create the row type");
 		CommandCounterIncrement();
+		lipvae_protect_row_type(o->model, owner);
 		typoid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
 								 CStringGetDatum(o->model),
 								 ObjectIdGetDatum(get_namespace_oid("lipvae_types", false)));
