@@ -32,3 +32,25 @@ LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION lipvae_ledger_entries() IS
 'Privacy ledger entries the caller may see: one per training (the caller''s own, or reading a relation the caller may see in lipvae_ledger()); per relation its multiplicity (NULL: unbounded) and the (epsilon, delta) it was charged.';
+
+-- Row types: USAGE from PUBLIC to the model's owner alone, so that nobody
+-- else can build a table, view or function on a model's row type (and so
+-- block lipvae_drop or a replace, which now drop dependents with it), and
+-- DROP ROLE of an owner is refused while its models exist. Casting to the
+-- type (the typed sampling call) needs no USAGE.
+DO $$
+DECLARE
+	m record;
+BEGIN
+	FOR m IN SELECT t.oid::pg_catalog.regtype AS typ, r.rolname
+	           FROM lipvae.models mo
+	           JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) mo.row_type::pg_catalog.oid
+	           LEFT JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) mo.owner::pg_catalog.oid
+	LOOP
+		EXECUTE pg_catalog.format('REVOKE ALL ON TYPE %s FROM PUBLIC', m.typ);
+		IF m.rolname IS NOT NULL THEN
+			EXECUTE pg_catalog.format('GRANT USAGE ON TYPE %s TO %I', m.typ, m.rolname);
+		END IF;
+	END LOOP;
+END
+$$;

@@ -103,6 +103,20 @@ SELECT (lipvae_train('lv_h_chr', 'SELECT sex FROM lv_h_chr', seed => 9, epochs =
 SELECT count(*) FILTER (WHERE sex IN ('F', 'M')) > 150 AS mostly_labelled
   FROM lipvae_sample(NULL::lipvae_types.lv_h_chr, 200);
 
+-- model names that clash with internal names: "_m" is the name of model
+-- m's array type (0.2: "cannot drop type lipvae_types.m[]")
+SELECT (lipvae_train('lv_h_c', 'SELECT sex FROM lv_h_chr', seed => 10, epochs => 1, hidden => 16,
+        categories => '{"sex": ["F", "M"]}'))->>'model' AS model;
+SELECT (lipvae_train('_lv_h_c', 'SELECT sex FROM lv_h_chr', seed => 10, epochs => 1, hidden => 16,
+        categories => '{"sex": ["F", "M"]}'))->>'model' AS model;
+SELECT (lipvae_train('_lv_h_c', 'SELECT sex, sex AS sex2 FROM lv_h_chr', seed => 11, epochs => 1, hidden => 16,
+        categories => '{"sex": ["F", "M"], "sex2": ["F", "M"]}', replace => true))->>'columns' AS columns;
+SELECT (SELECT count(*) FROM lipvae_sample(NULL::lipvae_types.lv_h_c, 3)) AS m_rows,
+       (SELECT count(*) FROM lipvae_sample(NULL::lipvae_types."_lv_h_c", 3)) AS underscore_m_rows;
+SELECT lipvae_drop('_lv_h_c');
+SELECT count(*) AS m_rows_after FROM lipvae_sample(NULL::lipvae_types.lv_h_c, 3);
+SELECT lipvae_drop('lv_h_c');
+
 -- item 10: one call is bounded by default (10^6 rows), and temp_file_limit
 -- stops a call that would spill more
 SHOW lipvae.max_sample_rows;

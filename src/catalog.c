@@ -209,8 +209,8 @@ lipvae_drop_row_type(const char *name)
 	Oid typoid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum(name),
 								 ObjectIdGetDatum(get_namespace_oid("lipvae_types", false)));
 
-	if (!OidIsValid(typoid))
-		return;
+	if (!OidIsValid(typoid) || get_typtype(typoid) != TYPTYPE_COMPOSITE)
+		return; /* none, or another model's array type (model "_m" of "m") */
 	ObjectAddressSet(obj, TypeRelationId, typoid);
 	performDeletion(&obj, DROP_CASCADE, PERFORM_DELETION_INTERNAL | PERFORM_DELETION_QUIETLY);
 	CommandCounterIncrement();

@@ -2235,6 +2235,13 @@ store_model(TrainOptions *o, PrivacyPlan *pp, TrainColumn *tc, int ncols,
 	typoid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
 							 CStringGetDatum(o->model),
 							 ObjectIdGetDatum(get_namespace_oid("lipvae_types", false)));
+	/*
+	 * Only a replaced model's own row type is kept or dropped: a type of the
+	 * same name that is not a composite type is another model's array type
+	 * (model "_m" beside model "m"), which CREATE TYPE moves out of the way.
+	 */
+	if (OidIsValid(typoid) && (!exists || get_typtype(typoid) != TYPTYPE_COMPOSITE))
+		typoid = InvalidOid;
 	if (OidIsValid(typoid))
 	{
 		/* keep the existing type when it already has exactly these columns */
