@@ -116,11 +116,26 @@ hard() {
 	fi
 }
 
+# no_crash fails when the test server's log shows a backend that died
+no_crash() {
+	if grep -E "was terminated by signal|terminating any other active server processes" "$pgdir/server.log"; then
+		echo "the server log shows a crashed backend"
+		return 1
+	fi
+	echo "server log: no backend crashed"
+}
+
+stage "server log of the regression suite: no crash"
+hard no_crash
+
 stage "pg_dump / pg_restore of models"
 hard cap 300 bash test/dump_restore.sh
 
 stage "concurrency: 8 samplers and a replacer (pgbench)"
 hard cap 300 bash test/concurrency.sh
+
+stage "server log after dump/restore and concurrency: no crash"
+hard no_crash
 
 stage "unit tests of the core under ASan and UBSan"
 hard cap 900 make -s -C test sanitize
