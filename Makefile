@@ -4,7 +4,7 @@
 
 EXTENSION = lipvae
 MODULE_big = lipvae
-DATA = lipvae--0.1.sql lipvae--0.1--0.2.sql
+DATA = lipvae--0.1.sql lipvae--0.1--0.2.sql lipvae--0.2--0.3.sql
 PGFILEDESC = "lipvae - differentially private synthetic data"
 
 # lv_audit.c (membership-inference audit statistics) serves the tests and eval/ only

@@ -187,7 +187,7 @@ unknown_model(const char *name)
 {
 	ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
 					errmsg("lipvae model \"%s\" does not exist", name),
-					errhint("lipvae_models() lists the models you may use.")));
+					errhint("lipvae.lipvae_models() lists the models you may use.")));
 }
 
 /*
@@ -230,13 +230,13 @@ lipvae_load_model(const char *name, Oid want_rowtype)
 									  " epsilon_preprocess, delta_preprocess, row_type::pg_catalog.oid, columns, model, "
 									  " mu_pass, passes, epsilon, (dpsgd OPERATOR(pg_catalog.->>) 'sampling_rate')::pg_catalog.float8, "
 									  " (dpsgd OPERATOR(pg_catalog.->>) 'noise_multiplier')::pg_catalog.float8, "
-									  " (dpsgd OPERATOR(pg_catalog.->>) 'steps')::pg_catalog.int8, delta_dpsgd "
+									  " (dpsgd OPERATOR(pg_catalog.->>) 'steps')::pg_catalog.int8, delta_dpsgd, " LIPVAE_SQL_PRIVATE " "
 									  "FROM lipvae.models WHERE name OPERATOR(pg_catalog.=) $1"
 									: "SELECT name, owner::pg_catalog.oid, acl, mechanism, scope, delta, "
 									  " epsilon_preprocess, delta_preprocess, row_type::pg_catalog.oid, columns, model, "
 									  " mu_pass, passes, epsilon, (dpsgd OPERATOR(pg_catalog.->>) 'sampling_rate')::pg_catalog.float8, "
 									  " (dpsgd OPERATOR(pg_catalog.->>) 'noise_multiplier')::pg_catalog.float8, "
-									  " (dpsgd OPERATOR(pg_catalog.->>) 'steps')::pg_catalog.int8, delta_dpsgd "
+									  " (dpsgd OPERATOR(pg_catalog.->>) 'steps')::pg_catalog.int8, delta_dpsgd, " LIPVAE_SQL_PRIVATE " "
 									  "FROM lipvae.models WHERE row_type::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
 							   1, &argtype, &arg, NULL, false, 1); /* sees this statement's writes */
 	lipvae_restore_user(&st);
@@ -248,7 +248,7 @@ lipvae_load_model(const char *name, Oid want_rowtype)
 			unknown_model(name);
 		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
 						errmsg("type %s is not the row type of a lipvae model", format_type_be(want_rowtype)),
-						errhint("Use NULL::lipvae_types.<model name>; lipvae_models() lists the models.")));
+						errhint("Use NULL::lipvae_types.<model name>; lipvae.lipvae_models() lists the models.")));
 	}
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
@@ -258,16 +258,22 @@ lipvae_load_model(const char *name, Oid want_rowtype)
 	lm->mechanism = MemoryContextStrdup(cxt, TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull)));
 	lm->scope = MemoryContextStrdup(cxt, TextDatumGetCString(SPI_getbinval(tup, desc, 5, &isnull)));
 
-	if (!lipvae_may_sample(lm->owner, acl, acl_null, strcmp(lm->mechanism, "none") != 0))
+	if (!lipvae_may_sample(lm->owner, acl, acl_null,
+						   DatumGetBool(SPI_getbinval(tup, desc, 19, &isnull))))
 	{
 		if (strcmp(lm->mechanism, "none") == 0)
 			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 							errmsg("permission denied for lipvae model \"%s\"", lm->name),
 							errdetail("The model is non-private (mechanism none): only its owner may sample it.")));
+		if (!DatumGetBool(SPI_getbinval(tup, desc, 19, &isnull)))
+			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+							errmsg("permission denied for lipvae model \"%s\"", lm->name),
+							errdetail("The model is seeded (trained with seed =>), so it has no privacy guarantee: only its owner may sample it.")));
 		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 						errmsg("permission denied for lipvae model \"%s\"", lm->name),
-						errhint("Ask the model's owner to run lipvae_grant('%s', '%s').",
-								lm->name, GetUserNameFromId(GetUserId(), false))));
+						errhint("Ask the model's owner to run lipvae.lipvae_grant(%s, %s).",
+								quote_literal_cstr(lm->name),
+								quote_literal_cstr(GetUserNameFromId(GetUserId(), false)))));
 	}
 
 	lm->delta = DatumGetFloat8(SPI_getbinval(tup, desc, 6, &isnull));
@@ -416,7 +422,7 @@ lipvae_models(PG_FUNCTION_ARGS)
 					 "   'model_bytes', pg_catalog.octet_length(model), 'relation', relation, "
 					 "   'epsilon_dpsgd', epsilon_dpsgd, 'delta_dpsgd', delta_dpsgd, 'dpsgd', dpsgd, "
 					 "   'epsilon_release', epsilon_release, 'delta_release', delta_release, "
-					 "   'epsilon_ledger', epsilon_ledger, 'delta_ledger', delta_ledger) "
+					 "   'epsilon_ledger', epsilon_ledger, 'delta_ledger', delta_ledger), " LIPVAE_SQL_PRIVATE " "
 					 "FROM lipvae.models ORDER BY name",
 					 false, 0);
 	lipvae_restore_user(&st);
@@ -431,12 +437,12 @@ lipvae_models(PG_FUNCTION_ARGS)
 		bool isnull,
 			acl_null;
 		Oid owner = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
-		char *mech = TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull));
 		Datum acl = SPI_getbinval(tup, desc, 12, &acl_null);
 		bool is_owner = lipvae_is_owner(owner);
 		int i;
 
-		if (!lipvae_may_sample(owner, acl, acl_null, strcmp(mech, "none") != 0))
+		if (!lipvae_may_sample(owner, acl, acl_null,
+							   DatumGetBool(SPI_getbinval(tup, desc, 14, &isnull))))
 			continue;
 		for (i = 0; i < 13; i++)
 			nulls[i] = false;

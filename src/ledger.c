@@ -591,7 +591,7 @@ cap_error(const CapExceeded *ce, double epsilon)
 						   ce->which, ce->relation),
 					errdetail("The %s epsilon spent on %s so far is %s; this training would spend up to %s more; the cap is %s.",
 							  ce->which, ce->relation, fmt_num(ce->total), fmt_num(epsilon), fmt_num(ce->cap)),
-					errhint("A superuser or a member of the role that owns %s may raise the cap with lipvae_set_cap(relation, %s => ...).",
+					errhint("A superuser or a member of the role that owns %s may raise the cap with lipvae.lipvae_set_cap(relation, %s => ...).",
 							ce->relation,
 							strcmp(ce->which, LIPVAE_SPEND_CENTRAL) == 0 ? "central_epsilon" : "per_record_epsilon")));
 }

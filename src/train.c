@@ -583,6 +583,13 @@ describe_plan(TrainOptions *o, PrivacyPlan *pp)
 			pp->scope = pstrdup(LIPVAE_SCOPE_NONE);
 			pp->spend = LIPVAE_SPEND_NONE;
 	}
+	/*
+	 * A seeded model's noise and release key are derived from its 64-bit
+	 * seed: whoever knows or guesses the seed removes the noise. Its rows
+	 * say so (and lipvae_grant refuses it).
+	 */
+	if (o->seeded && o->mechanism != LV_MECH_NONE)
+		pp->scope = psprintf("%s%s", pp->scope, LIPVAE_SCOPE_SEEDED);
 }
 
 /* A row's place in the unit bounding: its unit, a keyed tag, its index. */
