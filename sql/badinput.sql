@@ -221,6 +221,8 @@ SELECT lipvae.lipvae_grant('bad_base', NULL);
 SELECT lipvae.lipvae_grant('bad_base', 'no_such_role');
 SELECT lipvae.lipvae_grant('bad_central', NULL);
 SELECT lipvae.lipvae_grant('no_such_model', 'postgres');
+SELECT lipvae.lipvae_grant('bad_central', 'postgres', NULL);
+SELECT lipvae.lipvae_grant('no_such_model', 'postgres', per_record_only => true);
 SELECT lipvae.lipvae_revoke('no_such_model', 'postgres');
 -- 63 bytes is fine
 SELECT length((lipvae.lipvae_train(repeat('m', 63), 'SELECT age FROM flsmall', bounds => '{"age": [40, 110]}',
