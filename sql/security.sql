@@ -194,6 +194,31 @@ SELECT lipvae.lipvae_revoke('lv_test_m', '-');
 RESET ROLE;
 SELECT lipvae.lipvae_grant('lv_test_m', '-');
 SELECT acl FROM lipvae.models WHERE name = 'lv_test_m';
+-- replacing a model keeps its grants, unless the new model may not be
+-- granted as they were: a seeded one, or a per-record-only one replacing
+-- a central one (the grants did not consent to per-record only)
+SET ROLE lv_test_owner;
+SELECT (lipvae.lipvae_train('lv_test_r', 'SELECT age FROM flsmall', bounds => '{"age": [40, 110]}',
+        epochs => 1, hidden => 16))->>'mechanism' AS mechanism;
+SELECT lipvae.lipvae_grant('lv_test_r', 'lv_test_analyst');
+SELECT (lipvae.lipvae_train('lv_test_r', 'SELECT age FROM flsmall', bounds => '{"age": [40, 110]}',
+        mechanism => 'latent', epochs => 1, hidden => 16, replace => true))->>'mechanism' AS mechanism;
+RESET ROLE;
+SELECT mechanism, acl FROM lipvae.models WHERE name = 'lv_test_r';
+SET ROLE lv_test_owner;
+SELECT lipvae.lipvae_grant('lv_test_r', 'lv_test_analyst', per_record_only => true);
+SELECT (lipvae.lipvae_train('lv_test_r', 'SELECT age FROM flsmall', bounds => '{"age": [40, 110]}',
+        mechanism => 'latent', epochs => 1, hidden => 16, replace => true))->>'mechanism' AS mechanism;
+RESET ROLE;
+SELECT mechanism, acl FROM lipvae.models WHERE name = 'lv_test_r';
+SET ROLE lv_test_owner;
+SELECT (lipvae.lipvae_train('lv_test_r', 'SELECT age FROM flsmall', bounds => '{"age": [40, 110]}',
+        seed => 28, epochs => 1, hidden => 16, replace => true))->>'mechanism' AS mechanism;
+RESET ROLE;
+SELECT mechanism, acl FROM lipvae.models WHERE name = 'lv_test_r';
+SET ROLE lv_test_owner;
+SELECT lipvae.lipvae_drop('lv_test_r');
+RESET ROLE;
 -- another trainer may not grant the owner's model either
 SET ROLE lv_test_other;
 SELECT lipvae.lipvae_grant('lv_test_m', 'lv_test_other');

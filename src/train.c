@@ -2405,6 +2405,9 @@ store_model(TrainOptions *o, PrivacyPlan *pp, TrainColumn *tc, int ncols,
 													   " delta_release = excluded.delta_release, epsilon_ledger = excluded.epsilon_ledger, "
 													   " delta_ledger = excluded.delta_ledger, dpsgd = excluded.dpsgd, "
 													   " acl = CASE WHEN excluded.mechanism OPERATOR(pg_catalog.=) 'none' "
+													   "          OR coalesce((excluded.settings OPERATOR(pg_catalog.->>) 'seeded')::pg_catalog.bool, false) "
+													   "          OR (excluded.mechanism OPERATOR(pg_catalog.=) 'latent' "
+													   "              AND m.mechanism OPERATOR(pg_catalog.<>) 'latent') "
 													   "        THEN '{}'::pg_catalog.aclitem[] ELSE m.acl END"),
 							   18, argtypes, args, nulls, false, 0);
 	if (rc != SPI_OK_INSERT)
