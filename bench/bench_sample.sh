@@ -10,7 +10,7 @@
 #
 # Measures, all in one run:
 #  - sampling: CREATE TEMP TABLE ... AS SELECT * FROM
-#    lipvae_sample(NULL::lipvae_types.lcb, N) against CREATE TEMP TABLE AS
+#    lipvae.lipvae_sample(NULL::lipvae_types.lcb, N) against CREATE TEMP TABLE AS
 #    from generate_series producing rows of the same shape (the model's
 #    column types, category strings drawn from the real lists, and the
 #    epsilon/delta/scope columns), N = 10^5 and 10^6, best of --reps
@@ -86,7 +86,7 @@ temp_bytes() { P -Atc "SELECT temp_bytes FROM pg_stat_database WHERE datname = c
 
 # ---------- model for sampling ----------
 t0=$(date +%s.%N)
-P -Atc "SELECT lipvae_train('lcb', 'SELECT * FROM lc', epsilon => 1, passes => 110, epochs => 10,
+P -Atc "SELECT lipvae.lipvae_train('lcb', 'SELECT * FROM lc', epsilon => 1, passes => 110, epochs => 10,
   bounds => '$bounds', categories => '$cats', seed => 1)->>'rows'" >/dev/null
 echo "trained lcb on $(P -Atc 'SELECT count(*) FROM lc') rows (hidden 128, 10 epochs, passes 110) in $(echo "$(date +%s.%N) - $t0" | bc) s"
 
@@ -136,7 +136,7 @@ END \$\$;
 SELECT 'hwm0 ' || pg_temp.status_kb('VmHWM');
 SELECT 'q ' || gs_sql('lipvae_types.lcb', 'lc', $N);
 SELECT 'gs ' || pg_temp.ctas(gs_sql('lipvae_types.lcb', 'lc', $N)) || E'\nlv ' ||
-       pg_temp.ctas('SELECT * FROM lipvae_sample(NULL::lipvae_types.lcb, $N)')
+       pg_temp.ctas('SELECT * FROM lipvae.lipvae_sample(NULL::lipvae_types.lcb, $N)')
   FROM generate_series(1, $reps);
 SELECT 'hwm1 ' || pg_temp.status_kb('VmHWM');
 SQL
@@ -165,7 +165,7 @@ tb0=$(temp_bytes)
 out=$(P -At <<SQL
 $STATUS_FN
 SELECT 'hwm0 ' || pg_temp.status_kb('VmHWM');
-SELECT 'train ' || (lipvae_train('lc1m', 'SELECT * FROM lc1m', epsilon => 1, passes => 10, epochs => 1,
+SELECT 'train ' || (lipvae.lipvae_train('lc1m', 'SELECT * FROM lc1m', epsilon => 1, passes => 10, epochs => 1,
   bounds => '$bounds', categories => '$cats', seed => 2)->>'seconds');
 SELECT 'hwm1 ' || pg_temp.status_kb('VmHWM');
 SQL
@@ -186,7 +186,7 @@ BEGIN
   EXECUTE q INTO c;
   RETURN c || ' ' || extract(epoch FROM clock_timestamp() - t0);
 END \$\$;
-SELECT 'count ' || pg_temp.cnt('SELECT count(*) FROM lipvae_sample(NULL::lipvae_types.lc1m, $N)');
+SELECT 'count ' || pg_temp.cnt('SELECT count(*) FROM lipvae.lipvae_sample(NULL::lipvae_types.lc1m, $N)');
 SELECT 'hwm1 ' || pg_temp.status_kb('VmHWM');
 SQL
 )

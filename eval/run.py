@@ -320,13 +320,13 @@ class Lipvae:
                 params.append(opts[opt])
         with conn.cursor() as cur:
             t0 = time.time()
-            cur.execute('SELECT lipvae_train(%%s, %%s%s, replace => true)' % extra, params)
+            cur.execute('SELECT lipvae.lipvae_train(%%s, %%s%s, replace => true)' % extra, params)
             summary = cur.fetchone()[0]
             train_wall = time.time() - t0
             if model not in self.models:
                 self.models.append(model)
             t0 = time.time()
-            cur.execute('SELECT %s, epsilon, delta, scope FROM lipvae_sample(NULL::%s.%s, %%s)' % (
+            cur.execute('SELECT %s, epsilon, delta, scope FROM lipvae.lipvae_sample(NULL::%s.%s, %%s)' % (
                 self.cols, DS.q('lipvae_types'), DS.q(model)), (self.D.n_train,))
             rows = cur.fetchall()
             sample_wall = time.time() - t0
@@ -361,7 +361,7 @@ class Lipvae:
     def drop(self, model):
         try:
             with self._conn().cursor() as cur:
-                cur.execute('SELECT lipvae_drop(%s)', (model,))
+                cur.execute('SELECT lipvae.lipvae_drop(%s)', (model,))
             if model in self.models:
                 self.models.remove(model)
         except psycopg2.Error:
@@ -375,7 +375,7 @@ class Lipvae:
             with conn.cursor() as cur:
                 for m in self.models:
                     try:
-                        cur.execute('SELECT lipvae_drop(%s)', (m,))
+                        cur.execute('SELECT lipvae.lipvae_drop(%s)', (m,))
                     except psycopg2.Error:
                         pass
         except psycopg2.Error:

@@ -33,23 +33,23 @@ CREATE TABLE flchain (age int, sex text, sample_yr int, kappa float8, lambda flo
   flc_grp int, creatinine float8, mgus int, futime int, death int, chapter text);
 \copy flchain FROM 'data/flchain.csv' WITH (FORMAT csv, HEADER true)
 ANALYZE flchain;
-SELECT lipvae_drop(name) FROM lipvae_models() WHERE name = 'patients';
+SELECT lipvae.lipvae_drop(name) FROM lipvae.lipvae_models() WHERE name = 'patients';
 \echo
 \echo '-- the data owner trains a model (no bounds given: they are estimated with DP):'
-\echo 'SELECT lipvae_train(''patients'', ''SELECT age, sex, kappa, lambda, creatinine, chapter, death FROM flchain'', epsilon => 1);'
-SELECT jsonb_pretty(lipvae_train('patients',
+\echo 'SELECT lipvae.lipvae_train(''patients'', ''SELECT age, sex, kappa, lambda, creatinine, chapter, death FROM flchain'', epsilon => 1);'
+SELECT jsonb_pretty(lipvae.lipvae_train('patients',
   'SELECT age, sex, kappa, lambda, creatinine, chapter, death FROM flchain', epsilon => 1));
 \echo
 \echo '-- an analyst draws synthetic rows (jsonb form):'
-\echo 'SELECT * FROM lipvae_sample(''patients'', 10000) LIMIT 5;'
-SELECT * FROM lipvae_sample('patients', 10000) LIMIT 5;
+\echo 'SELECT * FROM lipvae.lipvae_sample(''patients'', 10000) LIMIT 5;'
+SELECT * FROM lipvae.lipvae_sample('patients', 10000) LIMIT 5;
 \echo
 \echo '-- typed form, the query''s own columns and types:'
-\echo 'SELECT * FROM lipvae_sample(NULL::lipvae_types.patients, 8);'
-SELECT * FROM lipvae_sample(NULL::lipvae_types.patients, 8);
+\echo 'SELECT * FROM lipvae.lipvae_sample(NULL::lipvae_types.patients, 8);'
+SELECT * FROM lipvae.lipvae_sample(NULL::lipvae_types.patients, 8);
 \echo
 \echo '-- real table beside 10000 synthetic rows:'
-CREATE TEMP TABLE synth AS SELECT * FROM lipvae_sample(NULL::lipvae_types.patients, 10000);
+CREATE TEMP TABLE synth AS SELECT * FROM lipvae.lipvae_sample(NULL::lipvae_types.patients, 10000);
 SELECT 'real' AS source, count(*) AS rows, round(avg(age), 1) AS age, round(avg(kappa)::numeric, 2) AS kappa,
        round(avg(lambda)::numeric, 2) AS lambda, round(avg(creatinine)::numeric, 2) AS creatinine,
        round(avg((sex = 'F')::int), 3) AS female, round(avg(death), 3) AS death,
@@ -69,5 +69,5 @@ SELECT coalesce(r.chapter, '(NULL)') AS chapter, round(r.share, 3) AS real, roun
     ON r.chapter IS NOT DISTINCT FROM s.chapter
  ORDER BY r.share DESC LIMIT 6;
 \echo '-- the guarantee every row carries, and the model as analysts see it:'
-SELECT name, mechanism, scope, epsilon, delta, passes, rows_per_pass FROM lipvae_models();
+SELECT name, mechanism, scope, epsilon, delta, passes, rows_per_pass FROM lipvae.lipvae_models();
 SQL

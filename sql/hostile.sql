@@ -32,21 +32,21 @@ CREATE FUNCTION evil.lower(text) RETURNS text LANGUAGE sql VOLATILE AS
 CREATE TABLE evil.models (name text, model bytea);
 SET search_path = evil, pg_catalog, public;
 
-SELECT (lipvae_train('evil_m', 'SELECT age, sex FROM public.flchain', epsilon => 2, seed => 1,
+SELECT (lipvae.lipvae_train('evil_m', 'SELECT age, sex FROM public.flchain', epsilon => 2,
         epochs => 1, hidden => 16, bounds => '{"age": [50, 101]}',
         categories => '{"sex": ["F", "M"]}'))->>'model' AS trained;
-SELECT (lipvae_train('evil_m', 'SELECT age, sex FROM public.flchain', epsilon => 2, seed => 2,
+SELECT (lipvae.lipvae_train('evil_m', 'SELECT age, sex FROM public.flchain', epsilon => 2,
         epochs => 1, hidden => 16, bounds => '{"age": [50, 101]}',
         categories => '{"sex": ["F", "M"]}', replace => true))->>'model' AS replaced;
-SELECT count(*) AS rows, min(scope) AS scope FROM lipvae_sample('evil_m', 300);
-SELECT count(*) AS rows FROM lipvae_sample(NULL::lipvae_types.evil_m, 300, 7);
-SELECT lipvae_grant('evil_m', 'lv_evil_analyst');
-SELECT name, mechanism FROM lipvae_models() WHERE name OPERATOR(pg_catalog.=) 'evil_m';
-SELECT lipvae_revoke('evil_m', 'lv_evil_analyst');
-SELECT count(*) > 0 AS report_rows FROM lipvae_report('evil_m', 200);
-SELECT count(*) > 0 AS ledger_rows FROM lipvae_ledger();
-SELECT count(*) > 0 AS entries FROM lipvae_ledger_entries() WHERE model OPERATOR(pg_catalog.=) 'evil_m';
-SELECT lipvae_drop('evil_m');
+SELECT count(*) AS rows, min(scope) AS scope FROM lipvae.lipvae_sample('evil_m', 300);
+SELECT count(*) AS rows FROM lipvae.lipvae_sample(NULL::lipvae_types.evil_m, 300, 7);
+SELECT lipvae.lipvae_grant('evil_m', 'lv_evil_analyst');
+SELECT name, mechanism FROM lipvae.lipvae_models() WHERE name OPERATOR(pg_catalog.=) 'evil_m';
+SELECT lipvae.lipvae_revoke('evil_m', 'lv_evil_analyst');
+SELECT count(*) > 0 AS report_rows FROM lipvae.lipvae_report('evil_m', 200);
+SELECT count(*) > 0 AS ledger_rows FROM lipvae.lipvae_ledger();
+SELECT count(*) > 0 AS entries FROM lipvae.lipvae_ledger_entries() WHERE model OPERATOR(pg_catalog.=) 'evil_m';
+SELECT lipvae.lipvae_drop('evil_m');
 SELECT count(*) AS look_alike_calls FROM evil.calls;
 SELECT count(*) AS rows_in_fake_catalog FROM evil.models;
 

@@ -59,52 +59,52 @@ RESET ROLE;
 -- the sources of a training: through a view its base table, through a
 -- partition the partitioned table's root, a join both tables
 SET ROLE lv_test_ledger_owner;
-SELECT (lipvae_train('lv_ledger_m1', 'SELECT age, sex FROM lv_ledger_v', epsilon => 1, mechanism => 'latent',
+SELECT (lipvae.lipvae_train('lv_ledger_m1', 'SELECT age, sex FROM lv_ledger_v', epsilon => 1, mechanism => 'latent',
         bounds => '{"age": [40, 110]}', categories => '{"sex": ["F", "M"]}',
         seed => 1, epochs => 1, hidden => 16))->>'mechanism' AS mechanism;
-SELECT (lipvae_train('lv_ledger_m2', 'SELECT age, sex FROM lv_ledger_p_old', epsilon => 1, mechanism => 'latent',
+SELECT (lipvae.lipvae_train('lv_ledger_m2', 'SELECT age, sex FROM lv_ledger_p_old', epsilon => 1, mechanism => 'latent',
         bounds => '{"age": [40, 110]}', categories => '{"sex": ["F", "M"]}',
         seed => 2, epochs => 1, hidden => 16))->>'mechanism' AS mechanism;
-SELECT (lipvae_train('lv_ledger_m3', 'SELECT a.age, a.sex, b.chapter FROM lv_ledger_a a JOIN lv_ledger_b b USING (age) LIMIT 500',
+SELECT (lipvae.lipvae_train('lv_ledger_m3', 'SELECT a.age, a.sex, b.chapter FROM lv_ledger_a a JOIN lv_ledger_b b USING (age) LIMIT 500',
         mechanism => 'none', seed => 3, epochs => 1, hidden => 16))->>'mechanism' AS mechanism;
 RESET ROLE;
 SELECT model, trainer, relations, relation_names, kind, mechanism, neighbouring,
        round(epsilon::numeric, 3) AS epsilon, delta
-  FROM lipvae_ledger_entries() WHERE model LIKE 'lv_ledger%' ORDER BY entry;
+  FROM lipvae.lipvae_ledger_entries() WHERE model LIKE 'lv_ledger%' ORDER BY entry;
 SELECT relation, round(central_epsilon::numeric, 3) AS central_epsilon, central_delta,
        round(per_record_epsilon::numeric, 3) AS per_record_epsilon, per_record_delta,
        non_private_trainings, trainings, central_cap, per_record_cap
-  FROM lipvae_ledger() WHERE relation::text LIKE 'lv_ledger%' ORDER BY relation::text;
+  FROM lipvae.lipvae_ledger() WHERE relation::text LIKE 'lv_ledger%' ORDER BY relation::text;
 
 -- the same rows released again: replacing a model adds its fresh key's
 -- release to the per-record total (nothing is reset), and dropping the
 -- model removes no entry
 SET ROLE lv_test_ledger_owner;
-SELECT (lipvae_train('lv_ledger_m1', 'SELECT age, sex FROM lv_ledger_v', epsilon => 1, mechanism => 'latent',
+SELECT (lipvae.lipvae_train('lv_ledger_m1', 'SELECT age, sex FROM lv_ledger_v', epsilon => 1, mechanism => 'latent',
         bounds => '{"age": [40, 110]}', categories => '{"sex": ["F", "M"]}',
         seed => 4, epochs => 1, hidden => 16, replace => true))->>'mechanism' AS mechanism;
-SELECT lipvae_drop('lv_ledger_m1');
+SELECT lipvae.lipvae_drop('lv_ledger_m1');
 RESET ROLE;
 SELECT relation, round(per_record_epsilon::numeric, 3) AS per_record_epsilon, per_record_delta, trainings
-  FROM lipvae_ledger() WHERE relation = 'lv_ledger_a'::regclass;
+  FROM lipvae.lipvae_ledger() WHERE relation = 'lv_ledger_a'::regclass;
 SELECT model, kind, round(epsilon::numeric, 3) AS epsilon
-  FROM lipvae_ledger_entries() WHERE model = 'lv_ledger_m1' ORDER BY entry;
+  FROM lipvae.lipvae_ledger_entries() WHERE model = 'lv_ledger_m1' ORDER BY entry;
 
 -- central and per-record totals are kept apart: a central model's spend
 -- (its guarantee under replace-one, as the summary shows) goes to the
 -- central total only
 SET ROLE lv_test_ledger_owner;
 CREATE TEMP TABLE lv_ledger_summary AS
-SELECT lipvae_train('lv_ledger_c1', 'SELECT age, sex FROM lv_ledger_a', epsilon => 1, mechanism => 'central',
+SELECT lipvae.lipvae_train('lv_ledger_c1', 'SELECT age, sex FROM lv_ledger_a', epsilon => 1, mechanism => 'central',
                     bounds => '{"age": [40, 110]}', categories => '{"sex": ["F", "M"]}',
                     seed => 5, epochs => 1, hidden => 16) AS s;
 RESET ROLE;
 SELECT l.central_epsilon = (s->>'epsilon_ledger')::float8 AS central_is_the_charge,
        l.central_delta = (s->>'delta')::float8 AS central_delta_is_delta,
        round(l.per_record_epsilon::numeric, 3) AS per_record_unchanged, l.trainings
-  FROM lipvae_ledger() l, lv_ledger_summary WHERE l.relation = 'lv_ledger_a'::regclass;
+  FROM lipvae.lipvae_ledger() l, lv_ledger_summary WHERE l.relation = 'lv_ledger_a'::regclass;
 SELECT model, kind, mechanism, neighbouring, epsilon = (s->>'epsilon_ledger')::float8 AS epsilon_is_the_charge
-  FROM lipvae_ledger_entries(), lv_ledger_summary WHERE model = 'lv_ledger_c1';
+  FROM lipvae.lipvae_ledger_entries(), lv_ledger_summary WHERE model = 'lv_ledger_c1';
 
 -- what is refused: data the ledger cannot attribute to relations. Nothing
 -- is recorded for a refused training.
@@ -118,121 +118,121 @@ CREATE VIEW lv_ledger_fv AS SELECT * FROM lv_ledger_a UNION ALL SELECT * FROM lv
 CREATE FUNCTION lv_ledger_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM lv_ledger_b';
 CREATE FUNCTION lv_ledger_old(a int) RETURNS boolean LANGUAGE plpgsql AS 'BEGIN RETURN a > 60; END';
 CREATE DOMAIN lv_ledger_dom AS int CHECK (VALUE < lv_ledger_count());
-SELECT count(*) AS entries_before FROM lipvae_ledger_entries() \gset
+SELECT count(*) AS entries_before FROM lipvae.lipvae_ledger_entries() \gset
 -- a foreign table, directly, through a view, as a partition
-SELECT lipvae_train('lv_ledger_x', 'SELECT age, sex FROM lv_ledger_ft', mechanism => 'none');
-SELECT lipvae_train('lv_ledger_x', 'SELECT age, sex FROM lv_ledger_fv', mechanism => 'none');
-SELECT lipvae_train('lv_ledger_x', 'SELECT age, sex FROM lv_ledger_f', mechanism => 'none');
+SELECT lipvae.lipvae_train('lv_ledger_x', 'SELECT age, sex FROM lv_ledger_ft', mechanism => 'none');
+SELECT lipvae.lipvae_train('lv_ledger_x', 'SELECT age, sex FROM lv_ledger_fv', mechanism => 'none');
+SELECT lipvae.lipvae_train('lv_ledger_x', 'SELECT age, sex FROM lv_ledger_f', mechanism => 'none');
 -- functions in FROM, even built-in ones
-SELECT lipvae_train('lv_ledger_x', 'SELECT g AS age FROM generate_series(1, 1000) g', mechanism => 'none');
-SELECT lipvae_train('lv_ledger_x', 'SELECT a.age FROM lv_ledger_a a, LATERAL unnest(ARRAY[a.age]) u', mechanism => 'none');
+SELECT lipvae.lipvae_train('lv_ledger_x', 'SELECT g AS age FROM generate_series(1, 1000) g', mechanism => 'none');
+SELECT lipvae.lipvae_train('lv_ledger_x', 'SELECT a.age FROM lv_ledger_a a, LATERAL unnest(ARRAY[a.age]) u', mechanism => 'none');
 -- functions that are not built in: SQL, PL/pgSQL, in a domain's CHECK
-SELECT lipvae_train('lv_ledger_x', 'SELECT age, lv_ledger_count() AS n FROM lv_ledger_a', mechanism => 'none');
-SELECT lipvae_train('lv_ledger_x', 'SELECT age FROM lv_ledger_a WHERE lv_ledger_old(age)', mechanism => 'none');
-SELECT lipvae_train('lv_ledger_x', 'SELECT age::lv_ledger_dom AS age FROM lv_ledger_a', mechanism => 'none');
+SELECT lipvae.lipvae_train('lv_ledger_x', 'SELECT age, lv_ledger_count() AS n FROM lv_ledger_a', mechanism => 'none');
+SELECT lipvae.lipvae_train('lv_ledger_x', 'SELECT age FROM lv_ledger_a WHERE lv_ledger_old(age)', mechanism => 'none');
+SELECT lipvae.lipvae_train('lv_ledger_x', 'SELECT age::lv_ledger_dom AS age FROM lv_ledger_a', mechanism => 'none');
 -- built-in functions that read data by themselves
-SELECT lipvae_train('lv_ledger_x', $$SELECT age, length(query_to_xml('SELECT * FROM lv_ledger_b', true, false, '')::text) AS n
+SELECT lipvae.lipvae_train('lv_ledger_x', $$SELECT age, length(query_to_xml('SELECT * FROM lv_ledger_b', true, false, '')::text) AS n
                                      FROM lv_ledger_a$$, mechanism => 'none');
-SELECT lipvae_train('lv_ledger_x', $$SELECT age FROM lv_ledger_a WHERE sex = (SELECT max(pg_read_file('PG_VERSION')))$$,
+SELECT lipvae.lipvae_train('lv_ledger_x', $$SELECT age FROM lv_ledger_a WHERE sex = (SELECT max(pg_read_file('PG_VERSION')))$$,
                     mechanism => 'none');
-SELECT count(*) = :entries_before AS nothing_recorded FROM lipvae_ledger_entries();
-SELECT count(*) AS models FROM lipvae_models() WHERE name = 'lv_ledger_x';
+SELECT count(*) = :entries_before AS nothing_recorded FROM lipvae.lipvae_ledger_entries();
+SELECT count(*) AS models FROM lipvae.lipvae_models() WHERE name = 'lv_ledger_x';
 
 -- a query that reads no relation has no source: allowed, and recorded
 -- with an empty list
-SELECT (lipvae_train('lv_ledger_values', 'SELECT a FROM (VALUES (1), (2), (3), (4)) AS v(a)',
+SELECT (lipvae.lipvae_train('lv_ledger_values', 'SELECT a FROM (VALUES (1), (2), (3), (4)) AS v(a)',
         mechanism => 'none', epochs => 1, hidden => 16))->>'mechanism' AS mechanism;
-SELECT model, relations, relation_names, kind FROM lipvae_ledger_entries() WHERE model = 'lv_ledger_values';
-SELECT lipvae_drop('lv_ledger_values');
+SELECT model, relations, relation_names, kind FROM lipvae.lipvae_ledger_entries() WHERE model = 'lv_ledger_values';
+SELECT lipvae.lipvae_drop('lv_ledger_values');
 
 -- caps: only a superuser or (a member of) the owner role may set them
 SET ROLE lv_test_ledger_trainer;
-SELECT lipvae_set_cap('lv_ledger_a', per_record_epsilon => 100);
-SELECT lipvae_set_cap('lv_ledger_b', central_epsilon => 100);
+SELECT lipvae.lipvae_set_cap('lv_ledger_a', per_record_epsilon => 100);
+SELECT lipvae.lipvae_set_cap('lv_ledger_b', central_epsilon => 100);
 RESET ROLE;
 SET ROLE lv_test_ledger_analyst;
-SELECT lipvae_set_cap('lv_ledger_a', per_record_epsilon => 100);
+SELECT lipvae.lipvae_set_cap('lv_ledger_a', per_record_epsilon => 100);
 RESET ROLE;
 SET ROLE lv_test_ledger_owner;
-SELECT lipvae_set_cap('lv_ledger_a', per_record_epsilon => 2.5);
-SELECT lipvae_set_cap('lv_ledger_b', central_epsilon => 0.5);
+SELECT lipvae.lipvae_set_cap('lv_ledger_a', per_record_epsilon => 2.5);
+SELECT lipvae.lipvae_set_cap('lv_ledger_b', central_epsilon => 0.5);
 RESET ROLE;
-SELECT relation, central_cap, per_record_cap FROM lipvae_ledger() WHERE relation::text LIKE 'lv_ledger%' ORDER BY relation::text;
+SELECT relation, central_cap, per_record_cap FROM lipvae.lipvae_ledger() WHERE relation::text LIKE 'lv_ledger%' ORDER BY relation::text;
 
 -- a central cap binds every query that reads the relation, alone or joined
 SET ROLE lv_test_ledger_trainer;
-SELECT lipvae_train('lv_ledger_t1', 'SELECT age, chapter FROM lv_ledger_b', epsilon => 1, mechanism => 'central',
+SELECT lipvae.lipvae_train('lv_ledger_t1', 'SELECT age, chapter FROM lv_ledger_b', epsilon => 1, mechanism => 'central',
                     bounds => '{"age": [40, 110]}', seed => 6, epochs => 1, hidden => 16);
-SELECT lipvae_train('lv_ledger_t1', 'SELECT v.age, b.chapter FROM lv_ledger_v v JOIN lv_ledger_b b USING (age)',
+SELECT lipvae.lipvae_train('lv_ledger_t1', 'SELECT v.age, b.chapter FROM lv_ledger_v v JOIN lv_ledger_b b USING (age)',
                     epsilon => 1, mechanism => 'central', bounds => '{"age": [40, 110]}', seed => 6, epochs => 1, hidden => 16);
 -- ... but not the per-record total of b, nor a training on a alone
-SELECT (lipvae_train('lv_ledger_t2', 'SELECT age, chapter FROM lv_ledger_b', epsilon => 1, mechanism => 'latent',
+SELECT (lipvae.lipvae_train('lv_ledger_t2', 'SELECT age, chapter FROM lv_ledger_b', epsilon => 1, mechanism => 'latent',
         bounds => '{"age": [40, 110]}', seed => 7, epochs => 1, hidden => 16))->>'mechanism' AS mechanism;
 -- the per-record cap of a (total about 2, cap 2.5) refuses another
 -- release of a's rows through the view the trainer may read
 \set VERBOSITY terse
-SELECT lipvae_train('lv_ledger_t3', 'SELECT age, sex FROM lv_ledger_v', epsilon => 1, mechanism => 'latent',
+SELECT lipvae.lipvae_train('lv_ledger_t3', 'SELECT age, sex FROM lv_ledger_v', epsilon => 1, mechanism => 'latent',
                     bounds => '{"age": [40, 110]}', categories => '{"sex": ["F", "M"]}', seed => 8, epochs => 1, hidden => 16);
 \set VERBOSITY default
 -- a smaller release still fits under the cap
-SELECT (lipvae_train('lv_ledger_t3', 'SELECT age, sex FROM lv_ledger_v', epsilon => 0.25, mechanism => 'latent',
+SELECT (lipvae.lipvae_train('lv_ledger_t3', 'SELECT age, sex FROM lv_ledger_v', epsilon => 0.25, mechanism => 'latent',
         bounds => '{"age": [40, 110]}', categories => '{"sex": ["F", "M"]}', seed => 8, epochs => 1, hidden => 16))->>'mechanism' AS mechanism;
 RESET ROLE;
 -- the owner raises the cap, and the training passes
 SET ROLE lv_test_ledger_owner;
-SELECT lipvae_set_cap('lv_ledger_a', per_record_epsilon => 4);
+SELECT lipvae.lipvae_set_cap('lv_ledger_a', per_record_epsilon => 4);
 RESET ROLE;
 SET ROLE lv_test_ledger_trainer;
-SELECT (lipvae_train('lv_ledger_t4', 'SELECT age, sex FROM lv_ledger_v', epsilon => 1, mechanism => 'latent',
+SELECT (lipvae.lipvae_train('lv_ledger_t4', 'SELECT age, sex FROM lv_ledger_v', epsilon => 1, mechanism => 'latent',
         bounds => '{"age": [40, 110]}', categories => '{"sex": ["F", "M"]}', seed => 9, epochs => 1, hidden => 16))->>'mechanism' AS mechanism;
 RESET ROLE;
 SELECT relation, round(per_record_epsilon::numeric, 3) AS per_record_epsilon, per_record_cap, trainings
-  FROM lipvae_ledger() WHERE relation = 'lv_ledger_a'::regclass;
+  FROM lipvae.lipvae_ledger() WHERE relation = 'lv_ledger_a'::regclass;
 -- a cap below the total is allowed: it blocks further training; 'Infinity'
 -- removes a cap, NULL leaves it as it is; non-private training has no cap
 SET ROLE lv_test_ledger_owner;
-SELECT lipvae_set_cap('lv_ledger_a', per_record_epsilon => 1);
+SELECT lipvae.lipvae_set_cap('lv_ledger_a', per_record_epsilon => 1);
 \set VERBOSITY terse
-SELECT lipvae_train('lv_ledger_t5', 'SELECT age, sex FROM lv_ledger_a', epsilon => 0.1, mechanism => 'latent',
+SELECT lipvae.lipvae_train('lv_ledger_t5', 'SELECT age, sex FROM lv_ledger_a', epsilon => 0.1, mechanism => 'latent',
                     bounds => '{"age": [40, 110]}', categories => '{"sex": ["F", "M"]}', seed => 10, epochs => 1, hidden => 16);
 \set VERBOSITY default
-SELECT (lipvae_train('lv_ledger_t6', 'SELECT age, sex FROM lv_ledger_a', mechanism => 'none',
+SELECT (lipvae.lipvae_train('lv_ledger_t6', 'SELECT age, sex FROM lv_ledger_a', mechanism => 'none',
         seed => 10, epochs => 1, hidden => 16))->>'mechanism' AS mechanism;
-SELECT lipvae_set_cap('lv_ledger_a', central_epsilon => 7);
-SELECT lipvae_set_cap('lv_ledger_a', per_record_epsilon => 'Infinity');
+SELECT lipvae.lipvae_set_cap('lv_ledger_a', central_epsilon => 7);
+SELECT lipvae.lipvae_set_cap('lv_ledger_a', per_record_epsilon => 'Infinity');
 RESET ROLE;
 SELECT relation, central_cap, per_record_cap, non_private_trainings, trainings
-  FROM lipvae_ledger() WHERE relation = 'lv_ledger_a'::regclass;
+  FROM lipvae.lipvae_ledger() WHERE relation = 'lv_ledger_a'::regclass;
 -- what a cap cannot be set on, and bad values
-SELECT lipvae_set_cap('lv_ledger_v', 1);
-SELECT lipvae_set_cap('lv_ledger_p_old', 1);
-SELECT lipvae_set_cap('lv_ledger_ft', 1);
-SELECT lipvae_set_cap('lv_ledger_a', 'NaN');
-SELECT lipvae_set_cap('lv_ledger_a', per_record_epsilon => -1);
-SELECT lipvae_set_cap('lv_ledger_a');
-SELECT lipvae_set_cap(NULL, 1);
+SELECT lipvae.lipvae_set_cap('lv_ledger_v', 1);
+SELECT lipvae.lipvae_set_cap('lv_ledger_p_old', 1);
+SELECT lipvae.lipvae_set_cap('lv_ledger_ft', 1);
+SELECT lipvae.lipvae_set_cap('lv_ledger_a', 'NaN');
+SELECT lipvae.lipvae_set_cap('lv_ledger_a', per_record_epsilon => -1);
+SELECT lipvae.lipvae_set_cap('lv_ledger_a');
+SELECT lipvae.lipvae_set_cap(NULL, 1);
 
 -- a training that is rolled back records nothing
 BEGIN;
-SELECT (lipvae_train('lv_ledger_rb', 'SELECT age, sex FROM lv_ledger_a', epsilon => 1, mechanism => 'latent',
+SELECT (lipvae.lipvae_train('lv_ledger_rb', 'SELECT age, sex FROM lv_ledger_a', epsilon => 1, mechanism => 'latent',
         bounds => '{"age": [40, 110]}', categories => '{"sex": ["F", "M"]}', seed => 11, epochs => 1, hidden => 16))->>'mechanism' AS mechanism;
 ROLLBACK;
-SELECT count(*) AS entries FROM lipvae_ledger_entries() WHERE model = 'lv_ledger_rb';
+SELECT count(*) AS entries FROM lipvae.lipvae_ledger_entries() WHERE model = 'lv_ledger_rb';
 
 -- who sees what: the owner its relations; the trainer the relations it may
 -- read (b, not a: only the view over a), its own entries and those reading
 -- b; the analyst nothing
 SET ROLE lv_test_ledger_owner;
-SELECT relation, trainings FROM lipvae_ledger() WHERE relation::text LIKE 'lv_ledger%' ORDER BY relation::text;
-SELECT count(*) AS entries FROM lipvae_ledger_entries() WHERE model LIKE 'lv_ledger%';
+SELECT relation, trainings FROM lipvae.lipvae_ledger() WHERE relation::text LIKE 'lv_ledger%' ORDER BY relation::text;
+SELECT count(*) AS entries FROM lipvae.lipvae_ledger_entries() WHERE model LIKE 'lv_ledger%';
 RESET ROLE;
 SET ROLE lv_test_ledger_trainer;
-SELECT relation, trainings FROM lipvae_ledger() WHERE relation::text LIKE 'lv_ledger%' ORDER BY relation::text;
-SELECT model, trainer, relations FROM lipvae_ledger_entries() WHERE model LIKE 'lv_ledger%' ORDER BY entry;
+SELECT relation, trainings FROM lipvae.lipvae_ledger() WHERE relation::text LIKE 'lv_ledger%' ORDER BY relation::text;
+SELECT model, trainer, relations FROM lipvae.lipvae_ledger_entries() WHERE model LIKE 'lv_ledger%' ORDER BY entry;
 RESET ROLE;
 SET ROLE lv_test_ledger_analyst;
-SELECT count(*) AS relations FROM lipvae_ledger();
-SELECT count(*) AS entries FROM lipvae_ledger_entries();
+SELECT count(*) AS relations FROM lipvae.lipvae_ledger();
+SELECT count(*) AS entries FROM lipvae.lipvae_ledger_entries();
 RESET ROLE;
 
 -- the totals are the sums of the entries (rounded up)
@@ -243,23 +243,23 @@ SELECT l.relation,
          AND l.per_record_epsilon <= coalesce(sum(e.epsilon) FILTER (WHERE e.kind = 'per-record'), 0) * (1 + 1e-12) AS per_record_ok,
        l.non_private_trainings = count(*) FILTER (WHERE e.kind = 'none') AS non_private_ok,
        l.trainings = count(*) AS trainings_ok
-  FROM lipvae_ledger() l JOIN lipvae_ledger_entries() e ON l.relation = ANY (e.relations)
+  FROM lipvae.lipvae_ledger() l JOIN lipvae.lipvae_ledger_entries() e ON l.relation = ANY (e.relations)
  WHERE l.relation::text LIKE 'lv_ledger%'
  GROUP BY l.relation, l.central_epsilon, l.per_record_epsilon, l.non_private_trainings, l.trainings
  ORDER BY relation::text;
 
--- DROP TABLE: the relation leaves lipvae_ledger(); its row keeps totals,
+-- DROP TABLE: the relation leaves lipvae.lipvae_ledger(); its row keeps totals,
 -- caps and name without the OID, and the entries keep its name
 SET ROLE lv_test_ledger_owner;
 DROP TABLE lv_ledger_b;
 RESET ROLE;
-SELECT relation FROM lipvae_ledger() WHERE relation::text LIKE 'lv_ledger%' ORDER BY relation::text;
+SELECT relation FROM lipvae.lipvae_ledger() WHERE relation::text LIKE 'lv_ledger%' ORDER BY relation::text;
 SELECT relation, relation_name, dropped IS NOT NULL AS dropped, central_cap, trainings
   FROM lipvae.ledger_sources WHERE relation_name = 'public.lv_ledger_b';
-SELECT model, relations, relation_names FROM lipvae_ledger_entries() WHERE model = 'lv_ledger_m3';
+SELECT model, relations, relation_names FROM lipvae.lipvae_ledger_entries() WHERE model = 'lv_ledger_m3';
 
 -- clean up (the entries stay)
-SELECT lipvae_drop(name) FROM lipvae_models() WHERE name LIKE 'lv_ledger%' ORDER BY name;
+SELECT lipvae.lipvae_drop(name) FROM lipvae.lipvae_models() WHERE name LIKE 'lv_ledger%' ORDER BY name;
 DROP TABLE lv_ledger_summary;
 DROP VIEW lv_ledger_fv;
 DROP TABLE lv_ledger_a, lv_ledger_p, lv_ledger_f CASCADE;
@@ -273,4 +273,4 @@ DROP ROLE lv_test_ledger_owner;
 DROP ROLE lv_test_ledger_trainer;
 DROP ROLE lv_test_ledger_analyst;
 SELECT count(*) AS entries_kept, count(*) FILTER (WHERE trainer = '(dropped role)') AS of_dropped_roles
-  FROM lipvae_ledger_entries() WHERE model LIKE 'lv_ledger%';
+  FROM lipvae.lipvae_ledger_entries() WHERE model LIKE 'lv_ledger%';

@@ -26,7 +26,7 @@ RETURNS TABLE (relation text, multiplicity int, eps float8, delta float8, e1 flo
 LANGUAGE sql AS $$
   SELECT s->>'relation', (s->>'multiplicity')::int, (s->>'epsilon_ledger')::float8, (s->>'delta_ledger')::float8,
          (t->>'epsilon_ledger')::float8, (t->>'delta_ledger')::float8
-    FROM lipvae_train(model, query, epsilon => 1, mechanism => 'latent',
+    FROM lipvae.lipvae_train(model, query, epsilon => 1, mechanism => 'latent',
            bounds => '{"age": [40, 100]}', categories => '{"sex": ["F", "M"]}',
            seed => 1, epochs => 1, hidden => 16, replace => true) t,
          jsonb_array_elements(t->'sources') s
@@ -72,30 +72,31 @@ SELECT relation, multiplicity, eps = e1 AS eps_once, round(eps::numeric, 6) AS e
 -- the caps hold: a cap of 1.5 lets a plain training through and refuses
 -- the one that reads every row twice
 CREATE TABLE lv_mu_c AS SELECT age, sex FROM lv_mu_r;
-SELECT lipvae_set_cap('lv_mu_c', per_record_epsilon => 1.5);
+SELECT lipvae.lipvae_set_cap('lv_mu_c', per_record_epsilon => 1.5);
 SELECT relation, multiplicity FROM mt('lv_mu', 'SELECT age, sex FROM lv_mu_c');
 SELECT relation, multiplicity FROM mt('lv_mu', 'SELECT age, sex FROM lv_mu_c UNION ALL SELECT age, sex FROM lv_mu_c');
-SELECT relation::text, round(per_record_epsilon::numeric, 3) AS spent, trainings FROM lipvae_ledger() WHERE relation = 'lv_mu_c'::regclass;
+SELECT relation::text, round(per_record_epsilon::numeric, 3) AS spent, trainings FROM lipvae.lipvae_ledger() WHERE relation = 'lv_mu_c'::regclass;
 -- and a capped dimension table refuses the join that repeats its rows
-SELECT lipvae_set_cap('lv_mu_dim', per_record_epsilon => 100);
+SELECT lipvae.lipvae_set_cap('lv_mu_dim', per_record_epsilon => 100);
 SELECT relation, multiplicity FROM mt('lv_mu', 'SELECT f.age, d.sex FROM lv_mu_fact f JOIN lv_mu_dim d ON d.id = f.dim_id');
 
 -- the ledger's entries record each relation's multiplicity and charge
-SELECT relation_names, multiplicities, charged_epsilon
-  FROM lipvae_ledger_entries() WHERE model = 'lv_mu' ORDER BY entry DESC LIMIT 3;
+SELECT c.relation, c.multiplicity, c.epsilon, c.delta, c.epsilon = e.epsilon AS charged_once
+  FROM lipvae.lipvae_ledger_charges() c JOIN lipvae.lipvae_ledger_entries() e USING (entry)
+ WHERE c.model = 'lv_mu' ORDER BY c.entry DESC, c.relation::text LIMIT 4;
 
 -- inheritance: a child is charged to its parent too, so the parent's cap binds
 CREATE TABLE lv_mu_ip (age int, sex text);
 CREATE TABLE lv_mu_ic () INHERITS (lv_mu_ip);
 INSERT INTO lv_mu_ic SELECT age, sex FROM lv_mu_r;
-SELECT lipvae_set_cap('lv_mu_ip', per_record_epsilon => 0);
+SELECT lipvae.lipvae_set_cap('lv_mu_ip', per_record_epsilon => 0);
 SELECT relation, multiplicity FROM mt('lv_mu', 'SELECT age, sex FROM lv_mu_ic');
-SELECT lipvae_set_cap('lv_mu_ip', per_record_epsilon => 'Infinity');
+SELECT lipvae.lipvae_set_cap('lv_mu_ip', per_record_epsilon => 'Infinity');
 SELECT relation, multiplicity FROM mt('lv_mu', 'SELECT age, sex FROM lv_mu_ic');
 -- reading the parent reads the child: both charged once
 SELECT relation, multiplicity FROM mt('lv_mu', 'SELECT age, sex FROM lv_mu_ip');
 
-SELECT lipvae_drop('lv_mu');
+SELECT lipvae.lipvae_drop('lv_mu');
 DROP FUNCTION mt(text, text);
 DROP FUNCTION ok(int, float8, float8, float8, float8);
 DROP TABLE lv_mu_c, lv_mu_r, lv_mu_dim, lv_mu_fact, lv_mu_ic, lv_mu_ip, lv_mu_dup;

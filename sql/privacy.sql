@@ -127,20 +127,20 @@ SELECT lvt_close(lvt_gdp_delta(0.3, lvt_gdp_eps(0.3, 1e-6)), 1e-6, 1e-6) AS roun
 
 -- models with different shapes of the guarantee
 -- DP bounds and categories, default passes (10) and delta (1e-6)
-SELECT (lipvae_train('priv_dp', 'SELECT age, sex, creatinine, chapter FROM flchain',
+SELECT (lipvae.lipvae_train('priv_dp', 'SELECT age, sex, creatinine, chapter FROM flchain',
         epsilon => 1, mechanism => 'latent', seed => 11, epochs => 3, hidden => 16))->>'model' AS model;
 -- public bounds and categories (nothing spent on preprocessing), 3 passes
-SELECT (lipvae_train('priv_user', 'SELECT age, sex, futime FROM flchain',
+SELECT (lipvae.lipvae_train('priv_user', 'SELECT age, sex, futime FROM flchain',
         epsilon => 2, delta => 1e-5, passes => 3, mechanism => 'latent', seed => 12, epochs => 3, hidden => 16,
         bounds => '{"age": [50, 110], "futime": [0, 5500]}',
         categories => '{"sex": ["F", "M"]}'))->>'model' AS model;
 -- NOT NULL numbers (no indicator), a boolean (categories from the type), one
 -- pass, epsilon 8, 30% of the budget on preprocessing
-SELECT (lipvae_train('priv_nn', 'SELECT age, sex, kappa, (death = 1) AS died FROM flchain',
+SELECT (lipvae.lipvae_train('priv_nn', 'SELECT age, sex, kappa, (death = 1) AS died FROM flchain',
         epsilon => 8, passes => 1, mechanism => 'latent', preprocess_share => 0.3, not_null => '{age, kappa}',
         bounds => '{"kappa": [0, 25]}', seed => 13, epochs => 3, hidden => 16))->>'model' AS model;
 -- many passes, small epsilon
-SELECT (lipvae_train('priv_many', 'SELECT age, mgus FROM flchain',
+SELECT (lipvae.lipvae_train('priv_many', 'SELECT age, mgus FROM flchain',
         epsilon => 0.5, passes => 100, mechanism => 'latent', seed => 14, epochs => 3, hidden => 16))->>'model' AS model;
 
 -- everything recomputed from lipvae.models alone
@@ -183,10 +183,10 @@ SELECT name, n_numeric, n_categorical, n_nullable_numeric, passes, n_components,
 
 -- the rows: row 0 carries the first pass's guarantee, row passes*n - 1 the last's
 SELECT r.name,
-       lvt_close((SELECT epsilon FROM lipvae_sample(r.name, 1, 0)), r.eps_first, 1e-6) AS first_row_ok,
-       lvt_close((SELECT epsilon FROM lipvae_sample(r.name, 1, r.passes * r.nrows - 1)), r.eps_last, 1e-6) AS last_row_ok,
-       (SELECT delta FROM lipvae_sample(r.name, 1, 0)) = r.delta AS delta_ok,
-       lvt_close((SELECT m.epsilon FROM lipvae_models() m WHERE m.name = r.name), r.eps_last, 1e-6) AS listed_ok
+       lvt_close((SELECT epsilon FROM lipvae.lipvae_sample(r.name, 1, 0)), r.eps_first, 1e-6) AS first_row_ok,
+       lvt_close((SELECT epsilon FROM lipvae.lipvae_sample(r.name, 1, r.passes * r.nrows - 1)), r.eps_last, 1e-6) AS last_row_ok,
+       (SELECT delta FROM lipvae.lipvae_sample(r.name, 1, 0)) = r.delta AS delta_ok,
+       lvt_close((SELECT m.epsilon FROM lipvae.lipvae_models() m WHERE m.name = r.name), r.eps_last, 1e-6) AS listed_ok
   FROM recomputed r WHERE r.name LIKE 'priv%' ORDER BY r.name;
 
 -- every pass of priv_dp: the first and last row of pass q carry eps(q)
@@ -194,8 +194,8 @@ SELECT q,
        lvt_close(s0.epsilon, r.eps_pre + lvt_gdp_eps(sqrt(q) * r.mu1, r.delta - r.delta_pre), 1e-6) AS first_row_of_pass_ok,
        s1.epsilon = s0.epsilon AS same_within_pass
   FROM recomputed r, generate_series(1, 10) q,
-       LATERAL lipvae_sample(r.name, 1, (q - 1) * r.nrows) s0,
-       LATERAL lipvae_sample(r.name, 1, q * r.nrows - 1) s1
+       LATERAL lipvae.lipvae_sample(r.name, 1, (q - 1) * r.nrows) s0,
+       LATERAL lipvae.lipvae_sample(r.name, 1, q * r.nrows - 1) s1
  WHERE r.name = 'priv_dp' ORDER BY q;
 
 -- the requested (epsilon, delta) holds: with the preprocessing's epsilon
@@ -225,8 +225,8 @@ SELECT count(*) >= 4 AS several_models,
   FROM recomputed;
 SELECT r.name
   FROM recomputed r
- WHERE NOT lvt_close((SELECT epsilon FROM lipvae_sample(r.name, 1, r.passes * r.nrows - 1)), r.eps_last, 1e-6)
-    OR NOT lvt_close((SELECT epsilon FROM lipvae_sample(r.name, 1, 0)), r.eps_first, 1e-6);
+ WHERE NOT lvt_close((SELECT epsilon FROM lipvae.lipvae_sample(r.name, 1, r.passes * r.nrows - 1)), r.eps_last, 1e-6)
+    OR NOT lvt_close((SELECT epsilon FROM lipvae.lipvae_sample(r.name, 1, 0)), r.eps_first, 1e-6);
 
 
 
@@ -287,17 +287,17 @@ SELECT lvt_close(lvt_rdp_eps(150.0 / 60000, 1.3, 6000, 0, 1e-5), 0.7242234026109
        round(lvt_rdp_eps(0.01, 4, 10000, 0, 1e-5)::numeric, 4) AS abadi;
 
 -- central models: default mechanism, a unit-level one, central+latent
-SELECT (lipvae_train('priv_c1', 'SELECT age, sex, creatinine, chapter FROM flchain',
+SELECT (lipvae.lipvae_train('priv_c1', 'SELECT age, sex, creatinine, chapter FROM flchain',
         epsilon => 1, seed => 21, epochs => 3, hidden => 16))->>'scope' AS scope;
-SELECT (lipvae_train('priv_c8', 'SELECT age, sex, futime FROM flchain',
+SELECT (lipvae.lipvae_train('priv_c8', 'SELECT age, sex, futime FROM flchain',
         epsilon => 8, delta => 1e-5, seed => 22, epochs => 2, hidden => 16, batch_size => 128,
         marginals_share => 0,
         bounds => '{"age": [50, 110], "futime": [0, 5500]}',
         categories => '{"sex": ["F", "M"]}'))->>'scope' AS scope;
-SELECT (lipvae_train('priv_cu', 'SELECT futime % 500 AS person, age, sex FROM flchain',
+SELECT (lipvae.lipvae_train('priv_cu', 'SELECT futime % 500 AS person, age, sex FROM flchain',
         epsilon => 2, unit => 'person', unit_rows => 3, seed => 23, epochs => 2,
         hidden => 16, batch_size => 64, bounds => '{"age": [50, 110]}'))->>'scope' AS scope;
-SELECT (lipvae_train('priv_cl', 'SELECT age, sex, mgus FROM flchain',
+SELECT (lipvae.lipvae_train('priv_cl', 'SELECT age, sex, mgus FROM flchain',
         epsilon => 4, mechanism => 'central+latent', passes => 3, central_share => 0.6,
         seed => 24, epochs => 2, hidden => 16))->>'scope' AS scope;
 
@@ -364,7 +364,7 @@ SELECT c.name, p.pass,
                                                     c.delta - c.delta_pre), 1e-6) AS pass_epsilon_ok,
        lvt_close(c.mu_pass, c.lipschitz_certified * c.diameter / c.noise_sd, 1e-9) AS mu_pass_ok
   FROM central c, generate_series(1, 3) p(pass),
-       LATERAL lipvae_sample(c.name, 1, (p.pass - 1) * c.nrows) s
+       LATERAL lipvae.lipvae_sample(c.name, 1, (p.pass - 1) * c.nrows) s
  WHERE c.mechanism = 'central+latent' ORDER BY p.pass;
 SELECT name,
        lvt_close(eps_pre + lvt_rdp_eps(q, sigma / 2, steps, sqrt(passes) * mu_pass, delta - delta_pre),
@@ -377,8 +377,8 @@ SELECT name,
 SELECT c.name, bool_and(s.epsilon = c.epsilon) AS rows_carry_total,
        bool_and(s.scope = (SELECT scope FROM lipvae.models m WHERE m.name = c.name)) AS scope_ok,
        count(*) AS rows
-  FROM central c, LATERAL (SELECT * FROM lipvae_sample(c.name, 3, 0)
-                           UNION ALL SELECT * FROM lipvae_sample(c.name, 3, 1000000)) s
+  FROM central c, LATERAL (SELECT * FROM lipvae.lipvae_sample(c.name, 3, 0)
+                           UNION ALL SELECT * FROM lipvae.lipvae_sample(c.name, 3, 1000000)) s
  WHERE c.mechanism = 'central' GROUP BY c.name ORDER BY c.name;
 
 -- negative controls: add/remove accounting for the replace-one ledger, the
@@ -392,5 +392,5 @@ SELECT name,
        lvt_close(eps_pre + lvt_rdp_eps(q, sigma * 1.01, steps, mu_m, delta - delta_pre), epsilon, 1e-6) AS other_sigma_matches
   FROM central WHERE name = 'priv_c1';
 
-SELECT lipvae_drop(name) FROM (VALUES ('priv_many'), ('priv_nn'), ('priv_c8'), ('priv_cu')) AS v(name);
+SELECT lipvae.lipvae_drop(name) FROM (VALUES ('priv_many'), ('priv_nn'), ('priv_c8'), ('priv_cu')) AS v(name);
 DROP FUNCTION lvt_close(float8, float8, float8);

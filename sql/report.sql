@@ -7,7 +7,7 @@
 --
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
-SELECT lipvae_drop(name) FROM lipvae.models WHERE name LIKE 'lv\_test\_report%';
+SELECT lipvae.lipvae_drop(name) FROM lipvae.models WHERE name LIKE 'lv\_test\_report%';
 DROP TABLE IF EXISTS lv_test_report_self, lv_test_report_hostile, lv_test_report_wide,
                      lv_test_report_dates;
 DROP FUNCTION IF EXISTS lv_test_report_try(text);
@@ -37,27 +37,27 @@ END $$;
 
 -- two models on flchain, a per-record one and a central one (the default):
 -- 8 columns (6 numeric, 2 categorical), NULLs in creatinine and chapter
-SELECT (lipvae_train('lv_test_report_fl',
+SELECT (lipvae.lipvae_train('lv_test_report_fl',
         'SELECT age, sex, kappa, lambda, creatinine, chapter, futime, death FROM flchain',
         mechanism => 'latent', seed => 61, epochs => 5, hidden => 16))->>'rows' AS rows;
-SELECT (lipvae_train('lv_test_report_c',
+SELECT (lipvae.lipvae_train('lv_test_report_c',
         'SELECT age, sex, kappa, lambda, creatinine, chapter, futime, death FROM flchain',
         seed => 61, epochs => 5, hidden => 16))->>'rows' AS rows;
 CREATE TEMP TABLE rep AS
-  SELECT 'latent' AS mech, * FROM lipvae_report('lv_test_report_fl')
+  SELECT 'latent' AS mech, * FROM lipvae.lipvae_report('lv_test_report_fl')
     WITH ORDINALITY AS r(metric, columns, "real", synthetic, value, note, ord)
   UNION ALL
-  SELECT 'central', * FROM lipvae_report('lv_test_report_c')
+  SELECT 'central', * FROM lipvae.lipvae_report('lv_test_report_c')
     WITH ORDINALITY AS r(metric, columns, "real", synthetic, value, note, ord);
 -- the same rows of the releases, typed, and the models' public bounds
 CREATE TEMP TABLE syn AS
-  SELECT 'latent' AS mech, * FROM lipvae_sample(NULL::lipvae_types.lv_test_report_fl, 7874)
+  SELECT 'latent' AS mech, * FROM lipvae.lipvae_sample(NULL::lipvae_types.lv_test_report_fl, 7874)
   UNION ALL
-  SELECT 'central', * FROM lipvae_sample(NULL::lipvae_types.lv_test_report_c, 7874);
+  SELECT 'central', * FROM lipvae.lipvae_sample(NULL::lipvae_types.lv_test_report_c, 7874);
 CREATE TEMP TABLE bnd AS
   SELECT CASE m.name WHEN 'lv_test_report_fl' THEN 'latent' ELSE 'central' END AS mech,
          c->>'name' AS name, (c->>'lo')::float8 AS lo, (c->>'hi')::float8 AS hi
-    FROM lipvae_models() m, jsonb_array_elements(m.details->'columns') c
+    FROM lipvae.lipvae_models() m, jsonb_array_elements(m.details->'columns') c
    WHERE m.name IN ('lv_test_report_fl', 'lv_test_report_c') AND c->>'kind' = 'numeric';
 
 -- the shape: the guarantee, the row counts, then per metric an overall row
@@ -98,7 +98,7 @@ SELECT mech,
        (SELECT "real" FROM rep r WHERE r.mech = x.mech AND metric = 'rows') AS real_rows,
        (SELECT synthetic FROM rep r WHERE r.mech = x.mech AND metric = 'rows') AS synthetic_rows
   FROM (VALUES ('latent', 'lv_test_report_fl'), ('central', 'lv_test_report_c')) AS x(mech, model)
-  JOIN lipvae_models() m ON m.name = x.model
+  JOIN lipvae.lipvae_models() m ON m.name = x.model
  ORDER BY mech DESC;
 SELECT metric, note FROM rep WHERE mech = 'central' AND metric IN ('epsilon', 'rows') ORDER BY ord;
 
@@ -185,58 +185,58 @@ SELECT mech,
 -- fewer rows: n => 100 compares rows 0 .. 99, whose guarantee is smaller
 -- (per-record) or the same (central); a central model compares more rows
 -- than the real ones when asked
-SELECT (SELECT synthetic FROM lipvae_report('lv_test_report_c', 100) WHERE metric = 'rows') AS synthetic_rows,
-       (SELECT value FROM lipvae_report('lv_test_report_c', 100) WHERE metric = 'epsilon')
-       = (SELECT epsilon FROM lipvae_models() WHERE name = 'lv_test_report_c') AS model_epsilon;
-SELECT metric, "real", synthetic FROM lipvae_report('lv_test_report_c', 10000) WHERE metric = 'rows';
-SELECT (SELECT synthetic FROM lipvae_report('lv_test_report_fl', 100) WHERE metric = 'rows') AS synthetic_rows,
-       (SELECT value FROM lipvae_report('lv_test_report_fl', 100) WHERE metric = 'epsilon')
-       = (SELECT max(epsilon) FROM lipvae_sample('lv_test_report_fl', 100)) AS epsilon_of_row_99;
+SELECT (SELECT synthetic FROM lipvae.lipvae_report('lv_test_report_c', 100) WHERE metric = 'rows') AS synthetic_rows,
+       (SELECT value FROM lipvae.lipvae_report('lv_test_report_c', 100) WHERE metric = 'epsilon')
+       = (SELECT epsilon FROM lipvae.lipvae_models() WHERE name = 'lv_test_report_c') AS model_epsilon;
+SELECT metric, "real", synthetic FROM lipvae.lipvae_report('lv_test_report_c', 10000) WHERE metric = 'rows';
+SELECT (SELECT synthetic FROM lipvae.lipvae_report('lv_test_report_fl', 100) WHERE metric = 'rows') AS synthetic_rows,
+       (SELECT value FROM lipvae.lipvae_report('lv_test_report_fl', 100) WHERE metric = 'epsilon')
+       = (SELECT max(epsilon) FROM lipvae.lipvae_sample('lv_test_report_fl', 100)) AS epsilon_of_row_99;
 -- bad n; beyond the model's passes lipvae_sample refuses
-SELECT * FROM lipvae_report('lv_test_report_fl', 0);
-SELECT * FROM lipvae_report('lv_test_report_fl', 78741);
+SELECT * FROM lipvae.lipvae_report('lv_test_report_fl', 0);
+SELECT * FROM lipvae.lipvae_report('lv_test_report_fl', 78741);
 -- NULL model name; unknown model: the same error as lipvae_sample
-SELECT * FROM lipvae_report(NULL);
-SELECT * FROM lipvae_report('lv_test_report_nope');
-SELECT lv_test_report_try($$SELECT * FROM lipvae_report('lv_test_report_nope')$$)
-       = lv_test_report_try($$SELECT * FROM lipvae_sample('lv_test_report_nope', 1)$$) AS same_error_as_sample;
+SELECT * FROM lipvae.lipvae_report(NULL);
+SELECT * FROM lipvae.lipvae_report('lv_test_report_nope');
+SELECT lv_test_report_try($$SELECT * FROM lipvae.lipvae_report('lv_test_report_nope')$$)
+       = lv_test_report_try($$SELECT * FROM lipvae.lipvae_sample('lv_test_report_nope', 1)$$) AS same_error_as_sample;
 
 -- the temporary tables are dropped; two reports in one transaction
 BEGIN;
-SELECT count(*) AS rows FROM lipvae_report('lv_test_report_fl', 500);
-SELECT count(*) AS rows FROM lipvae_report('lv_test_report_fl', 500);
+SELECT count(*) AS rows FROM lipvae.lipvae_report('lv_test_report_fl', 500);
+SELECT count(*) AS rows FROM lipvae.lipvae_report('lv_test_report_fl', 500);
 SELECT count(*) AS temp_tables_left FROM pg_class WHERE relname LIKE 'lipvae\_report%' AND relpersistence = 't';
 COMMIT;
 
 -- the query runs under the caller's search_path (captured at the call),
 -- everything else under the function's pinned one
 SET search_path = pg_catalog;
-SELECT public.lv_test_report_try($$SELECT * FROM public.lipvae_report('lv_test_report_fl', 10)$$) AS without_public;
-SELECT count(*) AS rows FROM public.lipvae_report('lv_test_report_fl', 10, query_search_path => 'public');
+SELECT public.lv_test_report_try($$SELECT * FROM lipvae.lipvae_report('lv_test_report_fl', 10)$$) AS without_public;
+SELECT count(*) AS rows FROM lipvae.lipvae_report('lv_test_report_fl', 10, query_search_path => 'public');
 RESET search_path;
 SELECT current_setting('search_path') AS search_path_after;
 
 -- rows compared with themselves: the source table is replaced by the
 -- model's own first pass, so every distance is zero
 CREATE TABLE lv_test_report_self AS SELECT age, sex, creatinine, chapter FROM flsmall;
-SELECT (lipvae_train('lv_test_report_self', 'SELECT age, sex, creatinine, chapter FROM lv_test_report_self',
+SELECT (lipvae.lipvae_train('lv_test_report_self', 'SELECT age, sex, creatinine, chapter FROM lv_test_report_self',
         bounds => '{"age": [40, 105], "creatinine": [0, 12]}', seed => 62, epochs => 5, hidden => 16))->>'rows' AS rows;
 TRUNCATE lv_test_report_self;
 INSERT INTO lv_test_report_self
-  SELECT age, sex, creatinine, chapter FROM lipvae_sample(NULL::lipvae_types.lv_test_report_self, 787);
+  SELECT age, sex, creatinine, chapter FROM lipvae.lipvae_sample(NULL::lipvae_types.lv_test_report_self, 787);
 SELECT metric, count(*) AS rows, max(value) < 1e-12 AS all_zero,
        bool_and(abs("real" - synthetic) < 1e-12) FILTER (WHERE "real" IS NOT NULL) AS real_equals_synthetic
-  FROM lipvae_report('lv_test_report_self') WITH ORDINALITY AS r(metric, columns, "real", synthetic, value, note, ord)
+  FROM lipvae.lipvae_report('lv_test_report_self') WITH ORDINALITY AS r(metric, columns, "real", synthetic, value, note, ord)
  WHERE metric IN ('tvd_1way', 'tvd_2way', 'association', 'null_rate')
  GROUP BY metric ORDER BY min(ord);
 -- other rows of the release are not zero distance from them
 SELECT value > 0 AS tvd_1way_positive
-  FROM lipvae_report('lv_test_report_self', 500) WHERE metric = 'tvd_1way' AND columns = 'overall';
+  FROM lipvae.lipvae_report('lv_test_report_self', 500) WHERE metric = 'tvd_1way' AND columns = 'overall';
 -- the tables it reads changed after training: a clear error
 ALTER TABLE lv_test_report_self DROP COLUMN chapter;
-SELECT * FROM lipvae_report('lv_test_report_self');
+SELECT * FROM lipvae.lipvae_report('lv_test_report_self');
 ALTER TABLE lv_test_report_self ADD COLUMN chapter int;
-SELECT * FROM lipvae_report('lv_test_report_self');
+SELECT * FROM lipvae.lipvae_report('lv_test_report_self');
 
 -- dates and times are binned in the units of their bounds (days, seconds
 -- since 2000-01-01)
@@ -245,13 +245,13 @@ CREATE TABLE lv_test_report_dates AS
          timestamptz '2015-01-01 00:00:00+00' + i * interval '97 minutes' AS ts,
          (ARRAY['a', 'b', 'c'])[i % 3 + 1] AS t
     FROM generate_series(1, 400) AS i;
-SELECT (lipvae_train('lv_test_report_dates', 'SELECT d, ts, t FROM lv_test_report_dates',
+SELECT (lipvae.lipvae_train('lv_test_report_dates', 'SELECT d, ts, t FROM lv_test_report_dates',
         bounds => '{"d": ["2000-01-01", "2003-12-31"], "ts": ["2015-01-01 00:00:00+00", "2015-02-01 00:00:00+00"]}',
         seed => 63, epochs => 5, hidden => 16))->>'rows' AS rows;
-CREATE TEMP TABLE rep_dates AS SELECT * FROM lipvae_report('lv_test_report_dates');
-CREATE TEMP TABLE syn_dates AS SELECT * FROM lipvae_sample(NULL::lipvae_types.lv_test_report_dates, 400);
+CREATE TEMP TABLE rep_dates AS SELECT * FROM lipvae.lipvae_report('lv_test_report_dates');
+CREATE TEMP TABLE syn_dates AS SELECT * FROM lipvae.lipvae_sample(NULL::lipvae_types.lv_test_report_dates, 400);
 WITH bd AS (SELECT (c->>'lo')::float8 AS lo, (c->>'hi')::float8 AS hi
-              FROM lipvae_models() m, jsonb_array_elements(m.details->'columns') c
+              FROM lipvae.lipvae_models() m, jsonb_array_elements(m.details->'columns') c
              WHERE m.name = 'lv_test_report_dates' AND c->>'name' = 'd'),
      b AS (SELECT side, CASE WHEN d IS NULL THEN -1
                         ELSE least(19, greatest(0, floor(20 * ((d - date '2000-01-01') - lo) / (hi - lo))))::int END AS bin
@@ -261,7 +261,7 @@ WITH bd AS (SELECT (c->>'lo')::float8 AS lo, (c->>'hi')::float8 AS hi
 SELECT abs(0.5 * sum(abs(pr - ps)) - (SELECT value FROM rep_dates WHERE metric = 'tvd_1way' AND columns = 'd')) < 1e-9 AS tvd_date
   FROM p;
 WITH bd AS (SELECT (c->>'lo')::float8 AS lo, (c->>'hi')::float8 AS hi
-              FROM lipvae_models() m, jsonb_array_elements(m.details->'columns') c
+              FROM lipvae.lipvae_models() m, jsonb_array_elements(m.details->'columns') c
              WHERE m.name = 'lv_test_report_dates' AND c->>'name' = 'ts'),
      b AS (SELECT side, CASE WHEN ts IS NULL THEN -1
                         ELSE least(19, greatest(0, floor(20 * (extract(epoch FROM ts - timestamptz '2000-01-01 00:00:00+00')::float8 - lo)
@@ -279,12 +279,12 @@ SELECT abs((SELECT corr(d - date '2000-01-01', extract(epoch FROM ts)) FROM lv_t
 CREATE TABLE lv_test_report_hostile AS
   SELECT age AS "we""ird col", sex AS "a, b", chapter AS overall,
          creatinine AS "x); DROP TABLE flsmall; --", kappa AS " " FROM flsmall;
-SELECT (lipvae_train('lv_test_report "hostile''s"', 'SELECT * FROM lv_test_report_hostile',
+SELECT (lipvae.lipvae_train('lv_test_report "hostile''s"', 'SELECT * FROM lv_test_report_hostile',
         bounds => jsonb_build_object('we"ird col', '[40, 105]'::jsonb, 'x); DROP TABLE flsmall; --', '[0, 12]'::jsonb,
                                      ' ', '[0, 6]'::jsonb),
         seed => 64, epochs => 5, hidden => 16))->>'rows' AS rows;
 CREATE TEMP TABLE rep_hostile AS
-  SELECT * FROM lipvae_report('lv_test_report "hostile''s"')
+  SELECT * FROM lipvae.lipvae_report('lv_test_report "hostile''s"')
     WITH ORDINALITY AS r(metric, columns, "real", synthetic, value, note, ord);
 SELECT string_agg(columns, ' | ' ORDER BY ord) AS columns FROM rep_hostile WHERE metric = 'tvd_1way';
 SELECT columns FROM rep_hostile WHERE metric = 'tvd_2way' ORDER BY ord LIMIT 3;
@@ -303,13 +303,13 @@ CREATE TABLE lv_test_report_wide AS
          creatinine + 1 AS c18, mgus + 1 AS c19, futime / 90 AS c20, death + 1 AS c21, age + 2 AS c22,
          age + 3 AS c23, kappa + 2 AS c24, lambda + 2 AS c25, creatinine + 2 AS c26
     FROM flsmall;
-SELECT (lipvae_train('lv_test_report_wide', 'SELECT * FROM lv_test_report_wide',
+SELECT (lipvae.lipvae_train('lv_test_report_wide', 'SELECT * FROM lv_test_report_wide',
         bounds => (SELECT jsonb_object_agg(c, '[0, 110]'::jsonb) FROM unnest(ARRAY['c01', 'c03', 'c04', 'c05',
                      'c06', 'c07', 'c08', 'c09', 'c10', 'c12', 'c13', 'c14', 'c15', 'c16', 'c17', 'c18', 'c19',
                      'c20', 'c21', 'c22', 'c23', 'c24', 'c25', 'c26']) AS c),
         categories => '{"c02": ["F", "M"]}', seed => 65, epochs => 1, hidden => 16,
         marginals_share => 0))->>'columns' AS columns;
-CREATE TEMP TABLE rep_wide AS SELECT * FROM lipvae_report('lv_test_report_wide');
+CREATE TEMP TABLE rep_wide AS SELECT * FROM lipvae.lipvae_report('lv_test_report_wide');
 SELECT metric, count(*) AS rows, count(DISTINCT columns) AS distinct_columns
   FROM rep_wide WHERE metric IN ('tvd_1way', 'tvd_2way', 'association', 'null_rate')
  GROUP BY metric ORDER BY metric;
@@ -317,22 +317,22 @@ SELECT metric, note FROM rep_wide WHERE columns = 'overall' AND metric IN ('tvd_
 -- the sample is fixed: the same pairs every time
 SELECT count(*) AS differing_pairs
   FROM ((SELECT columns FROM rep_wide WHERE metric = 'tvd_2way'
-         EXCEPT SELECT columns FROM lipvae_report('lv_test_report_wide', 100) WHERE metric = 'tvd_2way')
+         EXCEPT SELECT columns FROM lipvae.lipvae_report('lv_test_report_wide', 100) WHERE metric = 'tvd_2way')
         UNION ALL
-        (SELECT columns FROM lipvae_report('lv_test_report_wide', 100) WHERE metric = 'tvd_2way'
+        (SELECT columns FROM lipvae.lipvae_report('lv_test_report_wide', 100) WHERE metric = 'tvd_2way'
          EXCEPT SELECT columns FROM rep_wide WHERE metric = 'tvd_2way')) x;
 
 -- one column: no pairs
-SELECT (lipvae_train('lv_test_report_one', 'SELECT age FROM flsmall', bounds => '{"age": [40, 105]}',
+SELECT (lipvae.lipvae_train('lv_test_report_one', 'SELECT age FROM flsmall', bounds => '{"age": [40, 105]}',
         seed => 66, epochs => 5, hidden => 16))->>'rows' AS rows;
 SELECT metric, columns, value IS NULL AS no_value, note
-  FROM lipvae_report('lv_test_report_one') WHERE metric IN ('tvd_2way', 'association');
-SELECT metric, count(*) AS rows FROM lipvae_report('lv_test_report_one') GROUP BY metric ORDER BY metric;
+  FROM lipvae.lipvae_report('lv_test_report_one') WHERE metric IN ('tvd_2way', 'association');
+SELECT metric, count(*) AS rows FROM lipvae.lipvae_report('lv_test_report_one') GROUP BY metric ORDER BY metric;
 
 -- a non-private model: no guarantee
-SELECT (lipvae_train('lv_test_report_none', 'SELECT age, sex FROM flsmall', mechanism => 'none',
+SELECT (lipvae.lipvae_train('lv_test_report_none', 'SELECT age, sex FROM flsmall', mechanism => 'none',
         bounds => '{"age": [40, 105]}', seed => 67, epochs => 5, hidden => 16))->>'rows' AS rows;
-SELECT metric, value, note FROM lipvae_report('lv_test_report_none')
+SELECT metric, value, note FROM lipvae.lipvae_report('lv_test_report_none')
  WHERE metric IN ('mechanism', 'scope', 'epsilon') ORDER BY metric;
 
 -- who may run it: the owner role, with its own rights
@@ -343,44 +343,48 @@ CREATE ROLE lv_test_report_member IN ROLE lv_test_report_owner;
 GRANT lipvae_trainer TO lv_test_report_owner;
 GRANT SELECT ON flsmall TO lv_test_report_owner;
 SET ROLE lv_test_report_owner;
-SELECT (lipvae_train('lv_test_report_own', 'SELECT age, sex, chapter FROM flsmall',
-        bounds => '{"age": [40, 105]}', seed => 68, epochs => 5, hidden => 16))->>'rows' AS rows;
-SELECT lipvae_grant('lv_test_report_own', 'lv_test_report_analyst');
-SELECT metric, count(*) AS rows FROM lipvae_report('lv_test_report_own') GROUP BY metric ORDER BY metric;
+-- (unseeded, so that it may be granted: its DP category lists vary, and
+-- their warnings are silenced)
+SET client_min_messages = error;
+SELECT (lipvae.lipvae_train('lv_test_report_own', 'SELECT age, sex, chapter FROM flsmall',
+        bounds => '{"age": [40, 105]}', epochs => 5, hidden => 16))->>'rows' AS rows;
+RESET client_min_messages;
+SELECT lipvae.lipvae_grant('lv_test_report_own', 'lv_test_report_analyst');
+SELECT metric, count(*) AS rows FROM lipvae.lipvae_report('lv_test_report_own') GROUP BY metric ORDER BY metric;
 -- nor on another role's model (here the superuser's)
-SELECT * FROM lipvae_report('lv_test_report_fl');
+SELECT * FROM lipvae.lipvae_report('lv_test_report_fl');
 RESET ROLE;
 -- an analyst the model was granted to may sample it, not report on it
 SET ROLE lv_test_report_analyst;
-SELECT count(*) AS rows FROM lipvae_sample('lv_test_report_own', 10);
-SELECT * FROM lipvae_report('lv_test_report_own');
-SELECT lv_test_report_try($$SELECT * FROM lipvae_report('lv_test_report_own')$$) AS analyst;
+SELECT count(*) AS rows FROM lipvae.lipvae_sample('lv_test_report_own', 10);
+SELECT * FROM lipvae.lipvae_report('lv_test_report_own');
+SELECT lv_test_report_try($$SELECT * FROM lipvae.lipvae_report('lv_test_report_own')$$) AS analyst;
 RESET ROLE;
 -- a role without a grant
 SET ROLE lv_test_report_other;
-SELECT * FROM lipvae_report('lv_test_report_own');
-SELECT lv_test_report_try($$SELECT * FROM lipvae_report('lv_test_report_own')$$) AS other;
+SELECT * FROM lipvae.lipvae_report('lv_test_report_own');
+SELECT lv_test_report_try($$SELECT * FROM lipvae.lipvae_report('lv_test_report_own')$$) AS other;
 RESET ROLE;
 -- a member of the owner role, and a superuser, are told to SET ROLE
 SET ROLE lv_test_report_member;
-SELECT * FROM lipvae_report('lv_test_report_own');
-SELECT lv_test_report_try($$SELECT * FROM lipvae_report('lv_test_report_own')$$) AS member;
+SELECT * FROM lipvae.lipvae_report('lv_test_report_own');
+SELECT lv_test_report_try($$SELECT * FROM lipvae.lipvae_report('lv_test_report_own')$$) AS member;
 RESET ROLE;
-SELECT * FROM lipvae_report('lv_test_report_own');
-SELECT lv_test_report_try($$SELECT * FROM lipvae_report('lv_test_report_own')$$) AS superuser;
+SELECT * FROM lipvae.lipvae_report('lv_test_report_own');
+SELECT lv_test_report_try($$SELECT * FROM lipvae.lipvae_report('lv_test_report_own')$$) AS superuser;
 -- which works
 SET ROLE lv_test_report_owner;
-SELECT count(*) > 0 AS reported FROM lipvae_report('lv_test_report_own');
+SELECT count(*) > 0 AS reported FROM lipvae.lipvae_report('lv_test_report_own');
 RESET ROLE;
 -- the query runs with the caller's rights: the owner who can no longer
 -- read the table cannot report
 REVOKE SELECT ON flsmall FROM lv_test_report_owner;
 SET ROLE lv_test_report_owner;
-SELECT * FROM lipvae_report('lv_test_report_own');
+SELECT * FROM lipvae.lipvae_report('lv_test_report_own');
 RESET ROLE;
 
 -- clean up
-SELECT lipvae_drop(name) FROM lipvae.models WHERE name LIKE 'lv\_test\_report%' ORDER BY name;
+SELECT lipvae.lipvae_drop(name) FROM lipvae.models WHERE name LIKE 'lv\_test\_report%' ORDER BY name;
 DROP TABLE lv_test_report_self, lv_test_report_hostile, lv_test_report_wide, lv_test_report_dates;
 DROP FUNCTION lv_test_report_try(text);
 REVOKE lipvae_trainer FROM lv_test_report_owner;

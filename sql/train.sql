@@ -10,7 +10,7 @@ CREATE TEMP TABLE summary (model text PRIMARY KEY, s jsonb);
 -- a per-record model (mechanism 'latent', 0.1's default): no bounds, no
 -- categories (both estimated with DP)
 INSERT INTO summary
-SELECT 'fl', lipvae_train('fl', 'SELECT age, sex, creatinine, chapter FROM flchain',
+SELECT 'fl', lipvae.lipvae_train('fl', 'SELECT age, sex, creatinine, chapter FROM flchain',
                           epsilon => 1, mechanism => 'latent', seed => 1, epochs => 5, hidden => 16);
 
 -- the summary: its keys, and the values that do not depend on training
@@ -40,14 +40,14 @@ SELECT (s->>'epsilon')::float8 > 0 AS eps_positive,
        (s->>'lipschitz_certified')::float8 > 0 AS certified
   FROM summary, lipvae.models m WHERE model = 'fl' AND m.name = 'fl';
 
--- lipvae_models() lists it, with the same guarantee
+-- lipvae.lipvae_models() lists it, with the same guarantee
 SELECT m.name, m.owner, m.mechanism, m.scope, m.delta, m.passes,
        m.rows_per_pass, m.columns, m.row_type, m.is_owner,
        m.epsilon = (s->>'epsilon')::float8 AS same_epsilon,
        m.created <= now() AS created_ok,
        m.details->>'query' AS query,
        (m.details->>'model_bytes')::int > 0 AS has_bytes
-  FROM lipvae_models() m JOIN summary ON model = m.name
+  FROM lipvae.lipvae_models() m JOIN summary ON model = m.name
  WHERE m.name = 'fl';
 
 -- the catalog: every column's encoding and where its public bounds and
@@ -89,7 +89,7 @@ SELECT a.attname, format_type(a.atttypid, a.atttypmod)
 -- the user's one-line call: a central model (DP-SGD, the default), no
 -- bounds, no categories (both estimated with DP)
 INSERT INTO summary
-SELECT 'fl_c', lipvae_train('fl_c', 'SELECT age, sex, creatinine, chapter FROM flchain',
+SELECT 'fl_c', lipvae.lipvae_train('fl_c', 'SELECT age, sex, creatinine, chapter FROM flchain',
                             epsilon => 1, seed => 1, epochs => 5, hidden => 16);
 -- the summary: no passes (no pass limit), DP-SGD's figures
 SELECT array_agg(k ORDER BY k) AS summary_keys
@@ -124,12 +124,12 @@ SELECT (s->>'epsilon')::float8 <= 1 AS eps_within_request,
        (s->>'epsilon_ledger')::float8 >= (s->>'epsilon')::float8 AS ledger_at_least_epsilon,
        (s->>'lipschitz_certified')::float8 > 0 AS certified
   FROM summary WHERE model = 'fl_c';
--- lipvae_models(): no passes and no rows per pass (n is not stored)
+-- lipvae.lipvae_models(): no passes and no rows per pass (n is not stored)
 SELECT m.name, m.mechanism, m.scope, m.delta, m.passes, m.rows_per_pass, m.columns,
        m.epsilon = (s->>'epsilon')::float8 AS same_epsilon,
        m.details->>'relation' AS relation,
        (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(m.details->'dpsgd') k) AS dpsgd_keys
-  FROM lipvae_models() m JOIN summary ON model = m.name
+  FROM lipvae.lipvae_models() m JOIN summary ON model = m.name
  WHERE m.name = 'fl_c';
 -- the catalog: every part of the guarantee
 SELECT mechanism, scope, relation, passes, nrows, epsilon_requested, mu_pass, lipschitz_target,
@@ -168,15 +168,15 @@ SELECT p->>'column' AS column, p->>'what' AS what, p->>'mechanism' AS mechanism,
 -- preprocess_share 0.2, norm clipping at 1, no layer bound
 SELECT settings - 'epochs' AS settings FROM lipvae.models WHERE name = 'fl_c';
 -- and 30 epochs when none are given
-SELECT (lipvae_train('fl_c30', 'SELECT age FROM flsmall', bounds => '{"age": [40, 110]}',
+SELECT (lipvae.lipvae_train('fl_c30', 'SELECT age FROM flsmall', bounds => '{"age": [40, 110]}',
         seed => 1, hidden => 16))->'epochs' AS epochs;
 SELECT settings->'epochs' AS epochs, dpsgd->'epochs' AS dpsgd_epochs FROM lipvae.models WHERE name = 'fl_c30';
-SELECT lipvae_drop('fl_c30');
+SELECT lipvae.lipvae_drop('fl_c30');
 
 -- central+latent: DP-SGD and the per-record release composed (RDP), under
 -- replace-one; a pass limit like latent's, n public
 INSERT INTO summary
-SELECT 'fl_cl', lipvae_train('fl_cl', 'SELECT age, sex, creatinine, chapter FROM flchain',
+SELECT 'fl_cl', lipvae.lipvae_train('fl_cl', 'SELECT age, sex, creatinine, chapter FROM flchain',
                              epsilon => 1, mechanism => 'central+latent', seed => 1, epochs => 5, hidden => 16);
 SELECT array_agg(k ORDER BY k) AS summary_keys
   FROM summary, jsonb_object_keys(s) k WHERE model = 'fl_cl';
@@ -207,12 +207,12 @@ SELECT mechanism, scope, relation, passes, nrows = (SELECT count(*) FROM flchain
        (SELECT array_agg(p->>'what' ORDER BY p->>'column') FROM jsonb_array_elements(preprocess) p) AS preprocess
   FROM lipvae.models, summary AS su WHERE name = 'fl_cl' AND su.model = 'fl_cl';
 SELECT name, mechanism, scope, passes, rows_per_pass = (SELECT count(*) FROM flchain) AS rows_per_pass_ok
-  FROM lipvae_models() WHERE name = 'fl_cl';
+  FROM lipvae.lipvae_models() WHERE name = 'fl_cl';
 
 -- user-level privacy: central with a unit column (not modelled), at most
 -- unit_rows rows kept per unit (1500 of the 7874 rows here)
 INSERT INTO summary
-SELECT 'fl_u', lipvae_train('fl_u', 'SELECT id % 500 AS person, age, sex FROM flchain',
+SELECT 'fl_u', lipvae.lipvae_train('fl_u', 'SELECT id % 500 AS person, age, sex FROM flchain',
                             unit => 'person', unit_rows => 3, bounds => '{"age": [40, 110]}',
                             epsilon => 1, seed => 1, epochs => 5, hidden => 16);
 SELECT s->>'scope' AS scope, s->'units' AS units, s->'rows' AS rows, s->'columns' AS columns,
@@ -228,13 +228,13 @@ SELECT a.attname FROM pg_attribute a
  WHERE a.attrelid = (SELECT typrelid FROM pg_type WHERE oid = 'lipvae_types.fl_u'::regtype) AND a.attnum > 0
  ORDER BY a.attnum;
 SELECT count(*) AS rows, min(scope) = max(scope) AS one_scope, min(scope) AS scope
-  FROM lipvae_sample('fl_u', 100);
-SELECT lipvae_drop('fl_u');
+  FROM lipvae.lipvae_sample('fl_u', 100);
+SELECT lipvae.lipvae_drop('fl_u');
 
 -- public bounds and categories given by the user: nothing spent on bounds
 -- and categories (a central model still pays its DP row count)
 INSERT INTO summary
-SELECT 'fl_user', lipvae_train('fl_user', 'SELECT age, sex, creatinine, chapter FROM flchain',
+SELECT 'fl_user', lipvae.lipvae_train('fl_user', 'SELECT age, sex, creatinine, chapter FROM flchain',
        epsilon => 1, seed => 1, epochs => 5, hidden => 16,
        bounds => '{"age": [40, 110], "creatinine": [0, 10]}',
        categories => '{"sex": ["F", "M"], "chapter": {"values": ["Circulatory", "Neoplasms", "Respiratory"], "other": "Other"}}');
@@ -250,33 +250,33 @@ SELECT abs(epsilon_preprocess - 0.02 * epsilon_requested) < 1e-12 AS epsilon_pre
        jsonb_path_query_array(preprocess, '$[*].what') AS preprocess
   FROM lipvae.models WHERE name = 'fl_user';
 -- the same for a per-record model: nothing at all
-SELECT (lipvae_train('fl_user_l', 'SELECT age, sex, creatinine, chapter FROM flchain',
+SELECT (lipvae.lipvae_train('fl_user_l', 'SELECT age, sex, creatinine, chapter FROM flchain',
        epsilon => 1, mechanism => 'latent', seed => 1, epochs => 5, hidden => 16,
        bounds => '{"age": [40, 110], "creatinine": [0, 10]}',
        categories => '{"sex": ["F", "M"], "chapter": {"values": ["Circulatory", "Neoplasms", "Respiratory"], "other": "Other"}}'))
        ->'epsilon_preprocess' AS epsilon_preprocess;
 SELECT epsilon_preprocess, delta_preprocess, preprocess FROM lipvae.models WHERE name = 'fl_user_l';
-SELECT lipvae_drop('fl_user_l');
+SELECT lipvae.lipvae_drop('fl_user_l');
 -- user categories are honoured: only listed values, or the "other" value
-SELECT DISTINCT row->>'chapter' AS chapter FROM lipvae_sample('fl_user', 2000)
+SELECT DISTINCT row->>'chapter' AS chapter FROM lipvae.lipvae_sample('fl_user', 2000)
  WHERE row->>'chapter' NOT IN ('Circulatory', 'Neoplasms', 'Respiratory');
 SELECT bool_and((row->>'age')::int BETWEEN 40 AND 110) AS age_in_bounds,
        bool_and((row->>'creatinine')::float8 BETWEEN 0 AND 10) AS creatinine_in_bounds,
        bool_and(row->>'sex' IN ('F', 'M')) AS sex_listed
-  FROM lipvae_sample('fl_user', 2000);
+  FROM lipvae.lipvae_sample('fl_user', 2000);
 
 -- an existing name is never replaced silently
-SELECT lipvae_train('fl', 'SELECT age, sex FROM flchain', epsilon => 1, seed => 2, epochs => 3, hidden => 16);
-SELECT lipvae_train('fl', 'SELECT age, sex FROM flchain', epsilon => 1, seed => 2, epochs => 3, hidden => 16, replace => false);
+SELECT lipvae.lipvae_train('fl', 'SELECT age, sex FROM flchain', epsilon => 1, seed => 2, epochs => 3, hidden => 16);
+SELECT lipvae.lipvae_train('fl', 'SELECT age, sex FROM flchain', epsilon => 1, seed => 2, epochs => 3, hidden => 16, replace => false);
 SELECT query FROM lipvae.models WHERE name = 'fl';
 
 -- replace => true with the same columns keeps the row type (a view built on
 -- the typed sampler survives), and the new model differs
-CREATE TEMP TABLE fl_before AS SELECT * FROM lipvae_sample('fl', 50);
-CREATE VIEW fl_view AS SELECT age, sex FROM lipvae_sample(NULL::lipvae_types.fl, 5);
+CREATE TEMP TABLE fl_before AS SELECT * FROM lipvae.lipvae_sample('fl', 50);
+CREATE VIEW fl_view AS SELECT age, sex FROM lipvae.lipvae_sample(NULL::lipvae_types.fl, 5);
 CREATE TEMP TABLE fl_meta AS
   SELECT row_type::oid AS type_oid, created, md5(model) AS blob FROM lipvae.models WHERE name = 'fl';
-SELECT (lipvae_train('fl', 'SELECT age, sex, creatinine, chapter FROM flchain', epsilon => 2,
+SELECT (lipvae.lipvae_train('fl', 'SELECT age, sex, creatinine, chapter FROM flchain', epsilon => 2,
         seed => 2, epochs => 5, hidden => 16, replace => true))->>'model' AS replaced;
 SELECT m.row_type::oid = b.type_oid AS same_row_type,
        m.created > b.created AS newer,
@@ -284,24 +284,24 @@ SELECT m.row_type::oid = b.type_oid AS same_row_type,
        m.epsilon_requested
   FROM lipvae.models m, fl_meta b WHERE m.name = 'fl';
 SELECT count(*) > 0 AS rows_differ
-  FROM (SELECT * FROM fl_before EXCEPT SELECT * FROM lipvae_sample('fl', 50)) x;
+  FROM (SELECT * FROM fl_before EXCEPT SELECT * FROM lipvae.lipvae_sample('fl', 50)) x;
 SELECT count(*) AS view_rows FROM fl_view;
 -- replace with other columns needs a new row type: the old one goes, and the
 -- view built on it with it (only the owner and superusers can build one:
 -- the owner must always be able to replace)
-SELECT (lipvae_train('fl', 'SELECT age, futime FROM flchain', epsilon => 1,
+SELECT (lipvae.lipvae_train('fl', 'SELECT age, futime FROM flchain', epsilon => 1,
         seed => 2, epochs => 3, hidden => 16, replace => true))->>'columns' AS columns;
 SELECT query, epsilon_requested FROM lipvae.models WHERE name = 'fl';
 SELECT count(*) AS views_left FROM pg_class WHERE relname = 'fl_view';
 -- a new row type with the new columns
 SELECT m.row_type::oid <> b.type_oid AS new_row_type FROM lipvae.models m, fl_meta b WHERE m.name = 'fl';
-SELECT * FROM lipvae_sample(NULL::lipvae_types.fl, 0);
+SELECT * FROM lipvae.lipvae_sample(NULL::lipvae_types.fl, 0);
 SELECT DISTINCT (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(row) k) AS keys
-  FROM lipvae_sample('fl', 100);
+  FROM lipvae.lipvae_sample('fl', 100);
 
 -- a non-private model (evaluation ceiling): exact bounds, no guarantee
 INSERT INTO summary
-SELECT 'fl_none', lipvae_train('fl_none', 'SELECT age, sex, creatinine, chapter FROM flchain',
+SELECT 'fl_none', lipvae.lipvae_train('fl_none', 'SELECT age, sex, creatinine, chapter FROM flchain',
        mechanism => 'none', seed => 1, epochs => 5, hidden => 16);
 SELECT s->>'mechanism' AS mechanism, s->>'scope' AS scope, s->'epsilon' AS epsilon,
        s->'delta' AS delta
@@ -315,20 +315,20 @@ SELECT c->>'name' AS name, c->>'bounds_source' AS bounds_source, c->'bounds' AS 
  WHERE name = 'fl_none' ORDER BY i;
 SELECT count(*) AS rows, min(epsilon) AS min_eps, max(epsilon) AS max_eps,
        count(delta) AS non_null_delta, min(scope) AS scope
-  FROM lipvae_sample('fl_none', 1000);
+  FROM lipvae.lipvae_sample('fl_none', 1000);
 -- no pass limit on a non-private model
-SELECT count(*) AS rows FROM lipvae_sample('fl_none', 10, 1000000);
-SELECT name, mechanism, epsilon, delta FROM lipvae_models() WHERE name = 'fl_none';
+SELECT count(*) AS rows FROM lipvae.lipvae_sample('fl_none', 10, 1000000);
+SELECT name, mechanism, epsilon, delta FROM lipvae.lipvae_models() WHERE name = 'fl_none';
 
 -- delta above 1/rows warns the owner
-SELECT (lipvae_train('fl_warn', 'SELECT age, sex FROM flsmall', delta => 0.01, bounds => '{"age": [40, 110]}',
+SELECT (lipvae.lipvae_train('fl_warn', 'SELECT age, sex FROM flsmall', delta => 0.01, bounds => '{"age": [40, 110]}',
         seed => 1, epochs => 3, hidden => 16))->>'delta' AS delta;
-SELECT (lipvae_train('fl_warn_l', 'SELECT age, sex FROM flsmall', delta => 0.01, mechanism => 'latent',
+SELECT (lipvae.lipvae_train('fl_warn_l', 'SELECT age, sex FROM flsmall', delta => 0.01, mechanism => 'latent',
         seed => 1, epochs => 3, hidden => 16))->>'delta' AS delta;
-SELECT lipvae_drop('fl_warn_l');
+SELECT lipvae.lipvae_drop('fl_warn_l');
 
 -- not_null: no NULL indicator, a smaller diameter sqrt(#numeric + 2 #categorical)
-SELECT (lipvae_train('fl_nn', 'SELECT age, sex, kappa FROM flchain', not_null => '{age, kappa}',
+SELECT (lipvae.lipvae_train('fl_nn', 'SELECT age, sex, kappa FROM flchain', not_null => '{age, kappa}',
         seed => 1, epochs => 3, hidden => 16))->>'columns' AS columns;
 SELECT c->>'name' AS name, c->'nullable' AS nullable
   FROM lipvae.models, jsonb_array_elements(columns) WITH ORDINALITY AS x(c, i)
@@ -336,38 +336,38 @@ SELECT c->>'name' AS name, c->'nullable' AS nullable
 SELECT abs(diameter - sqrt(4)) < 1e-12 AS diameter_ok FROM lipvae.models WHERE name = 'fl_nn';
 SELECT count(*) FILTER (WHERE row->'age' = 'null' OR row->'kappa' = 'null') AS nulls_in_not_null,
        count(*) AS rows
-  FROM lipvae_sample('fl_nn', 2000);
+  FROM lipvae.lipvae_sample('fl_nn', 2000);
 
 -- the options jsonb settings are recorded (central's, and latent's)
 SELECT settings - 'learning_rate' - 'preprocess_share' AS settings,
        (settings->>'learning_rate')::float8 AS learning_rate,
        (settings->>'preprocess_share')::float8 AS preprocess_share
   FROM lipvae.models WHERE name = 'fl_nn';
-SELECT (lipvae_train('fl_nn_l', 'SELECT age, sex, kappa FROM flchain', not_null => '{age, kappa}',
+SELECT (lipvae.lipvae_train('fl_nn_l', 'SELECT age, sex, kappa FROM flchain', not_null => '{age, kappa}',
         mechanism => 'latent', seed => 1, epochs => 3, hidden => 16))->>'columns' AS columns;
 SELECT settings - 'learning_rate' - 'preprocess_share' AS settings,
        (settings->>'learning_rate')::float8 AS learning_rate,
        (settings->>'preprocess_share')::float8 AS preprocess_share
   FROM lipvae.models WHERE name = 'fl_nn_l';
-SELECT lipvae_drop('fl_nn_l');
+SELECT lipvae.lipvae_drop('fl_nn_l');
 
 -- drop: the model and its row type are gone
-SELECT lipvae_drop('fl_warn');
-SELECT count(*) AS listed FROM lipvae_models() WHERE name = 'fl_warn';
+SELECT lipvae.lipvae_drop('fl_warn');
+SELECT count(*) AS listed FROM lipvae.lipvae_models() WHERE name = 'fl_warn';
 SELECT to_regtype('lipvae_types.fl_warn') AS row_type;
-SELECT * FROM lipvae_sample('fl_warn', 1);
-SELECT lipvae_drop('fl_warn');
+SELECT * FROM lipvae.lipvae_sample('fl_warn', 1);
+SELECT lipvae.lipvae_drop('fl_warn');
 -- the name can be used again
-SELECT (lipvae_train('fl_warn', 'SELECT age FROM flsmall', bounds => '{"age": [0, 120]}',
+SELECT (lipvae.lipvae_train('fl_warn', 'SELECT age FROM flsmall', bounds => '{"age": [0, 120]}',
         seed => 1, epochs => 3, hidden => 16))->>'columns' AS columns;
-SELECT lipvae_drop('fl_warn');
+SELECT lipvae.lipvae_drop('fl_warn');
 
-SELECT name, mechanism, columns FROM lipvae_models() ORDER BY name;
+SELECT name, mechanism, columns FROM lipvae.lipvae_models() ORDER BY name;
 
 -- replace => true sees a model stored earlier in the same statement
 SELECT count(*) AS trained
-  FROM (SELECT lipvae_train('tr_same', 'SELECT age, sex FROM flchain', epsilon => 1, passes => 1,
+  FROM (SELECT lipvae.lipvae_train('tr_same', 'SELECT age, sex FROM flchain', epsilon => 1, passes => 1,
                             seed => s, epochs => 2, hidden => 16, replace => true)
           FROM generate_series(1, 2) AS s) AS t;
-SELECT count(*) AS models FROM lipvae_models() WHERE name = 'tr_same';
-SELECT lipvae_drop('tr_same');
+SELECT count(*) AS models FROM lipvae.lipvae_models() WHERE name = 'tr_same';
+SELECT lipvae.lipvae_drop('tr_same');

@@ -61,7 +61,7 @@ SELECT count(*) AS rows,
 -- categories of ch) are chosen with DP
 SELECT s->'rows' AS rows, s->'columns' AS columns, (s->>'epsilon')::float8 <= 8 AS eps_ok,
        (s->>'epsilon_preprocess')::float8 > 0 AS dp_preprocessing
-  FROM (SELECT lipvae_train('typed', 'SELECT * FROM typed_src', epsilon => 8, delta => 1e-5,
+  FROM (SELECT lipvae.lipvae_train('typed', 'SELECT * FROM typed_src', epsilon => 8, delta => 1e-5,
           preprocess_share => 0.5, seed => 41, epochs => 5, hidden => 16,
           bounds => '{"s": [0, 99], "i4": [0, 3000], "d": ["2000-01-01", "2003-12-31"],
                       "ts": ["2010-06-01", "2010-12-31 23:59:59"],
@@ -81,7 +81,7 @@ SELECT c->>'name' AS name, c->'categories' AS categories, c->'other' AS other
 
 -- the typed form: one real table, every column with its type (the domain as
 -- its base type, integer)
-CREATE TABLE typed_out AS SELECT * FROM lipvae_sample(NULL::lipvae_types.typed, 400);
+CREATE TABLE typed_out AS SELECT * FROM lipvae.lipvae_sample(NULL::lipvae_types.typed, 400);
 SELECT column_name, data_type, character_maximum_length AS max_len,
        numeric_precision AS prec, numeric_scale AS scale, udt_name
   FROM information_schema.columns
@@ -140,7 +140,7 @@ SELECT bool_and(jsonb_typeof(row->'s') IN ('number', 'null') AND jsonb_typeof(ro
        bool_and(row->>'s' IS NULL OR row->>'s' ~ '^-?\d+$') AS smallint_whole,
        bool_and(row->>'i8' IS NULL OR row->>'i8' ~ '^-?\d+$') AS bigint_whole,
        bool_and(row->>'n62' IS NULL OR scale((row->>'n62')::numeric) <= 2) AS numeric_scale
-  FROM lipvae_sample('typed', 400);
+  FROM lipvae.lipvae_sample('typed', 400);
 -- dates and times in jsonb are ISO 8601, as to_jsonb renders them, whatever
 -- the session's DateStyle (pg_regress runs with 'Postgres, MDY')
 SHOW DateStyle;
@@ -149,7 +149,7 @@ SELECT bool_and(j.row->'d' = to_jsonb(o.d)) AS date_iso,
        bool_and(j.row->'tstz' = to_jsonb(o.tstz)) AS timestamptz_iso,
        bool_and(j.row->>'d' ~ '^\d{4}-\d{2}-\d{2}$') AS date_format
   FROM (SELECT *, row_number() OVER () - 1 AS row_no FROM typed_out) o
-  JOIN lipvae_sample('typed', 400) j USING (row_no)
+  JOIN lipvae.lipvae_sample('typed', 400) j USING (row_no)
  WHERE o.d IS NOT NULL AND o.ts IS NOT NULL AND o.tstz IS NOT NULL;
 -- and the two forms agree
 SELECT bool_and((j.row->>'d')::date IS NOT DISTINCT FROM o.d) AS dates_same,
@@ -161,10 +161,10 @@ SELECT bool_and((j.row->>'d')::date IS NOT DISTINCT FROM o.d) AS dates_same,
        bool_and((j.row->>'ch')::char(3) IS NOT DISTINCT FROM o.ch) AS chars_same,
        bool_and((j.row->>'b')::boolean IS NOT DISTINCT FROM o.b) AS booleans_same
   FROM (SELECT *, row_number() OVER () - 1 AS row_no FROM typed_out) o
-  JOIN lipvae_sample('typed', 400) j USING (row_no);
+  JOIN lipvae.lipvae_sample('typed', 400) j USING (row_no);
 
 -- domains over text and integer and an enum, in a query with casts
-SELECT (lipvae_train('typed2', 'SELECT e, e::text::lv_code AS e_text, (i4 / 7)::lv_posint AS k FROM typed_src',
+SELECT (lipvae.lipvae_train('typed2', 'SELECT e, e::text::lv_code AS e_text, (i4 / 7)::lv_posint AS k FROM typed_src',
         bounds => '{"k": [0, 400]}', categories => '{"e_text": ["sad", "ok", "happy"]}',
         seed => 42, epochs => 3, hidden => 16))->>'columns' AS columns;
 SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type
@@ -173,9 +173,9 @@ SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type
    AND a.attnum > 0 ORDER BY a.attnum;
 -- an enum label renamed after training: the model's labels no longer exist
 ALTER TYPE lv_mood RENAME VALUE 'ok' TO 'fine';
-SELECT count(*) FROM lipvae_sample('typed2', 10);
+SELECT count(*) FROM lipvae.lipvae_sample('typed2', 10);
 ALTER TYPE lv_mood RENAME VALUE 'fine' TO 'ok';
-SELECT count(*) AS rows FROM lipvae_sample('typed2', 10);
-SELECT lipvae_drop('typed2');
+SELECT count(*) AS rows FROM lipvae.lipvae_sample('typed2', 10);
+SELECT lipvae.lipvae_drop('typed2');
 
 DROP TABLE typed_out;

@@ -6,6 +6,7 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_proc.h"
 #include "miscadmin.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -17,6 +18,22 @@
 #include "utils/syscache.h"
 
 #include "lipvae.h"
+
+/*
+ * catalog_has_grant_opt_in says whether schema nsp has lipvae 0.3's
+ * lipvae_grant(text, regrole, boolean).
+ */
+static bool
+catalog_has_grant_opt_in(Oid nsp)
+{
+	Oid types[3] = {TEXTOID, REGROLEOID, BOOLOID};
+	oidvector *args = buildoidvector(types, 3);
+
+	return OidIsValid(GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+									  CStringGetDatum("lipvae_grant"),
+									  PointerGetDatum(args),
+									  ObjectIdGetDatum(nsp)));
+}
 
 /*
  * lipvae_catalog_owner returns the owner of lipvae.models (the role that
@@ -39,11 +56,17 @@ lipvae_catalog_owner(void)
 		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
 						errmsg("table lipvae.models does not exist"),
 						errhint("Reinstall the extension.")));
-	/* the catalog of this library's version (0.2 added the DP-SGD parts) */
-	if (get_attnum(rel, "dpsgd") == InvalidAttrNumber)
+	/*
+	 * The catalog of this library's version: 0.2 added the DP-SGD parts,
+	 * 0.3 moved the functions into schema lipvae (where nobody else may
+	 * create a look-alike) and added lipvae_grant's per_record_only form,
+	 * which this library reads. A 0.2 database is refused, so that it does
+	 * not go on with its functions in a schema others may create in.
+	 */
+	if (get_attnum(rel, "dpsgd") == InvalidAttrNumber || !catalog_has_grant_opt_in(nsp))
 		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 						errmsg("extension lipvae in this database is older than its library"),
-						errdetail("The installed library is lipvae 0.2; the catalog is that of an earlier version."),
+						errdetail("The installed library is lipvae 0.3; the catalog is that of an earlier version."),
 						errhint("Run ALTER EXTENSION lipvae UPDATE (as a superuser); existing models keep working.")));
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
 	if (!HeapTupleIsValid(tup))
@@ -96,7 +119,8 @@ lipvae_is_owner(Oid owner)
 /*
  * lipvae_may_sample says whether the current user may sample a model: its
  * owner, a superuser, or a role granted USAGE in the model's acl (directly
- * or through membership). Non-private models are the owner's only.
+ * or through membership). Non-private models (mechanism none, or seeded:
+ * see LIPVAE_SQL_PRIVATE) are the owner's only, whatever their acl says.
  */
 bool
 lipvae_may_sample(Oid owner, Datum acl, bool acl_null, bool private_model)
@@ -131,20 +155,38 @@ change_grant(FunctionCallInfo fcinfo, bool grant)
 	Oid owner;
 	bool isnull;
 	char *mech;
+	bool seeded;
+	bool per_record_only = false;
 	int rc;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 						errmsg("model name and role must not be NULL")));
+	if (PG_NARGS() > 2)
+	{
+		if (PG_ARGISNULL(2))
+			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+							errmsg("per_record_only must not be NULL")));
+		per_record_only = PG_GETARG_BOOL(2);
+	}
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	grantee = PG_GETARG_OID(1);
+	/*
+	 * PUBLIC (grantee 0, which regrole spells '-') is refused: a grant
+	 * names the roles it reaches. Revoking from it stays possible.
+	 */
+	if (grant && !OidIsValid(grantee))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_GRANT_OPERATION),
+						errmsg("lipvae models cannot be granted to PUBLIC"),
+						errdetail("A grant to PUBLIC would reach every role, present and future."),
+						errhint("Grant the model to a group role and make the analysts members of it.")));
 	args[0] = CStringGetTextDatum(name);
 	args[1] = ObjectIdGetDatum(grantee);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	lipvae_become_owner(&st);
-	rc = SPI_execute_with_args("SELECT owner::pg_catalog.oid, mechanism FROM lipvae.models "
+	rc = SPI_execute_with_args("SELECT owner::pg_catalog.oid, mechanism, " LIPVAE_SQL_SEEDED " FROM lipvae.models "
 							   "WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 							   1, argtypes, args, NULL, false, 1);
 	lipvae_restore_user(&st);
@@ -155,6 +197,7 @@ change_grant(FunctionCallInfo fcinfo, bool grant)
 						errmsg("lipvae model \"%s\" does not exist", name)));
 	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	mech = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	seeded = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	if (!lipvae_is_owner(owner))
 		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 						errmsg("must be the owner of lipvae model \"%s\" to %s access to it",
@@ -163,6 +206,17 @@ change_grant(FunctionCallInfo fcinfo, bool grant)
 		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 						errmsg("lipvae model \"%s\" is non-private and cannot be granted", name),
 						errdetail("A model trained with mechanism => 'none' has no privacy guarantee; only its owner may sample it.")));
+	if (grant && seeded)
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						errmsg("lipvae model \"%s\" is seeded and cannot be granted", name),
+						errdetail("It was trained with seed =>: its noise and release key are derived from a 64-bit seed, so its rows have no privacy guarantee; only its owner may sample it."),
+						errhint("Train the model again without seed => (replace => true) to share it.")));
+	if (grant && strcmp(mech, "latent") == 0 && !per_record_only)
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						errmsg("lipvae model \"%s\" is per-record only and is not granted without consent", name),
+						errdetail("Mechanism 'latent' is not central DP: its guarantee holds for each released row, not for the whole release."),
+						errhint("Grant it with lipvae.lipvae_grant(%s, %s, per_record_only => true) if that guarantee is enough, or train it again with the default mechanism central.",
+								quote_literal_cstr(name), quote_literal_cstr(GetUserNameFromId(grantee, false)))));
 	lipvae_become_owner(&st);
 	rc = SPI_execute_with_args(grant ? "UPDATE lipvae.models SET acl = pg_catalog.array_append("
 									   " pg_catalog.array_remove(acl, pg_catalog.makeaclitem($2, owner::pg_catalog.oid, 'USAGE', false)),"

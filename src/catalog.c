@@ -191,7 +191,7 @@ unknown_model(const char *name)
 {
 	ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
 					errmsg("lipvae model \"%s\" does not exist", name),
-					errhint("lipvae_models() lists the models you may use.")));
+					errhint("lipvae.lipvae_models() lists the models you may use.")));
 }
 
 /*
@@ -240,19 +240,56 @@ lipvae_protect_row_type(const char *name, Oid owner)
 		elog(ERROR, "lipvae: could not grant USAGE on the row type");
 }
 
+/* Names of the models this transaction trained (in TopTransactionContext). */
+static List *trained_here = NIL;
+static bool xact_callback_set = false;
+
+/* forget_trained clears the list when the transaction ends. */
+static void
+forget_trained(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE)
+		trained_here = NIL;
+}
+
 /*
- * refuse_uncommitted refuses to sample a model stored by the current
- * transaction: its ledger entry becomes durable only when the transaction
- * commits, and rows released before a ROLLBACK would escape the ledger.
+ * lipvae_note_trained records that this transaction stored a model of that
+ * name (trained or replaced it).
+ */
+void
+lipvae_note_trained(const char *name)
+{
+	MemoryContext old;
+
+	if (!xact_callback_set)
+	{
+		RegisterXactCallback(forget_trained, NULL);
+		xact_callback_set = true;
+	}
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	trained_here = lappend(trained_here, pstrdup(name));
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * refuse_uncommitted refuses to sample a model this transaction trained:
+ * its ledger entry becomes durable only when the transaction commits, and
+ * rows released before a ROLLBACK would escape the ledger. (A grant in the
+ * same transaction does not count: only training.)
  */
 static void
-refuse_uncommitted(const char *name, TransactionId xmin)
+refuse_uncommitted(const char *name)
 {
-	if (TransactionIdIsCurrentTransactionId(xmin))
-		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-						errmsg("lipvae model \"%s\" was trained in this transaction", name),
-						errdetail("Its privacy spend reaches the ledger only when the transaction commits; rows drawn before a rollback would escape it."),
-						errhint("COMMIT the training, then sample.")));
+	ListCell *lc;
+
+	foreach (lc, trained_here)
+		if (strcmp((const char *) lfirst(lc), name) == 0)
+			ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+							errmsg("lipvae model \"%s\" was trained in this transaction", name),
+							errdetail("Its privacy spend reaches the ledger only when the transaction commits; rows drawn before a rollback would escape it."),
+							errhint("COMMIT the training, then sample.")));
 }
 
 /*
@@ -295,13 +332,13 @@ lipvae_load_model(const char *name, Oid want_rowtype)
 									  " epsilon_preprocess, delta_preprocess, row_type::pg_catalog.oid, columns, model, "
 									  " mu_pass, passes, epsilon, (dpsgd OPERATOR(pg_catalog.->>) 'sampling_rate')::pg_catalog.float8, "
 									  " (dpsgd OPERATOR(pg_catalog.->>) 'noise_multiplier')::pg_catalog.float8, "
-									  " (dpsgd OPERATOR(pg_catalog.->>) 'steps')::pg_catalog.int8, delta_dpsgd, xmin "
+									  " (dpsgd OPERATOR(pg_catalog.->>) 'steps')::pg_catalog.int8, delta_dpsgd, " LIPVAE_SQL_PRIVATE " "
 									  "FROM lipvae.models WHERE name OPERATOR(pg_catalog.=) $1"
 									: "SELECT name, owner::pg_catalog.oid, acl, mechanism, scope, delta, "
 									  " epsilon_preprocess, delta_preprocess, row_type::pg_catalog.oid, columns, model, "
 									  " mu_pass, passes, epsilon, (dpsgd OPERATOR(pg_catalog.->>) 'sampling_rate')::pg_catalog.float8, "
 									  " (dpsgd OPERATOR(pg_catalog.->>) 'noise_multiplier')::pg_catalog.float8, "
-									  " (dpsgd OPERATOR(pg_catalog.->>) 'steps')::pg_catalog.int8, delta_dpsgd, xmin "
+									  " (dpsgd OPERATOR(pg_catalog.->>) 'steps')::pg_catalog.int8, delta_dpsgd, " LIPVAE_SQL_PRIVATE " "
 									  "FROM lipvae.models WHERE row_type::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
 							   1, &argtype, &arg, NULL, false, 1); /* sees this statement's writes */
 	lipvae_restore_user(&st);
@@ -313,27 +350,33 @@ lipvae_load_model(const char *name, Oid want_rowtype)
 			unknown_model(name);
 		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
 						errmsg("type %s is not the row type of a lipvae model", format_type_be(want_rowtype)),
-						errhint("Use NULL::lipvae_types.<model name>; lipvae_models() lists the models.")));
+						errhint("Use NULL::lipvae_types.<model name>; lipvae.lipvae_models() lists the models.")));
 	}
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	lm->name = MemoryContextStrdup(cxt, TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull)));
-	refuse_uncommitted(lm->name, DatumGetTransactionId(SPI_getbinval(tup, desc, 19, &isnull)));
+	refuse_uncommitted(lm->name);
 	lm->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
 	acl = SPI_getbinval(tup, desc, 3, &acl_null);
 	lm->mechanism = MemoryContextStrdup(cxt, TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull)));
 	lm->scope = MemoryContextStrdup(cxt, TextDatumGetCString(SPI_getbinval(tup, desc, 5, &isnull)));
 
-	if (!lipvae_may_sample(lm->owner, acl, acl_null, strcmp(lm->mechanism, "none") != 0))
+	if (!lipvae_may_sample(lm->owner, acl, acl_null,
+						   DatumGetBool(SPI_getbinval(tup, desc, 19, &isnull))))
 	{
 		if (strcmp(lm->mechanism, "none") == 0)
 			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 							errmsg("permission denied for lipvae model \"%s\"", lm->name),
 							errdetail("The model is non-private (mechanism none): only its owner may sample it.")));
+		if (!DatumGetBool(SPI_getbinval(tup, desc, 19, &isnull)))
+			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+							errmsg("permission denied for lipvae model \"%s\"", lm->name),
+							errdetail("The model is seeded (trained with seed =>), so it has no privacy guarantee: only its owner may sample it.")));
 		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 						errmsg("permission denied for lipvae model \"%s\"", lm->name),
-						errhint("Ask the model's owner to run lipvae_grant('%s', '%s').",
-								lm->name, GetUserNameFromId(GetUserId(), false))));
+						errhint("Ask the model's owner to run lipvae.lipvae_grant(%s, %s).",
+								quote_literal_cstr(lm->name),
+								quote_literal_cstr(GetUserNameFromId(GetUserId(), false)))));
 	}
 
 	lm->delta = DatumGetFloat8(SPI_getbinval(tup, desc, 6, &isnull));
@@ -480,7 +523,7 @@ lipvae_models(PG_FUNCTION_ARGS)
 					 "   'model_bytes', pg_catalog.octet_length(model), 'relation', relation, "
 					 "   'epsilon_dpsgd', epsilon_dpsgd, 'delta_dpsgd', delta_dpsgd, 'dpsgd', dpsgd, "
 					 "   'epsilon_release', epsilon_release, 'delta_release', delta_release, "
-					 "   'epsilon_ledger', epsilon_ledger, 'delta_ledger', delta_ledger) "
+					 "   'epsilon_ledger', epsilon_ledger, 'delta_ledger', delta_ledger), " LIPVAE_SQL_PRIVATE " "
 					 "FROM lipvae.models ORDER BY name",
 					 false, 0);
 	lipvae_restore_user(&st);
@@ -495,12 +538,12 @@ lipvae_models(PG_FUNCTION_ARGS)
 		bool isnull,
 			acl_null;
 		Oid owner = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
-		char *mech = TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull));
 		Datum acl = SPI_getbinval(tup, desc, 12, &acl_null);
 		bool is_owner = lipvae_is_owner(owner);
 		int i;
 
-		if (!lipvae_may_sample(owner, acl, acl_null, strcmp(mech, "none") != 0))
+		if (!lipvae_may_sample(owner, acl, acl_null,
+							   DatumGetBool(SPI_getbinval(tup, desc, 14, &isnull))))
 			continue;
 		for (i = 0; i < 13; i++)
 			nulls[i] = false;

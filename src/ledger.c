@@ -68,6 +68,7 @@
 
 PG_FUNCTION_INFO_V1(lipvae_ledger);
 PG_FUNCTION_INFO_V1(lipvae_ledger_entries);
+PG_FUNCTION_INFO_V1(lipvae_ledger_charges);
 PG_FUNCTION_INFO_V1(lipvae_set_cap);
 PG_FUNCTION_INFO_V1(lipvae_ledger_dropped);
 
@@ -667,7 +668,7 @@ cap_error(const CapExceeded *ce)
 					errdetail("The %s epsilon spent on %s so far is %s; this training would spend up to %s more%s; the cap is %s.",
 							  ce->which, ce->relation, fmt_num(ce->total), fmt_num(ce->spend),
 							  mult_text(ce->mult), fmt_num(ce->cap)),
-					errhint("A superuser or a member of the role that owns %s may raise the cap with lipvae_set_cap(relation, %s => ...).",
+					errhint("A superuser or a member of the role that owns %s may raise the cap with lipvae.lipvae_set_cap(relation, %s => ...).",
 							ce->relation,
 							strcmp(ce->which, LIPVAE_SPEND_CENTRAL) == 0 ? "central_epsilon" : "per_record_epsilon")));
 }
@@ -1009,6 +1010,66 @@ lipvae_ledger(PG_FUNCTION_ARGS)
 }
 
 /*
+ * entry_visible says whether the caller may see a ledger entry: its own
+ * training (or a member's), or one that read a relation the caller may see.
+ */
+static bool
+entry_visible(Oid who, Datum relations, bool relations_null, bool trainer)
+{
+	Oid me = GetUserId();
+	bool visible = superuser_arg(me) || has_privs_of_role(me, who);
+	Datum *elems;
+	bool *enulls;
+	int nelems,
+		i;
+
+	if (visible || relations_null)
+		return visible;
+	deconstruct_array(DatumGetArrayTypeP(relations), REGCLASSOID, sizeof(Oid), true, TYPALIGN_INT,
+					  &elems, &enulls, &nelems);
+	for (i = 0; i < nelems && !visible; i++)
+		visible = !enulls[i] && may_see_relation(DatumGetObjectId(elems[i]), trainer);
+	return visible;
+}
+
+/*
+ * read_entries runs a query over lipvae.ledger_entries as the catalog owner
+ * (its columns 1-3: entry, trainer oid, relations) and keeps the rows the
+ * caller may see; SPI must be connected. Returns their number; *rows holds
+ * them.
+ */
+static uint64
+read_entries(const char *sql, HeapTuple **rows, TupleDesc *desc)
+{
+	LipvaeOwnerState st;
+	bool trainer = is_trainer();
+	uint64 r,
+		n = 0;
+	int rc;
+
+	require_catalog_03();
+	lipvae_become_owner(&st);
+	rc = SPI_execute(sql, false, 0);
+	lipvae_restore_user(&st);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "lipvae: ledger lookup failed");
+	*rows = palloc(sizeof(HeapTuple) * Max(SPI_processed, 1));
+	*desc = SPI_tuptable->tupdesc;
+	for (r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple tup = SPI_tuptable->vals[r];
+		bool n2,
+			n3;
+		Oid who = DatumGetObjectId(SPI_getbinval(tup, *desc, 2, &n2));
+		Datum rels = SPI_getbinval(tup, *desc, 3, &n3);
+
+		if (entry_visible(who, rels, n3, trainer))
+			(*rows)[n++] = tup;
+	}
+	return n;
+}
+
+/*
  * lipvae_ledger_entries returns the entries the caller may see: those of
  * the caller's own trainings, and those that read a relation the caller may
  * see; superusers see all.
@@ -1017,54 +1078,70 @@ Datum
 lipvae_ledger_entries(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	LipvaeOwnerState st;
-	bool trainer = is_trainer();
-	Oid me = GetUserId();
-	uint64 r;
-	int rc;
+	HeapTuple *rows;
+	TupleDesc desc;
+	uint64 n,
+		r;
 
 	InitMaterializedSRF(fcinfo, 0);
-	require_catalog_03();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	lipvae_become_owner(&st);
-	rc = SPI_execute("SELECT entry, trained_at, model, trainer::pg_catalog.oid, relations, relation_names, "
-					 " kind, mechanism, neighbouring, epsilon, delta, multiplicities, "
-					 " charged_epsilon, charged_delta "
+	n = read_entries("SELECT entry, trainer::pg_catalog.oid, relations, trained_at, model, relation_names, "
+					 " kind, mechanism, neighbouring, epsilon, delta "
 					 "FROM lipvae.ledger_entries ORDER BY entry",
-					 false, 0);
-	lipvae_restore_user(&st);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "lipvae: ledger lookup failed");
-	for (r = 0; r < SPI_processed; r++)
+					 &rows, &desc);
+	for (r = 0; r < n; r++)
 	{
-		HeapTuple tup = SPI_tuptable->vals[r];
-		TupleDesc desc = SPI_tuptable->tupdesc;
-		Datum values[14];
-		bool nulls[14];
-		Oid who;
-		bool visible;
+		static const int order[11] = {1, 4, 5, 2, 3, 6, 7, 8, 9, 10, 11};
+		Datum values[11];
+		bool nulls[11];
+		char *who;
 		int i;
 
-		for (i = 0; i < 14; i++)
-			values[i] = SPI_getbinval(tup, desc, i + 1, &nulls[i]);
-		who = DatumGetObjectId(values[3]);
-		visible = superuser_arg(me) || has_privs_of_role(me, who);
-		if (!visible && !nulls[4])
-		{
-			ArrayType *a = DatumGetArrayTypeP(values[4]);
-			Datum *elems;
-			bool *enulls;
-			int nelems;
+		for (i = 0; i < 11; i++)
+			values[i] = SPI_getbinval(rows[r], desc, order[i], &nulls[i]);
+		who = GetUserNameFromId(DatumGetObjectId(values[3]), true);
+		values[3] = CStringGetTextDatum(who ? who : "(dropped role)");
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
 
-			deconstruct_array(a, REGCLASSOID, sizeof(Oid), true, TYPALIGN_INT,
-							  &elems, &enulls, &nelems);
-			for (i = 0; i < nelems && !visible; i++)
-				visible = !enulls[i] && may_see_relation(DatumGetObjectId(elems[i]), trainer);
-		}
-		if (!visible)
-			continue;
-		values[3] = CStringGetTextDatum(GetUserNameFromId(who, true) ? GetUserNameFromId(who, true) : "(dropped role)");
+/*
+ * lipvae_ledger_charges returns, for every entry the caller may see, one
+ * row per relation it read: its multiplicity (NULL: unbounded) and what it
+ * was charged. Entries made before 0.3 have no such rows.
+ */
+Datum
+lipvae_ledger_charges(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HeapTuple *rows;
+	TupleDesc desc;
+	uint64 n,
+		r;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	n = read_entries("SELECT e.entry, e.trainer::pg_catalog.oid, e.relations, e.model, c.rel, c.name, "
+					 " c.mult, c.eps, c.delta "
+					 "FROM lipvae.ledger_entries e, "
+					 " LATERAL ROWS FROM (pg_catalog.unnest(e.relations), pg_catalog.unnest(e.relation_names), "
+					 "   pg_catalog.unnest(e.multiplicities), pg_catalog.unnest(e.charged_epsilon), "
+					 "   pg_catalog.unnest(e.charged_delta)) AS c(rel, name, mult, eps, delta) "
+					 "WHERE e.multiplicities IS NOT NULL ORDER BY e.entry",
+					 &rows, &desc);
+	for (r = 0; r < n; r++)
+	{
+		static const int order[7] = {1, 4, 5, 6, 7, 8, 9};
+		Datum values[7];
+		bool nulls[7];
+		int i;
+
+		for (i = 0; i < 7; i++)
+			values[i] = SPI_getbinval(rows[r], desc, order[i], &nulls[i]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	SPI_finish();

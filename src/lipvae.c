@@ -174,7 +174,7 @@ lipvae_core_error(int code, const char *what)
 			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
 							errmsg("lipvae model is unusable while %s: %s",
 								   what, lv_strerror(code)),
-							errhint("Train the model again with lipvae_train(..., replace => true).")));
+							errhint("Train the model again with lipvae.lipvae_train(..., replace => true).")));
 			break;
 		case LV_ERR_NUMERIC:
 			ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),

@@ -22,6 +22,19 @@ extern int lipvae_blas_threads;
 #define LIPVAE_SCOPE_NONE "none: no privacy guarantee"
 #define LIPVAE_SCOPE_CENTRAL "central, add/remove-one"
 #define LIPVAE_SCOPE_COMPOSED "central, replace-one"
+/* appended to the scope of a seeded private model (and by lipvae--0.2--0.3.sql) */
+#define LIPVAE_SCOPE_SEEDED "; seeded: test only, no privacy guarantee"
+
+/*
+ * SQL over lipvae.models: whether a model was trained with seed => (its
+ * noise and release key derived from a 64-bit seed), and whether it is
+ * private (neither non-private nor seeded), that is, may be sampled by
+ * others than its owner.
+ */
+#define LIPVAE_SQL_SEEDED \
+	"coalesce((settings OPERATOR(pg_catalog.->>) 'seeded')::pg_catalog.bool, false)"
+#define LIPVAE_SQL_PRIVATE \
+	"(mechanism OPERATOR(pg_catalog.<>) 'none' AND NOT " LIPVAE_SQL_SEEDED ")"
 
 /* ---- core glue (lipvae.c) ---- */
 extern void lipvae_use_palloc(void);
@@ -118,6 +131,7 @@ typedef struct LipvaeLoaded
 } LipvaeLoaded;
 
 extern void lipvae_drop_row_type(const char *name);
+extern void lipvae_note_trained(const char *name);
 extern void lipvae_protect_row_type(const char *name, Oid owner);
 extern LipvaeLoaded *lipvae_load_model(const char *name, Oid want_rowtype);
 extern double lipvae_pass_epsilon(double eps_pre, double delta,

@@ -103,7 +103,7 @@ lipvae_sample_typed(PG_FUNCTION_ARGS)
 	if (!OidIsValid(typoid) || !type_is_rowtype(typoid))
 		ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
 						errmsg("the first argument of lipvae_sample must be a model's row type or a model name"),
-						errhint("Use lipvae_sample(NULL::lipvae_types.<model>, n) or lipvae_sample('<model>', n).")));
+						errhint("Use lipvae.lipvae_sample(NULL::lipvae_types.<model>, n) or lipvae.lipvae_sample('<model>', n).")));
 	get_count(fcinfo, &n, &start);
 	lm = lipvae_load_model(NULL, typoid);
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);

@@ -485,6 +485,7 @@ lipvae_train(PG_FUNCTION_ARGS)
 	lipvae_ledger_check(&sources, pp.spend, pp.eps_ledger, pp.delta_ledger);
 	store_model(&o, &pp, tc, ncols, exists, cols_json.data, settings_json.data,
 				components.data, training_json.data, &m, n, diameter, blob);
+	lipvae_note_trained(o.model);
 	lipvae_ledger_record(&sources, o.model, pp.spend, pp.mech_name,
 						 o.mechanism == LV_MECH_NONE ? NULL : "replace-one",
 						 pp.eps_ledger, pp.delta_ledger);
@@ -653,6 +654,13 @@ describe_plan(TrainOptions *o, PrivacyPlan *pp)
 			pp->scope = pstrdup(LIPVAE_SCOPE_NONE);
 			pp->spend = LIPVAE_SPEND_NONE;
 	}
+	/*
+	 * A seeded model's noise and release key are derived from its 64-bit
+	 * seed: whoever knows or guesses the seed removes the noise. Its rows
+	 * say so (and lipvae_grant refuses it).
+	 */
+	if (o->seeded && o->mechanism != LV_MECH_NONE)
+		pp->scope = psprintf("%s%s", pp->scope, LIPVAE_SCOPE_SEEDED);
 }
 
 /* A row's place in the unit bounding: its unit, a keyed tag, its index. */
@@ -2454,6 +2462,9 @@ store_model(TrainOptions *o, PrivacyPlan *pp, TrainColumn *tc, int ncols,
 													   " delta_release = excluded.delta_release, epsilon_ledger = excluded.epsilon_ledger, "
 													   " delta_ledger = excluded.delta_ledger, dpsgd = excluded.dpsgd, "
 													   " acl = CASE WHEN excluded.mechanism OPERATOR(pg_catalog.=) 'none' "
+													   "          OR coalesce((excluded.settings OPERATOR(pg_catalog.->>) 'seeded')::pg_catalog.bool, false) "
+													   "          OR (excluded.mechanism OPERATOR(pg_catalog.=) 'latent' "
+													   "              AND m.mechanism OPERATOR(pg_catalog.<>) 'latent') "
 													   "        THEN '{}'::pg_catalog.aclitem[] ELSE m.acl END"),
 							   18, argtypes, args, nulls, false, 0);
 	if (rc != SPI_OK_INSERT)

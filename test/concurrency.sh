@@ -19,7 +19,7 @@ CREATE TABLE src AS
   SELECT 40 + (g * 37) % 60 AS age, CASE WHEN g % 3 = 0 THEN 'F' ELSE 'M' END AS sex,
          (g * 7) % 11 AS score
     FROM generate_series(1, 2000) AS g;
-SELECT lipvae_train('conc', 'SELECT age, sex, score FROM src', epsilon => 1, seed => 1, epochs => 1,
+SELECT lipvae.lipvae_train('conc', 'SELECT age, sex, score FROM src', epsilon => 1, seed => 1, epochs => 1,
                     hidden => 16, bounds => '{"age": [40, 100], "score": [0, 10]}',
                     categories => '{"sex": ["F", "M"]}');
 CREATE UNLOGGED TABLE calls (pid int, form text, n bigint, rows bigint, eps_min float8, eps_max float8);
@@ -27,13 +27,13 @@ SQL
 cat > "$dir/sample.sql" <<'SQL'
 \set start random(0, 1000000)
 INSERT INTO calls SELECT pg_backend_pid(), 'jsonb', 1500, count(*), min(epsilon), max(epsilon)
-  FROM lipvae_sample('conc', 1500, :start);
+  FROM lipvae.lipvae_sample('conc', 1500, :start);
 INSERT INTO calls SELECT pg_backend_pid(), 'typed', 1500, count(*), min(epsilon), max(epsilon)
-  FROM lipvae_sample(NULL::lipvae_types.conc, 1500, :start);
+  FROM lipvae.lipvae_sample(NULL::lipvae_types.conc, 1500, :start);
 SQL
 cat > "$dir/replace.sql" <<'SQL'
 \set e random(1, 2)
-SELECT lipvae_train('conc', 'SELECT age, sex, score FROM src', epsilon => :e, seed => :e, epochs => 1,
+SELECT lipvae.lipvae_train('conc', 'SELECT age, sex, score FROM src', epsilon => :e, seed => :e, epochs => 1,
                     hidden => 16, bounds => '{"age": [40, 100], "score": [0, 10]}',
                     categories => '{"sex": ["F", "M"]}', replace => true);
 SQL

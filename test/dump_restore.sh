@@ -28,21 +28,21 @@ CREATE TABLE flchain (age int, sex text, "sample.yr" int, kappa float8, lambda f
                       creatinine float8, mgus int, futime int, death int, chapter text);
 \copy flchain FROM '$here/data/flchain.csv' WITH (FORMAT csv, HEADER true)
 CREATE TABLE visits AS SELECT age, sex, kappa, chapter, death FROM flchain LIMIT 2000;
-SELECT lipvae_set_cap('visits', central_epsilon => 20);
-SELECT lipvae_train('m_central', 'SELECT age, sex, kappa, chapter, death FROM visits', epsilon => 2,
-                    seed => 1, epochs => 3, hidden => 16,
+SELECT lipvae.lipvae_set_cap('visits', central_epsilon => 20);
+SELECT lipvae.lipvae_train('m_central', 'SELECT age, sex, kappa, chapter, death FROM visits', epsilon => 2,
+                    epochs => 3, hidden => 16,
                     bounds => '{"age": [50, 101], "kappa": [0, 10]}', categories => '{"sex": ["F", "M"]}') IS NOT NULL AS trained;
-SELECT lipvae_train('m_latent', 'SELECT age, sex, death FROM visits', epsilon => 2, mechanism => 'latent',
+SELECT lipvae.lipvae_train('m_latent', 'SELECT age, sex, death FROM visits', epsilon => 2, mechanism => 'latent',
                     seed => 2, epochs => 3, hidden => 16, passes => 2,
                     bounds => '{"age": [50, 101]}', categories => '{"sex": ["F", "M"]}') IS NOT NULL AS trained;
-SELECT lipvae_train('m "quoted"', 'SELECT age, death FROM visits', epsilon => 4, seed => 3, epochs => 2,
+SELECT lipvae.lipvae_train('m "quoted"', 'SELECT age, death FROM visits', epsilon => 4, seed => 3, epochs => 2,
                     hidden => 16, marginals => 'one-way', bounds => '{"age": [50, 101]}') IS NOT NULL AS trained;
-SELECT lipvae_grant('m_central', 'lipvae_dump_analyst');
+SELECT lipvae.lipvae_grant('m_central', 'lipvae_dump_analyst');
 CREATE TABLE before_json AS
-  SELECT 'm_central' AS model, * FROM lipvae_sample('m_central', 700, 100)
-  UNION ALL SELECT 'm_latent', * FROM lipvae_sample('m_latent', 700, 3000)
-  UNION ALL SELECT 'm "quoted"', * FROM lipvae_sample('m "quoted"', 700);
-CREATE TABLE before_typed AS SELECT * FROM lipvae_sample(NULL::lipvae_types.m_central, 700, 100);
+  SELECT 'm_central' AS model, * FROM lipvae.lipvae_sample('m_central', 700, 100)
+  UNION ALL SELECT 'm_latent', * FROM lipvae.lipvae_sample('m_latent', 700, 3000)
+  UNION ALL SELECT 'm "quoted"', * FROM lipvae.lipvae_sample('m "quoted"', 700);
+CREATE TABLE before_typed AS SELECT * FROM lipvae.lipvae_sample(NULL::lipvae_types.m_central, 700, 100);
 SQL
 
 pg_dump -Fc -f "$dir/db.dump" $src
@@ -50,22 +50,26 @@ createdb $dst
 pg_restore -d $dst --exit-on-error "$dir/db.dump"
 
 psql -X -A -t -v ON_ERROR_STOP=1 -d $dst <<'SQL' | tee "$dir/check.txt"
-SELECT 'models: ' || string_agg(name || ' ' || mechanism, ', ' ORDER BY name) FROM lipvae_models();
+SELECT 'lipvae functions: ' || count(*) FILTER (WHERE pronamespace = 'lipvae'::regnamespace)
+       || ' in lipvae, ' || count(*) FILTER (WHERE pronamespace <> 'lipvae'::regnamespace) || ' elsewhere'
+  FROM pg_proc WHERE proname LIKE 'lipvae\_%';
+SELECT 'models: ' || string_agg(name || ' ' || mechanism, ', ' ORDER BY name) FROM lipvae.lipvae_models();
 SELECT 'analyst grant kept: ' || bool_or(a::text LIKE 'lipvae_dump_analyst=%')
   FROM lipvae.models, unnest(acl) a WHERE name = 'm_central';
 CREATE TEMP TABLE after_json AS
-  SELECT 'm_central' AS model, * FROM lipvae_sample('m_central', 700, 100)
-  UNION ALL SELECT 'm_latent', * FROM lipvae_sample('m_latent', 700, 3000)
-  UNION ALL SELECT 'm "quoted"', * FROM lipvae_sample('m "quoted"', 700);
+  SELECT 'm_central' AS model, * FROM lipvae.lipvae_sample('m_central', 700, 100)
+  UNION ALL SELECT 'm_latent', * FROM lipvae.lipvae_sample('m_latent', 700, 3000)
+  UNION ALL SELECT 'm "quoted"', * FROM lipvae.lipvae_sample('m "quoted"', 700);
 SELECT 'jsonb rows differing: ' || ((SELECT count(*) FROM (SELECT * FROM before_json EXCEPT SELECT * FROM after_json) d)
        + (SELECT count(*) FROM (SELECT * FROM after_json EXCEPT SELECT * FROM before_json) d)) ||
        ' of ' || (SELECT count(*) FROM after_json);
-CREATE TEMP TABLE after_typed AS SELECT * FROM lipvae_sample(NULL::lipvae_types.m_central, 700, 100);
+CREATE TEMP TABLE after_typed AS SELECT * FROM lipvae.lipvae_sample(NULL::lipvae_types.m_central, 700, 100);
 SELECT 'typed rows differing: ' || ((SELECT count(*) FROM (SELECT * FROM before_typed EXCEPT SELECT * FROM after_typed) d)
        + (SELECT count(*) FROM (SELECT * FROM after_typed EXCEPT SELECT * FROM before_typed) d));
 SELECT 'ledger: ' || string_agg(relation::text || ' central ' || round(central_epsilon::numeric, 6) ||
-       ' cap ' || central_cap || ' trainings ' || trainings, ', ') FROM lipvae_ledger();
+       ' cap ' || central_cap || ' trainings ' || trainings, ', ') FROM lipvae.lipvae_ledger();
 SQL
+grep -q '^lipvae functions: 12 in lipvae, 0 elsewhere$' "$dir/check.txt"
 grep -q '^models: m "quoted" central, m_central central, m_latent latent$' "$dir/check.txt"
 grep -q '^analyst grant kept: true$' "$dir/check.txt"
 grep -q '^jsonb rows differing: 0 of 2100$' "$dir/check.txt"
