@@ -14,11 +14,15 @@
  *
  *   scan of r (and of its children, ancestors)       K = 1
  *   UNION / INTERSECT / EXCEPT [ALL]                 K = sum over the arms
- *   join item i: for each r in i                     K = K_i(r) * prod_{j != i} F_j
- *     F_j, the rows of item j that can join one combination of the others:
- *     1 for a relation whose unique key is equated to the other items (or to
- *     constants), the row count of a VALUES list or of a one-row aggregate,
- *     unbounded otherwise
+ *   join: for each r in item i                       K = K_i(r) * J_i, doubled
+ *     under the nullable side of an outer join (a replaced row there can
+ *     turn one matched row into a null-extended one and another back)
+ *     J_i, the rows of the join one row of item i is part of, by the chain
+ *     rule: taking the other items one after the other, each either has a
+ *     unique key equated (deterministic =, by a qual that binds it) to the
+ *     items taken so far or to constants (factor 1), or is a VALUES list, a
+ *     one-row result or a bounded subquery whose LATERAL references are
+ *     taken (factor: its row count); an item never taken: unbounded
  *   GROUP BY / aggregates                            K = 2K (the old and the new group)
  *   aggregates without GROUP BY                      K = 1 (one row)
  *   DISTINCT ON, LIMIT, OFFSET                       K = 2K
@@ -43,6 +47,7 @@
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
 #include "utils/lsyscache.h"
+#include "utils/pg_locale.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 
@@ -214,38 +219,22 @@ item_mult(Query *q, RangeTblEntry *rte, List *outer)
 	return m;
 }
 
-/* flatten_from lists the leaf range-table indexes and the join quals. */
-static void
-flatten_from(Node *node, List **items, List **quals)
+/*
+ * The join tree of one query level, flattened: its leaf items, the items
+ * on the nullable side of an outer join, and the conjuncts of its quals,
+ * each with the items it may bound (NULL: any item).
+ */
+typedef struct JoinTree
 {
-	if (node == NULL)
-		return;
-	if (IsA(node, RangeTblRef))
-		*items = lappend_int(*items, ((RangeTblRef *) node)->rtindex);
-	else if (IsA(node, FromExpr))
-	{
-		FromExpr *f = (FromExpr *) node;
-		ListCell *lc;
+	List *items;         /* of int: range-table indexes of the leaves */
+	Bitmapset *nullable; /* leaves under the nullable side of an outer join */
+	List *conjuncts;     /* of Node * */
+	List *bounds;        /* of Bitmapset *, parallel: items it may bound */
+} JoinTree;
 
-		foreach (lc, f->fromlist)
-			flatten_from(lfirst(lc), items, quals);
-		*quals = lappend(*quals, f->quals);
-	}
-	else if (IsA(node, JoinExpr))
-	{
-		JoinExpr *j = (JoinExpr *) node;
-
-		flatten_from(j->larg, items, quals);
-		flatten_from(j->rarg, items, quals);
-		*quals = lappend(*quals, j->quals);
-	}
-	else
-		elog(ERROR, "lipvae: unrecognized join tree node %d", (int) nodeTag(node));
-}
-
-/* add_conjuncts appends the top-level AND arms of a qual to *out. */
+/* add_conjuncts appends the top-level AND arms of a qual, for items. */
 static void
-add_conjuncts(Node *qual, List **out)
+add_conjuncts(JoinTree *jt, Node *qual, Bitmapset *items)
 {
 	if (qual == NULL)
 		return;
@@ -254,12 +243,76 @@ add_conjuncts(Node *qual, List **out)
 		ListCell *lc;
 
 		foreach (lc, (List *) qual)
-			add_conjuncts(lfirst(lc), out);
+			add_conjuncts(jt, lfirst(lc), items);
 	}
 	else if (is_andclause(qual))
-		add_conjuncts((Node *) ((BoolExpr *) qual)->args, out);
+		add_conjuncts(jt, (Node *) ((BoolExpr *) qual)->args, items);
 	else
-		*out = lappend(*out, qual);
+	{
+		jt->conjuncts = lappend(jt->conjuncts, qual);
+		jt->bounds = lappend(jt->bounds, items);
+	}
+}
+
+/* leaves returns the range-table indexes of the leaves under a node. */
+static Bitmapset *
+leaves(Node *node)
+{
+	Bitmapset *out = NULL;
+	ListCell *lc;
+
+	if (IsA(node, RangeTblRef))
+		return bms_make_singleton(((RangeTblRef *) node)->rtindex);
+	if (IsA(node, JoinExpr))
+		return bms_union(leaves(((JoinExpr *) node)->larg), leaves(((JoinExpr *) node)->rarg));
+	foreach (lc, castNode(FromExpr, node)->fromlist)
+		out = bms_union(out, leaves(lfirst(lc)));
+	return out;
+}
+
+/*
+ * flatten_from collects the leaves and quals under node. The quals of
+ * WHERE and of inner joins bound any item: an output row satisfies them.
+ * The ON quals of an outer join bound only the items of its nullable side
+ * (the preserved side's rows appear whether they match or not), those of a
+ * FULL join none; nullable says whether node is under a nullable side.
+ */
+static void
+flatten_from(Query *q, Node *node, JoinTree *jt, bool nullable)
+{
+	if (IsA(node, RangeTblRef))
+	{
+		int rti = ((RangeTblRef *) node)->rtindex;
+
+		jt->items = lappend_int(jt->items, rti);
+		if (nullable)
+			jt->nullable = bms_add_member(jt->nullable, rti);
+	}
+	else if (IsA(node, FromExpr))
+	{
+		FromExpr *f = (FromExpr *) node;
+		ListCell *lc;
+
+		foreach (lc, f->fromlist)
+			flatten_from(q, lfirst(lc), jt, nullable);
+		add_conjuncts(jt, flatten_join_alias_vars(q, f->quals), NULL);
+	}
+	else if (IsA(node, JoinExpr))
+	{
+		JoinExpr *j = (JoinExpr *) node;
+		Node *quals = flatten_join_alias_vars(q, j->quals);
+
+		flatten_from(q, j->larg, jt, nullable || j->jointype == JOIN_RIGHT || j->jointype == JOIN_FULL);
+		flatten_from(q, j->rarg, jt, nullable || j->jointype == JOIN_LEFT || j->jointype == JOIN_FULL);
+		if (j->jointype == JOIN_INNER)
+			add_conjuncts(jt, quals, NULL);
+		else if (j->jointype == JOIN_LEFT)
+			add_conjuncts(jt, quals, leaves(j->rarg));
+		else if (j->jointype == JOIN_RIGHT)
+			add_conjuncts(jt, quals, leaves(j->larg));
+	}
+	else
+		elog(ERROR, "lipvae: unrecognized join tree node %d", (int) nodeTag(node));
 }
 
 /* strip_relabel removes binary-compatible casts around an expression. */
@@ -271,20 +324,13 @@ strip_relabel(Node *n)
 	return n;
 }
 
-/* references_item says whether an expression uses a column of item rti. */
-static bool
-references_item(Node *n, int rti)
-{
-	return bms_is_member(rti, pull_varnos(NULL, n));
-}
-
 /*
  * equated_column returns the attribute number of item rti that conjunct
- * equates (with operator *opno) to an expression free of rti and of
- * volatile functions, or 0.
+ * equates, with a deterministic equality (*opno), to an expression that
+ * reads only items of known (fixed) and no volatile function; or 0.
  */
 static AttrNumber
-equated_column(Node *conjunct, int rti, Oid *opno)
+equated_column(Node *conjunct, int rti, const Bitmapset *known, Oid *opno)
 {
 	OpExpr *op;
 	int side;
@@ -292,6 +338,9 @@ equated_column(Node *conjunct, int rti, Oid *opno)
 	if (!IsA(conjunct, OpExpr) || list_length(((OpExpr *) conjunct)->args) != 2)
 		return 0;
 	op = (OpExpr *) conjunct;
+	/* a nondeterministic collation's = matches values a unique index tells apart */
+	if (OidIsValid(op->inputcollid) && !get_collation_isdeterministic(op->inputcollid))
+		return 0;
 	for (side = 0; side < 2; side++)
 	{
 		Node *mine = strip_relabel((Node *) list_nth(op->args, side));
@@ -303,14 +352,13 @@ equated_column(Node *conjunct, int rti, Oid *opno)
 		v = (Var *) mine;
 		if (v->varno != rti || v->varlevelsup != 0 || v->varattno <= 0)
 			continue;
-		if (references_item(other, rti) || contain_volatile_functions(other))
+		if (!bms_is_subset(pull_varnos(NULL, other), known) || contain_volatile_functions(other))
 			continue;
 		*opno = op->opno;
 		return v->varattno;
 	}
 	return 0;
 }
-
 /*
  * index_covered says whether a unique index's key columns are all among
  * the equated columns, each with an equality of the index's opfamily.
@@ -340,24 +388,36 @@ index_covered(Relation idx, const AttrNumber *cols, const Oid *ops, int ncols)
 }
 
 /*
- * unique_match says whether at most one row of relation item rti can match
- * a combination of the other items: a unique index of it (of the whole
- * table: not under plain inheritance) has every key column equated.
+ * unique_match says whether at most one row of relation item rti can join
+ * fixed rows of the items in known (item i, the one whose rows are
+ * counted, among them): a unique index of it (of the whole table: not
+ * under plain inheritance) has every key column equated, by a conjunct
+ * that may bound rti, to those rows or to constants.
  */
 static bool
-unique_match(RangeTblEntry *rte, int rti, List *conjuncts)
+unique_match(RangeTblEntry *rte, int rti, const JoinTree *jt, const Bitmapset *known, int i)
 {
-	AttrNumber *cols = palloc(sizeof(AttrNumber) * (list_length(conjuncts) + 1));
-	Oid *ops = palloc(sizeof(Oid) * (list_length(conjuncts) + 1));
+	AttrNumber *cols = palloc(sizeof(AttrNumber) * (list_length(jt->conjuncts) + 1));
+	Oid *ops = palloc(sizeof(Oid) * (list_length(jt->conjuncts) + 1));
 	int ncols = 0;
 	bool unique = false;
 	Relation rel;
 	List *indexes;
-	ListCell *lc;
+	ListCell *lc,
+		*lb;
 
-	foreach (lc, conjuncts)
+	forboth(lc, jt->conjuncts, lb, jt->bounds)
 	{
-		cols[ncols] = equated_column((Node *) lfirst(lc), rti, &ops[ncols]);
+		Bitmapset *may = (Bitmapset *) lfirst(lb);
+
+		/*
+		 * An outer join's ON quals bound its nullable side's items; and any
+		 * of its items once the row counted (item i) is on that side: a row
+		 * of it present in the output is a matched row.
+		 */
+		if (may != NULL && !bms_is_member(rti, may) && !bms_is_member(i, may))
+			continue;
+		cols[ncols] = equated_column((Node *) lfirst(lc), rti, known, &ops[ncols]);
 		if (cols[ncols] > 0)
 			ncols++;
 	}
@@ -416,8 +476,7 @@ setop_rows(Query *q, Node *node)
 static int
 query_rows(Query *q)
 {
-	List *items = NIL;
-	List *quals = NIL;
+	JoinTree jt = {NIL, NULL, NIL, NIL};
 	ListCell *lc;
 	int rows = 1;
 
@@ -430,8 +489,8 @@ query_rows(Query *q)
 		return const_limit(q);
 	if (q->setOperations != NULL)
 		return setop_rows(q, q->setOperations);
-	flatten_from((Node *) q->jointree, &items, &quals);
-	foreach (lc, items)
+	flatten_from(q, (Node *) q->jointree, &jt, false);
+	foreach (lc, jt.items)
 	{
 		RangeTblEntry *rte = rt_fetch(lfirst_int(lc), q->rtable);
 
@@ -446,18 +505,17 @@ query_rows(Query *q)
 }
 
 /*
- * item_fanout bounds the rows of item rti that can join one combination of
- * rows of the other items.
+ * item_rows bounds the rows of item rti for fixed rows of the items its
+ * LATERAL references read: a VALUES list, a one-row result, a subquery
+ * bounded whatever the data; unbounded for a relation.
  */
 static int
-item_fanout(Query *q, int rti, List *conjuncts)
+item_rows(Query *q, int rti)
 {
 	RangeTblEntry *rte = rt_fetch(rti, q->rtable);
 
 	switch (rte->rtekind)
 	{
-		case RTE_RELATION:
-			return unique_match(rte, rti, conjuncts) ? 1 : LIPVAE_MULT_UNBOUNDED;
 		case RTE_VALUES:
 			return list_length(rte->values_lists);
 		case RTE_RESULT:
@@ -467,6 +525,65 @@ item_fanout(Query *q, int rti, List *conjuncts)
 		default:
 			return LIPVAE_MULT_UNBOUNDED;
 	}
+}
+
+/* lateral_refs returns the items of this level that item rti reads. */
+static Bitmapset *
+lateral_refs(Query *q, int rti)
+{
+	RangeTblEntry *rte = rt_fetch(rti, q->rtable);
+
+	if (rte->rtekind == RTE_SUBQUERY)
+		return pull_varnos_of_level(NULL, (Node *) rte->subquery, 1);
+	if (rte->rtekind == RTE_VALUES)
+		return pull_varnos(NULL, (Node *) rte->values_lists);
+	return NULL;
+}
+
+/*
+ * join_factor bounds how many rows of the join one row of item i is part
+ * of: by the chain rule, item after item, the rows of the next item that
+ * can join fixed rows of the items taken so far (known). An item with a
+ * unique key equated to known rows or constants adds 1; one bounded by its
+ * row count (once its LATERAL references are known) multiplies by that; if
+ * any item is left, the factor is unbounded.
+ */
+static int
+join_factor(Query *q, const JoinTree *jt, int i)
+{
+	Bitmapset *known = bms_make_singleton(i);
+	int factor = 1;
+	bool progress = true;
+	ListCell *lc;
+
+	while (progress && bms_num_members(known) < list_length(jt->items))
+	{
+		progress = false;
+		foreach (lc, jt->items)
+		{
+			int j = lfirst_int(lc);
+			RangeTblEntry *rte = rt_fetch(j, q->rtable);
+
+			if (!bms_is_member(j, known) && rte->rtekind == RTE_RELATION &&
+				unique_match(rte, j, jt, known, i))
+			{
+				known = bms_add_member(known, j);
+				progress = true;
+			}
+		}
+		foreach (lc, jt->items)
+		{
+			int j = lfirst_int(lc);
+
+			if (progress || bms_is_member(j, known) || item_rows(q, j) == LIPVAE_MULT_UNBOUNDED ||
+				!bms_is_subset(lateral_refs(q, j), known))
+				continue;
+			factor = mult_mul(factor, item_rows(q, j));
+			known = bms_add_member(known, j);
+			progress = true;
+		}
+	}
+	return bms_num_members(known) < list_length(jt->items) ? LIPVAE_MULT_UNBOUNDED : factor;
 }
 
 /* setop_mult adds up K over the arms of a set operation. */
@@ -488,34 +605,28 @@ setop_mult(Query *q, Node *node, List *outer, MultMap *m)
 	}
 }
 
-/* from_mult computes K over the join tree of a query level. */
+/*
+ * from_mult computes K over the join tree of a query level: K of each
+ * item's relations times the item's join factor, doubled under the
+ * nullable side of an outer join (a replaced row there can turn one
+ * matched row into a null-extended one and another the other way).
+ */
 static void
 from_mult(Query *q, List *outer, MultMap *m)
 {
-	List *items = NIL;
-	List *quals = NIL;
-	List *conjuncts = NIL;
-	int *fan;
+	JoinTree jt = {NIL, NULL, NIL, NIL};
 	ListCell *lc;
-	int i = 0;
 
-	flatten_from((Node *) q->jointree, &items, &quals);
-	add_conjuncts(flatten_join_alias_vars(q, (Node *) quals), &conjuncts);
-	fan = palloc(sizeof(int) * Max(list_length(items), 1));
-	foreach (lc, items)
-		fan[i++] = item_fanout(q, lfirst_int(lc), conjuncts);
-	i = 0;
-	foreach (lc, items)
+	flatten_from(q, (Node *) q->jointree, &jt, false);
+	foreach (lc, jt.items)
 	{
-		MultMap im = item_mult(q, rt_fetch(lfirst_int(lc), q->rtable), outer);
-		int others = 1;
-		int j;
+		int i = lfirst_int(lc);
+		MultMap im = item_mult(q, rt_fetch(i, q->rtable), outer);
+		int factor = join_factor(q, &jt, i);
 
-		for (j = 0; j < list_length(items); j++)
-			if (j != i)
-				others = mult_mul(others, fan[j]);
-		map_merge(m, &im, others);
-		i++;
+		if (bms_is_member(i, jt.nullable))
+			factor = mult_mul(factor, 2);
+		map_merge(m, &im, factor);
 	}
 }
 

@@ -214,8 +214,9 @@ same_columns(TupleDesc got, TupleDesc want)
 		Form_pg_attribute a = TupleDescAttr(got, i);
 		Form_pg_attribute b = TupleDescAttr(want, i);
 
-		same = a->atttypid == b->atttypid && a->atttypmod == b->atttypmod &&
-			   a->attisdropped == b->attisdropped;
+		/* the type decides how a value is read; a typmod can differ (the
+		 * planner's VALUES columns) without changing that */
+		same = a->atttypid == b->atttypid && a->attisdropped == b->attisdropped;
 	}
 	if (!same)
 		ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
