@@ -1854,8 +1854,11 @@ apply_user_settings(TrainColumn *tc, int ncols, TrainOptions *o)
 			t->hi = Min(t->hi, thi);
 			if (t->integer)
 			{
-				t->lo = floor(t->lo);
-				t->hi = ceil(t->hi);
+				/* the integers inside: a sampled value never leaves the bounds */
+				t->lo = ceil(t->lo);
+				t->hi = floor(t->hi);
+				if (!(t->lo < t->hi))
+					bad_option("bounds", psprintf("The bounds of integer column \"%s\" must contain at least two integers.", t->col.name), NULL);
 			}
 			t->have_bounds = true;
 			t->bounds_source = "user";
