@@ -249,7 +249,12 @@ test_noise(void **state)
 	assert_int_equal(lv_marginal_noise(c, 2, 3.0, &st), LV_ERR_ARG);
 	assert_true(c[0] == 0.0 && c[1] == 0.0);
 	c[0] = 4.0;
-	assert_int_equal(lv_marginal_noise(c, 1, 0.0, &st), LV_ERR_ARG);
+	assert_int_equal(lv_marginal_noise(c, 1, 0.0, &st), LV_OK); /* sd 0: no noise */
+	assert_true(c[0] == 4.0);
+	assert_int_equal(lv_marginal_noise(c, 1, -1.0, &st), LV_ERR_ARG);
+	assert_true(c[0] == 0.0);
+	c[0] = 4.0;
+	assert_int_equal(lv_marginal_noise(c, 1, 1e-9, &st), LV_ERR_ARG);
 	assert_true(c[0] == 0.0);
 	c[0] = 4.0;
 	assert_int_equal(lv_marginal_noise(c, 1, NAN, &st), LV_ERR_ARG);

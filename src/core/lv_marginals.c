@@ -77,6 +77,8 @@ lv_marginal_noise(double *counts, int w, double sd, lv_stream *s)
 
 	if (w < 0 || (w > 0 && (counts == NULL || s == NULL)))
 		return LV_ERR_ARG;
+	if (sd == 0.0)
+		return LV_OK; /* no noise: the audit's noiseless control only */
 	rc = lv_gaussian_var_up(sd, &n, &d);
 	for (i = 0; rc == LV_OK && i < w; i++)
 		if (!(fabs(counts[i]) < 0x1p53) || counts[i] != floor(counts[i]))

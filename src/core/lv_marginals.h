@@ -47,7 +47,8 @@ void lv_marginal_counts(const lv_schema *s, const int32_t *T, int64_t n,
  * order alpha: the RDP curve the accountant composes for mu-GDP Gaussians,
  * so accounting at the nominal sd overstates the loss. (The continuous
  * Gaussian's exact GDP / (eps, delta) profile does NOT carry over: convert
- * these releases through RDP only.) Returns LV_OK, or LV_ERR_ARG (sd out of
+ * these releases through RDP only.) sd = 0 adds nothing (the audit's
+ * noiseless control). Returns LV_OK, or LV_ERR_ARG (sd out of {0} and
  * [2^-15, 2^30], a non-integer count) / LV_ERR_NUMERIC, with every count
  * set to 0.
  */
