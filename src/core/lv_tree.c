@@ -667,7 +667,7 @@ lv_find(int *comp, int v)
 /*
  * lv_model_fit_tree selects the edges (exponential mechanism on the L1
  * error of the decoder's pair marginals), measures their counts with
- * Gaussian noise, orients the forest from column 0 of each component, and
+ * exact discrete Gaussian noise (lv_marginal_noise), orients the forest from column 0 of each component, and
  * fits the potentials (see lv_tree.h).
  */
 int
