@@ -391,8 +391,10 @@ test_dyadic_up(void **state)
 
 		assert_int_equal(lv_dyadic_up(xs[i], &num, &den), LV_OK);
 		assert_true((den & (den - 1)) == 0);
+		/* smallest numerator for this den: ceil of the exact x den (integer compare) */
+		assert_true(num == (uint64_t) ceil(ldexp(xs[i], __builtin_ctzll(den))));
+		assert_true(den == 1 || (num >= (1ULL << 31) && num <= (1ULL << 32)));
 		assert_true((long double) num / den >= x);
-		assert_true((long double) (num - 1) / den < x);
 		assert_true((long double) num / den <= x * (1 + 0x1p-31L));
 	}
 	assert_int_equal(lv_dyadic_up(1.0, &num, &den), LV_OK);
