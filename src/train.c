@@ -39,6 +39,7 @@
 #include "lv_dpsgd.h"
 #include "lv_marginals.h"
 #include "lv_tree.h"
+#include "lv_exact.h"
 #include "lv_privacy.h"
 
 #define LIPVAE_CENTRAL_EPOCHS 30
@@ -780,7 +781,13 @@ dp_row_count(TrainOptions *o, PrivacyPlan *pp, int64 n, const uint8 *key,
 
 	lv_stream_init(&s, key, LV_DOMAIN_PREPROCESS, UINT64CONST(0x636f756e74)); /* "count" */
 	pp->eps_count = e;
-	pp->n_hat = fmax(1.0, round((double) n + lv_stream_laplace(&s, sens / e))); /* not Max(): one draw */
+	{
+		/* exact discrete Laplace of scale >= sens/e: (sens/scale)-DP <= e */
+		int64 x = 0;
+
+		lipvae_core_error(lv_discrete_laplace_b(&s, sens / e, &x), "drawing the DP row count");
+		pp->n_hat = (double) Max(1, n + x);
+	}
 	pp->eps_pre = lv_round_up(pp->eps_pre + e);
 	/* components is a JSON array: append before its closing bracket */
 	Assert(components->len > 0 && components->data[components->len - 1] == ']');

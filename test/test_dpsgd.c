@@ -377,6 +377,185 @@ test_ghost_norms(void **state)
 
 /* ---------- (2) clipping ---------- */
 
+/* exact_norm returns the L2 norm of n floats in long double. */
+static long double
+exact_norm(const float *v, size_t n)
+{
+	long double s = 0.0L;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		s += (long double) v[i] * v[i];
+	return sqrtl(s);
+}
+
+/*
+ * lv_dpsgd_clip_vector on adversarial vectors (up to 2^20 entries, norms
+ * from 2^-40 to 2^100, every entry equal, one huge entry among tiny ones,
+ * norms a hair above C): the clipped floats' exact norm is <= C, always;
+ * vectors already within C / (1 + 2^-20) are unchanged; and a clipped norm
+ * stays within a relative 1e-6 of C (the margin is small).
+ */
+static void
+test_clip_vector_bound(void **state)
+{
+	static const size_t dims[] = {1, 2, 3, 17, 1000, 65537, 1 << 20};
+	static const double clips[] = {1.0, 0.1, 3.7, 1e-5, 1e10, 0x1p-40};
+	uint8_t key[LV_KEY_BYTES];
+	lv_stream rs;
+	size_t di,
+		ci,
+		i;
+	float *v = malloc(sizeof(float) * ((size_t) 1 << 20));
+	int kind,
+		worst_hits = 0;
+	long double worst = 0.0L;
+
+	(void) state;
+	assert_non_null(v);
+	fill_key(key, 77);
+	lv_stream_init(&rs, key, LV_DOMAIN_TRAIN, 5);
+	for (di = 0; di < sizeof(dims) / sizeof(dims[0]); di++)
+		for (ci = 0; ci < sizeof(clips) / sizeof(clips[0]); ci++)
+			for (kind = 0; kind < 5; kind++)
+			{
+				size_t n = dims[di];
+				double C = clips[ci];
+				long double before,
+					after;
+
+				for (i = 0; i < n; i++)
+				{
+					double g = lv_stream_gaussian(&rs);
+
+					switch (kind)
+					{
+						case 0: /* norm a hair above C */
+							v[i] = (float) (C / sqrt((double) n));
+							break;
+						case 1: /* huge */
+							v[i] = (float) (g * 0x1p100 / sqrt((double) n));
+							break;
+						case 2: /* random, norm about 2 C */
+							v[i] = (float) (2.0 * C * g / sqrt((double) n));
+							break;
+						case 3: /* one large entry among tiny ones */
+							v[i] = (float) (i == n / 2 ? 5.0 * C : 1e-30 * g);
+							break;
+						default: /* random, norm just above C */
+							v[i] = (float) (C * (1 + 1e-7) * g / sqrt((double) n));
+							break;
+					}
+				}
+				before = exact_norm(v, n);
+				lv_dpsgd_clip_vector(v, n, C);
+				after = exact_norm(v, n);
+				if (after / C > worst)
+					worst = after / C;
+				assert_true(after <= (long double) C);
+				/* clipped near C (unless the factor is a subnormal float) */
+				if (before > C)
+				{
+					assert_true(after >= (long double) C * (1 - 1e-6L) ||
+								before < C * (1 + 1e-6) || C / before < 0x1p-120);
+					worst_hits++;
+				}
+			}
+	print_message("worst clipped norm %.12Lf C over %d clipped vectors\n", worst, worst_hits);
+	assert_true(worst_hits > 100);
+
+	/* within C / (1 + 2^-20): untouched */
+	for (i = 0; i < 1000; i++)
+		v[i] = (float) (0.999 / sqrt(1000.0));
+	{
+		float keep = v[0];
+
+		lv_dpsgd_clip_vector(v, 1000, 1.0);
+		assert_true(v[0] == keep);
+	}
+	/* the scale: 1 inside the margin, below 1 outside it, never above clip / norm */
+	assert_true(lv_dpsgd_clip_scale(0.5, 1.0) == 1.0f);
+	assert_true(lv_dpsgd_clip_scale(1.0, 1.0) < 1.0f);
+	assert_true(lv_dpsgd_clip_scale(1.0, 1.0) >= 1.0f - 0x1p-20f);
+	assert_true((double) lv_dpsgd_clip_scale(3.0, 1.0) * 3.0 <= 1.0);
+	free(v);
+}
+
+/*
+ * The DP-SGD clipping itself: every row of a network with 300-wide layers,
+ * one at a time (B = 1, so genc and gdec hold exactly that row's clipped
+ * gradient as float products), clipped at C equal to, a hair below and far
+ * below its own ghost norm: the float gradient's exact norm is <= C.
+ */
+static void
+test_clip_float_bound(void **state)
+{
+	const int n = 40;
+	static const double frac[] = {1.0, 1.0 - 1e-8, 1.0 + 1e-8, 0.5, 1e-3, 0.999999};
+	tiny t;
+	lv_dpsgd_work *w;
+	lv_mlp genc,
+		gdec;
+	float xi[16];
+	double nr;
+	uint8_t key[LV_KEY_BYTES];
+	lv_stream rs;
+	long double worst = 0.0L;
+	int i,
+		f,
+		clipped = 0;
+
+	(void) state;
+	tiny_make(&t, 300, 16, n, 5);
+	fill_key(key, 6);
+	lv_stream_init(&rs, key, LV_DOMAIN_TRAIN, 3);
+	w = lv_dpsgd_work_new(&t.s, &t.enc, &t.dec, 1);
+	assert_non_null(w);
+	assert_int_equal(lv_mlp_alloc_like(&genc, &t.enc), LV_OK);
+	assert_int_equal(lv_mlp_alloc_like(&gdec, &t.dec), LV_OK);
+	for (i = 0; i < n; i++)
+	{
+		const float *x = t.X + (size_t) i * t.d;
+		const int32_t *tg = t.T + (size_t) i * t.ncols;
+
+		lv_dpsgd_draw_xi(&rs, xi, (size_t) t.k);
+		lv_dpsgd_clip_accumulate(&t.s, &t.enc, &t.dec, x, tg, xi, 1, INFINITY,
+								 w, &genc, &gdec, 1, &nr, NULL, NULL);
+		for (f = 0; f < (int) (sizeof(frac) / sizeof(frac[0])); f++)
+		{
+			double C = nr * frac[f];
+			long double g2 = 0.0L,
+						g;
+			int l;
+
+			lv_dpsgd_clip_accumulate(&t.s, &t.enc, &t.dec, x, tg, xi, 1, C, w,
+									 &genc, &gdec, 1, NULL, NULL, NULL);
+			for (l = 0; l < 3; l++)
+			{
+				g = exact_norm(genc.layers[l].W, (size_t) genc.layers[l].out * genc.layers[l].in);
+				g2 += g * g;
+				g = exact_norm(genc.layers[l].b, (size_t) genc.layers[l].out);
+				g2 += g * g;
+				g = exact_norm(gdec.layers[l].W, (size_t) gdec.layers[l].out * gdec.layers[l].in);
+				g2 += g * g;
+				g = exact_norm(gdec.layers[l].b, (size_t) gdec.layers[l].out);
+				g2 += g * g;
+			}
+			g = sqrtl(g2);
+			if (g / C > worst)
+				worst = g / C;
+			assert_true(g <= (long double) C);
+			assert_true(g >= (long double) C * (1 - 1e-4L)); /* clipped, not destroyed */
+			clipped++;
+		}
+	}
+	print_message("worst float norm of a clipped gradient %.12Lf C (%d cases)\n", worst, clipped);
+	lv_mlp_free(&genc);
+	lv_mlp_free(&gdec);
+	lv_dpsgd_work_free(w);
+	tiny_free(&t);
+}
+
 /*
  * With sigma = 0 and a tiny C, the privatised gradient of a step is the
  * sum over the step's Poisson sample of the per-example gradients each
@@ -2211,6 +2390,8 @@ main(void)
 {
 	const struct CMUnitTest grad_tests[] = {
 		cmocka_unit_test(test_ghost_norms),
+		cmocka_unit_test(test_clip_vector_bound),
+		cmocka_unit_test(test_clip_float_bound),
 		cmocka_unit_test(test_clipping),
 		cmocka_unit_test(test_noise),
 		cmocka_unit_test(test_poisson),

@@ -213,27 +213,53 @@ test_bad_args(void **state)
 	lv_mlp_free(&m.dec);
 }
 
-/* Gaussian noise of the given sd, in order from the stream. */
+/*
+ * Discrete Gaussian noise of the given sd, in order from the stream:
+ * integer counts stay integers, mean 0, sd 3 (the discrete Gaussian's
+ * variance equals sigma^2 to 1e-70 at sigma = 3); bad input is refused and
+ * leaves only zeros.
+ */
 static void
 test_noise(void **state)
 {
-	double c[20000];
+	static double c[20000];
 	uint8_t key[LV_KEY_BYTES] = {1};
 	lv_stream st;
 	double sum = 0,
 		   sq = 0;
 	int i;
 
-	memset(c, 0, sizeof(c));
+	for (i = 0; i < 20000; i++)
+		c[i] = (double) (i % 7);
 	lv_stream_init(&st, key, LV_DOMAIN_TRAIN, 1);
-	lv_marginal_noise(c, 20000, 3.0, &st);
+	assert_int_equal(lv_marginal_noise(c, 20000, 3.0, &st), LV_OK);
 	for (i = 0; i < 20000; i++)
 	{
-		sum += c[i];
-		sq += c[i] * c[i];
+		double x = c[i] - (double) (i % 7);
+
+		assert_true(c[i] == floor(c[i]));
+		sum += x;
+		sq += x * x;
 	}
 	assert_true(fabs(sum / 20000) < 0.1);
 	assert_true(fabs(sqrt(sq / 20000) - 3.0) < 0.1);
+
+	c[0] = 4.0;
+	c[1] = 2.5; /* not a count */
+	assert_int_equal(lv_marginal_noise(c, 2, 3.0, &st), LV_ERR_ARG);
+	assert_true(c[0] == 0.0 && c[1] == 0.0);
+	c[0] = 4.0;
+	assert_int_equal(lv_marginal_noise(c, 1, 0.0, &st), LV_OK); /* sd 0: no noise */
+	assert_true(c[0] == 4.0);
+	assert_int_equal(lv_marginal_noise(c, 1, -1.0, &st), LV_ERR_ARG);
+	assert_true(c[0] == 0.0);
+	c[0] = 4.0;
+	assert_int_equal(lv_marginal_noise(c, 1, 1e-9, &st), LV_ERR_ARG);
+	assert_true(c[0] == 0.0);
+	c[0] = 4.0;
+	assert_int_equal(lv_marginal_noise(c, 1, NAN, &st), LV_ERR_ARG);
+	assert_true(c[0] == 0.0);
+	assert_int_equal(lv_marginal_noise(c, -1, 1.0, &st), LV_ERR_ARG);
 }
 
 int

@@ -30,6 +30,7 @@
 #endif
 
 #include "lv_privacy.h"
+#include "lv_exact.h"
 
 static const uint8_t test_key[LV_KEY_BYTES] = {
 	0x3a, 0x91, 0x07, 0xc4, 0x5e, 0x22, 0xf0, 0x18,
@@ -477,7 +478,8 @@ test_dp_bounds_constant(void **state)
 	assert_true(lo <= 7.0 && hi >= 7.0 && hi > lo);
 	assert_true(lo >= 4.0 && hi <= 8.0);
 	assert_int_equal(run_bounds(v, m, 1.0, 0, 0, &lo, &hi), 0);
-	assert_true(lo <= 7.0 && hi > 7.0 && hi > lo);
+	/* 7 is itself a candidate of the quantiles' grid: hi = 7 clips nothing */
+	assert_true(lo <= 7.0 && hi >= 7.0 && hi > lo);
 	/* few rows for the budget: loose (never clipping) inside stage 1's bin */
 	assert_true(lo >= 4.0 && hi <= 8.0);
 
@@ -568,16 +570,27 @@ test_dp_bounds_failure_and_order(void **state)
 
 /*
  * Stage 1's noise scale and threshold: m copies of one value fill one bin;
- * below the threshold T = (6/eps) ln(147/0.01), stage 1 still succeeds when
- * the bin's noisy count reaches 0.9 T, i.e. with probability
- * P(m + Laplace(6/eps) >= 0.9 T) (plus about 1.3% for a noise bin).
+ * below the threshold T = t ln(147/0.01) (t = 6/eps rounded up), stage 1
+ * still succeeds when the bin's noisy count reaches 0.9 T, i.e. with
+ * probability P(m + X >= 0.9 T), X ~ Lap_Z(t): q^j / (1 + q) for
+ * j = ceil(0.9 T - m) >= 1, else 1 - q^(1-j) / (1 + q) (plus about 1.3% for
+ * a noise bin).
  */
 static void
 test_dp_bounds_stage1_threshold(void **state)
 {
 	const double eps = 1.0;
-	const double b = 6.0 / eps; /* stage 1 spends eps/3 */
-	const double thr = b * log(147 / 0.01);
+	uint64_t tn,
+		ts;
+	double b,
+		thr,
+		q;
+
+	assert_int_equal(lv_laplace_scale_up(6.0 / eps, &tn, &ts), 0); /* stage 1 spends eps/3 */
+	b = (double) tn / ts;
+	assert_true(b >= 6.0 / eps && b <= 6.0 / eps * (1 + 1e-9));
+	thr = b * log(147 / 0.01);
+	q = exp(-1.0 / b);
 	const int trials = 2000;
 	double v[64];
 	int a,
@@ -588,8 +601,8 @@ test_dp_bounds_stage1_threshold(void **state)
 	for (a = 0; a < 3; a++)
 	{
 		int m = (int) floor(0.9 * thr) + 4 * (a - 1); /* 47, 51, 55 */
-		double gap = 0.9 * thr - m;
-		double p = gap >= 0 ? 0.5 * exp(-gap / b) : 1 - 0.5 * exp(gap / b);
+		double j = ceil(0.9 * thr - m);
+		double p = j >= 1 ? pow(q, j) / (1 + q) : 1 - pow(q, 1 - j) / (1 + q);
 		int found = 0,
 			t;
 		double lo,
@@ -604,16 +617,114 @@ test_dp_bounds_stage1_threshold(void **state)
 	}
 }
 
-/* T = 1 + (2/eps) ln(1/delta). */
+/*
+ * The category threshold T = r + k against the discrete Laplace tail,
+ * recomputed here in long double: the r new categories of a unit (counts
+ * <= r) are all kept with probability <= r P(X >= k) = r q^k / (1 + q)
+ * <= delta/2, k is the smallest integer with that property, and T is above
+ * the continuous formula r + t ln(r/delta) (the discrete tail is heavier).
+ * Bad input gives NaN.
+ */
 static void
 test_category_threshold(void **state)
 {
-	assert_true(rel_err(lv_dp_category_threshold(1.0, 1e-6),
-						1.0 + 2.0 * log(1e6)) < 1e-14);
-	assert_true(rel_err(lv_dp_category_threshold(0.5, 1e-5),
-						1.0 + 4.0 * log(1e5)) < 1e-14);
-	assert_true(rel_err(lv_dp_category_threshold(2.0, 1e-9),
-						1.0 + log(1e9)) < 1e-14);
+	static const struct
+	{
+		double eps,
+			delta;
+		int r;
+	} c[] = {{1.0, 1e-6, 1}, {0.5, 1e-5, 1}, {2.0, 1e-9, 1}, {1.0, 1e-6, 5}, {0.1, 1e-8, 3}, {2.0, 0.3, 1}, {8.0, 1e-6, 1}, {0.01, 1e-7, 10}};
+	size_t i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+	{
+		double T = lv_dp_category_threshold_units(c[i].eps, c[i].delta, c[i].r);
+		uint64_t tn,
+			ts;
+		long double t,
+			q,
+			k,
+			half = (long double) c[i].delta / 2;
+
+		assert_int_equal(lv_laplace_scale_up(2.0 * c[i].r / c[i].eps, &tn, &ts), 0);
+		t = (long double) tn / ts;
+		assert_true(t >= 2.0L * c[i].r / c[i].eps);
+		q = expl(-1.0L / t);
+		k = (long double) T - c[i].r;
+		print_message("eps %g delta %g r %d: T = %.0f (continuous %.3f)\n", c[i].eps,
+					  c[i].delta, c[i].r, T,
+					  (double) (c[i].r + t * logl(c[i].r / (long double) c[i].delta)));
+		assert_true(T == floor(T) && k >= 1);
+		assert_true(c[i].r * powl(q, k) / (1 + q) <= half);
+		if (k > 1)
+			assert_true(c[i].r * powl(q, k - 1) / (1 + q) > half);
+		assert_true(T >= c[i].r + t * logl(c[i].r / (long double) c[i].delta));
+	}
+	assert_true(lv_dp_category_threshold(1.0, 1e-6) ==
+				lv_dp_category_threshold_units(1.0, 1e-6, 1));
+	assert_true(isnan(lv_dp_category_threshold(0.0, 1e-6)));
+	assert_true(isnan(lv_dp_category_threshold(1.0, 1.0)));
+	assert_true(isnan(lv_dp_category_threshold_units(1.0, 1e-6, 0)));
+}
+
+/*
+ * The documented delta share holds empirically: categories whose count is
+ * r (the largest count a unit's new category can have) are each kept with
+ * probability P(X >= T - r) <= delta/(2r), the exact discrete value.
+ */
+static void
+test_category_threshold_frequency(void **state)
+{
+	static const struct
+	{
+		double eps,
+			delta;
+		int r;
+	} c[] = {{2.0, 0.3, 1}, {1.0, 0.2, 3}, {4.0, 0.05, 2}};
+	const int k = 20000;
+	double *cnt = malloc(k * sizeof(double));
+	int *keep = malloc(k * sizeof(int));
+	size_t j;
+	int i;
+
+	assert_non_null(cnt);
+	assert_non_null(keep);
+	for (j = 0; j < sizeof(c) / sizeof(c[0]); j++)
+	{
+		double T = lv_dp_category_threshold_units(c[j].eps, c[j].delta, c[j].r);
+		uint64_t tn,
+			ts;
+		double t,
+			q,
+			p,
+			f,
+			se;
+		lv_stream rng;
+		int n;
+
+		assert_int_equal(lv_laplace_scale_up(2.0 * c[j].r / c[j].eps, &tn, &ts), 0);
+		t = (double) tn / ts;
+		q = exp(-1.0 / t);
+		p = pow(q, T - c[j].r) / (1 + q);
+		for (i = 0; i < k; i++)
+			cnt[i] = c[j].r;
+		lv_stream_init(&rng, test_key, LV_DOMAIN_PREPROCESS, 500 + j);
+		n = lv_dp_select_categories_units(cnt, k, c[j].eps, c[j].delta, c[j].r, -1,
+										  &rng, keep);
+		f = (double) n / k;
+		se = sqrt(p * (1 - p) / k);
+		print_message("r %d: kept %.4f, exact %.4f, delta/(2r) %.4f\n", c[j].r, f, p,
+					  c[j].delta / (2 * c[j].r));
+		assert_true(p <= c[j].delta / (2 * c[j].r));
+		assert_true(fabs(f - p) <= 5 * se);
+	}
+	/* counts must be integers: the noise is */
+	cnt[0] = 1.5;
+	assert_int_equal(lv_dp_select_categories(cnt, 2, 1.0, 1e-6, -1, NULL, keep), -1);
+	cnt[0] = -1.0;
+	assert_int_equal(lv_dp_select_categories(cnt, 2, 1.0, 1e-6, -1, NULL, keep), -1);
+	free(cnt);
+	free(keep);
 }
 
 /* run_select runs lv_dp_select_categories with a fresh PREPROCESS stream. */
@@ -694,9 +805,10 @@ test_select_singletons_dropped(void **state)
 }
 
 /*
- * The noise is Laplace(2/eps) around the count and the rule is >= T:
- * counts at T are kept about half the time, counts one noise scale below
- * T with probability e^-1/2, one scale above with 1 - e^-1/2.
+ * The noise is Lap_Z(t), t = 2/eps = 4 here, around the count and the rule
+ * is >= T: counts at T are kept with probability P(X >= 0) = 1/(1+q)
+ * (q = e^(-1/4); not 1/2 as for the continuous Laplace), counts t below T
+ * with P(X >= t) = e^-1/(1+q), t above with 1 - q^(t+1)/(1+q).
  */
 static void
 test_select_noise_scale(void **state)
@@ -705,8 +817,10 @@ test_select_noise_scale(void **state)
 	const double eps = 0.5;
 	const double T = lv_dp_category_threshold(eps, 1e-6);
 	const double b = 2.0 / eps;
+	const double q = exp(-1.0 / b);
 	const double off[3] = {0.0, -b, b};
-	const double expect[3] = {0.5, 0.5 * exp(-1.0), 1.0 - 0.5 * exp(-1.0)};
+	const double expect[3] = {1.0 / (1 + q), exp(-1.0) / (1 + q),
+							  1.0 - pow(q, b + 1) / (1 + q)};
 	double *c = malloc(k * sizeof(double));
 	int *keep = malloc(k * sizeof(int));
 	int i,
@@ -721,7 +835,7 @@ test_select_noise_scale(void **state)
 			c[i] = T + off[j];
 		n = run_select(c, k, eps, 1e-6, k, (uint64_t) j + 10, keep);
 		/* sd <= 0.008 */
-		assert_true(fabs((double) n / k - expect[j]) < 0.035);
+		assert_true(fabs((double) n / k - expect[j]) < 0.03);
 	}
 	free(c);
 	free(keep);
@@ -746,6 +860,7 @@ main(void)
 		cmocka_unit_test(test_dp_bounds_failure_and_order),
 		cmocka_unit_test(test_dp_bounds_stage1_threshold),
 		cmocka_unit_test(test_category_threshold),
+		cmocka_unit_test(test_category_threshold_frequency),
 		cmocka_unit_test(test_dp_bounds_uninformative_quantiles),
 		cmocka_unit_test(test_select_categories),
 		cmocka_unit_test(test_select_singletons_dropped),

@@ -561,6 +561,53 @@ test_permute_large(void **state)
 	}
 }
 
+/*
+ * The Gaussian has no 8.6-sigma tail cut: a stream whose next keystream
+ * words are forced (buffer set by hand) to k = 0 for the first uniform and
+ * then a small k makes lv_stream_uniform_tail descend below 2^-53, and the
+ * Box-Muller radius exceeds what a 53-bit uniform allows (8.57); without
+ * zero words the tail uniform equals lv_stream_uniform bit for bit.
+ */
+static void
+test_gaussian_tail(void **state)
+{
+	uint8_t key[LV_KEY_BYTES] = {9};
+	lv_stream s,
+		t;
+	double u,
+		g,
+		h,
+		r;
+	int i;
+
+	lv_stream_init(&s, key, LV_DOMAIN_TRAIN, 1);
+	memset(s.buf, 0, sizeof(s.buf));
+	s.pos = 0;
+	/* word pairs: (0, 0) -> k = 0; then k = 1 (u64 = 2^11); then u2's bits */
+	s.buf[2] = 1u << 11;
+	s.buf[4] = 0x12345678u;
+	s.buf[5] = 0x9abcdef0u;
+	u = lv_stream_uniform_tail(&s);
+	assert_true(u == 0x1p-106);
+	lv_stream_init(&s, key, LV_DOMAIN_TRAIN, 1);
+	memset(s.buf, 0, sizeof(s.buf));
+	s.pos = 0;
+	s.buf[2] = 1u << 11;
+	s.buf[4] = 0x12345678u;
+	s.buf[5] = 0x9abcdef0u;
+	g = lv_stream_gaussian(&s);
+	h = lv_stream_gaussian(&s); /* the spare */
+	r = sqrt(g * g + h * h);
+	print_message("radius %.4f from u1 = 2^-106\n", r);
+	assert_true(fabs(r - sqrt(2.0 * 106.0 * log(2.0))) < 1e-9);
+	assert_true(r > 12.0); /* beyond the 8.57 of a 53-bit uniform */
+	/* same values as lv_stream_uniform when no zero word shows up */
+	lv_stream_init(&s, key, LV_DOMAIN_TRAIN, 2);
+	lv_stream_init(&t, key, LV_DOMAIN_TRAIN, 2);
+	for (i = 0; i < 100000; i++)
+		assert_true(lv_stream_uniform_tail(&s) == lv_stream_uniform(&t));
+}
+
 int
 main(void)
 {
@@ -574,6 +621,7 @@ main(void)
 		cmocka_unit_test(test_below_unbiased),
 		cmocka_unit_test(test_gaussian_moments),
 		cmocka_unit_test(test_laplace_moments),
+		cmocka_unit_test(test_gaussian_tail),
 		cmocka_unit_test(test_permute_bijection),
 		cmocka_unit_test(test_permute_keyed),
 		cmocka_unit_test(test_permute_large),

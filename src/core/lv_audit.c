@@ -392,8 +392,9 @@ lv_audit_correct(const lv_audit_config *cfg, const lv_audit_result *plan,
 		return LV_ERR_NOMEM;
 	lv_marginal_counts(&m->schema, T, n, counts);
 	lv_stream_init(&ns, key, LV_DOMAIN_TRAIN, LV_MARGINALS_STREAM + 1);
-	lv_marginal_noise(counts, w, plan->one_way_sd, &ns);
-	rc = lv_model_fit_marginals(m, counts, 4096, 30, key);
+	rc = lv_marginal_noise(counts, w, plan->one_way_sd, &ns);
+	if (rc == LV_OK)
+		rc = lv_model_fit_marginals(m, counts, 4096, 30, key);
 	lv_free(counts);
 	if (rc == LV_OK && cfg->tree)
 		rc = lv_model_fit_tree(m, T, n, (double) cfg->rows, plan->eps_round, 1.0,

@@ -39,16 +39,17 @@ struct lv_dpsgd_work
 		ndec;               /* layers of the networks */
 	lv_mlp_cache enc_cache; /* activations */
 	lv_mlp_cache dec_cache;
-	float **eenc; /* per encoder layer: maxB x out output gradients */
-	float **edec; /* per decoder layer */
-	float *z;     /* maxB x k */
-	double *sq;   /* maxB squared per-example norms */
-	float *c;     /* maxB clipping factors */
-	float *Xb;    /* maxB x d gathered rows */
-	int32_t *Tb;  /* maxB x ncols gathered targets */
-	float *xi;    /* maxB x k reparameterisation noise */
-	int *ustart;  /* maxB + 1 unit boundaries of the current chunk */
-	double *gram; /* scratch of lv_dpsgd_spectral_bound */
+	float **eenc;  /* per encoder layer: maxB x out output gradients */
+	float **edec;  /* per decoder layer */
+	float *z;      /* maxB x k */
+	double *sq;    /* maxB squared per-example norms */
+	double *sqabs; /* maxB bounds on the sums of |terms| of sq (rounding) */
+	float *c;      /* maxB clipping factors */
+	float *Xb;     /* maxB x d gathered rows */
+	int32_t *Tb;   /* maxB x ncols gathered targets */
+	float *xi;     /* maxB x k reparameterisation noise */
+	int *ustart;   /* maxB + 1 unit boundaries of the current chunk */
+	double *gram;  /* scratch of lv_dpsgd_spectral_bound */
 	size_t gram_len;
 };
 
@@ -247,12 +248,13 @@ lv_dpsgd_work_new(const lv_schema *s, const lv_mlp *enc, const lv_mlp *dec,
 			goto fail;
 	w->z = lv_calloc((size_t) maxB * k, sizeof(float));
 	w->sq = lv_calloc((size_t) maxB, sizeof(double));
+	w->sqabs = lv_calloc((size_t) maxB, sizeof(double));
 	w->c = lv_calloc((size_t) maxB, sizeof(float));
 	w->Xb = lv_calloc((size_t) maxB * d, sizeof(float));
 	w->Tb = lv_calloc((size_t) maxB * s->ncols, sizeof(int32_t));
 	w->xi = lv_calloc((size_t) maxB * k, sizeof(float));
 	w->ustart = lv_calloc((size_t) maxB + 1, sizeof(int));
-	if (w->z == NULL || w->sq == NULL || w->c == NULL || w->Xb == NULL ||
+	if (w->z == NULL || w->sq == NULL || w->sqabs == NULL || w->c == NULL || w->Xb == NULL ||
 		w->Tb == NULL || w->xi == NULL || w->ustart == NULL)
 		goto fail;
 	/* Gram scratch for the largest small side of any layer */
@@ -302,6 +304,7 @@ lv_dpsgd_work_free(lv_dpsgd_work *w)
 	lv_mlp_cache_free(&w->dec_cache);
 	lv_free(w->z);
 	lv_free(w->sq);
+	lv_free(w->sqabs);
 	lv_free(w->c);
 	lv_free(w->Xb);
 	lv_free(w->Tb);
@@ -346,12 +349,14 @@ lv_dpsgd_backprop(const lv_mlp *m, const lv_mlp_cache *c, int B, float **E,
  * weight part plus the bias part. ustart = NULL: every row is a unit and
  * the term is (||a_r||^2 + 1) ||e_r||^2. The diagonal terms use float dot
  * products (as the row-level path always has), the cross terms double
- * accumulation.
+ * accumulation. sqabs[u] gets (sum_{i in u} sqrt((||a_i||^2 + 1) ||e_i||^2))^2
+ * added per layer, which bounds sum_{i,j} |(a_i.a_j + 1)(e_i.e_j)| (Cauchy-
+ * Schwarz), the scale of the rounding error of sq (lv_dpsgd_norm_upper).
  */
 static void
 lv_dpsgd_add_sqnorms(const lv_mlp *m, const float *in, const lv_mlp_cache *c,
 					 float *const *E, int B, const int *ustart, int nu,
-					 double *sq)
+					 double *sq, double *sqabs)
 {
 	int l,
 		u,
@@ -367,7 +372,8 @@ lv_dpsgd_add_sqnorms(const lv_mlp *m, const float *in, const lv_mlp_cache *c,
 		{
 			int lo = ustart ? ustart[u] : u,
 				hi = ustart ? ustart[u + 1] : u + 1;
-			double acc = 0.0;
+			double acc = 0.0,
+				   root = 0.0;
 
 			for (i = lo; i < hi; i++)
 			{
@@ -377,6 +383,7 @@ lv_dpsgd_add_sqnorms(const lv_mlp *m, const float *in, const lv_mlp_cache *c,
 				double ne = cblas_sdot(L->out, e, 1, e, 1);
 
 				acc += (na + 1.0) * ne;
+				root += sqrt((na + 1.0) * ne);
 				for (j = lo; j < i; j++)
 				{
 					const float *aj = A + (size_t) j * L->in;
@@ -387,8 +394,98 @@ lv_dpsgd_add_sqnorms(const lv_mlp *m, const float *in, const lv_mlp_cache *c,
 				}
 			}
 			sq[u] += acc;
+			sqabs[u] += root * root;
 		}
 	}
+}
+
+/* lv_gamma returns gamma_n = n u / (1 - n u), Higham's bound for n roundings of unit u. */
+static double
+lv_gamma(double n, double u)
+{
+	return n * u < 0.5 ? n * u / (1.0 - n * u) : INFINITY;
+}
+
+/*
+ * lv_dpsgd_norm_upper returns an upper bound on the exact norm of a
+ * gradient whose squared norm was computed as sq by lv_dpsgd_add_sqnorms
+ * (vectors of at most nmax entries, at most nterms terms per unit) with
+ * sqabs its bound on the sum of |terms|. Error of sq (Higham, Accuracy and
+ * Stability, 2002, 3.1): each float dot product of n squares is within
+ * gamma_n(2^-24) of its exact value, each double dot product of float
+ * products (exact in double) within gamma_n(2^-53) of the sum of |products|,
+ * and every term is at most sqrt((||a_i||^2+1)||e_i||^2 (||a_j||^2+1)
+ * ||e_j||^2) by Cauchy-Schwarz, so with the double products and sums,
+ * |sq - exact| <= rho sqabs, rho = 4 gamma_nmax(2^-24) + 2 gamma_nterms(2^-53)
+ * + 2^-45 (4 covers (1+g)^2 - 1 = 2g + g^2 twice over, also for sqabs
+ * itself being formed from the rounded dot products). The square root and
+ * the last sums are rounded up by two factors 1 + 2^-50.
+ */
+static double
+lv_dpsgd_norm_upper(double sq, double sqabs, double nmax, double nterms)
+{
+	double rho = 4.0 * lv_gamma(nmax, 0x1p-24) + 2.0 * lv_gamma(nterms, 0x1p-53) +
+				 0x1p-45;
+	double up = (fmax(sq, 0.0) + rho * sqabs) * (1.0 + 0x1p-50);
+
+	return sqrt(up) * (1.0 + 0x1p-50);
+}
+
+/*
+ * lv_dpsgd_clip_scale returns the float factor c applied to a vector whose
+ * exact norm is at most norm_up so that the clipped vector, as floats, has
+ * exact norm <= clip (clip >= 2^-60, see below):
+ *   c = 1 when norm_up (1 + 2^-21) <= clip, else c = fl32(clip / (norm_up
+ *   (1 + 2^-21))) (< 1 or rounded to 1).
+ * Proof. The clipped vector's entries are fl32(c e_k) (one float rounding,
+ * relative <= 2^-24) times the unchanged inputs, and materialising a product
+ * fl32(x a) rounds once more; c itself is the float rounded down from the
+ * double quotient, which exceeds clip / (norm_up (1 + 2^-21)) by at most a
+ * factor 1 + 2^-53 (a subnormal c is rounded down too: its relative
+ * rounding could otherwise be large). So the norm of the float result is
+ * at most
+ *   clip (1 + 2^-24)^2 (1 + 2^-53) / (1 + 2^-21) < clip,
+ * since (1 + 2^-24)^2 (1 + 2^-53) < 1 + 2^-22.9 < 1 + 2^-21; and when c = 1
+ * the entries are only rounded as products, norm <= norm_up (1 + 2^-24) <
+ * clip. (Underflow to subnormals adds at most 2^-149 per entry in absolute
+ * terms, negligible against the spare 2^-23 clip for clip >= 2^-60 unless
+ * activations exceed 2^60.) The margin costs at most a relative 2^-21 of
+ * the clipped norm plus the rounding bound of lv_dpsgd_norm_upper.
+ */
+float
+lv_dpsgd_clip_scale(double norm_up, double clip)
+{
+	double m = norm_up * (1.0 + 0x1p-21);
+	float c;
+
+	if (!(m > clip))
+		return 1.0f; /* also norm_up NaN: the caller's loss is NaN anyway */
+	c = (float) (clip / m);
+	if ((double) c > clip / m)
+		c = nextafterf(c, 0.0f); /* rounded down, also when subnormal */
+	return c;
+}
+
+/*
+ * lv_dpsgd_clip_vector scales the n floats of v in place so that their
+ * exact L2 norm is at most clip (lv_dpsgd_clip_scale): the squared norm is
+ * summed in double from exact float squares (error <= gamma_n(2^-53) of
+ * it), rounded up, and every entry becomes fl32(c v_i).
+ */
+void
+lv_dpsgd_clip_vector(float *v, size_t n, double clip)
+{
+	double sq = 0.0;
+	float c;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		sq += (double) v[i] * (double) v[i];
+	sq *= (1.0 + lv_gamma((double) n, 0x1p-53)) * (1.0 + 0x1p-50);
+	c = lv_dpsgd_clip_scale(sqrt(sq) * (1.0 + 0x1p-50), clip);
+	if (c != 1.0f)
+		for (i = 0; i < n; i++)
+			v[i] = c * v[i];
 }
 
 /*
@@ -433,6 +530,25 @@ lv_dpsgd_zero_mlp(lv_mlp *g)
 			   sizeof(float) * (size_t) g->layers[l].out * g->layers[l].in);
 		memset(g->layers[l].b, 0, sizeof(float) * (size_t) g->layers[l].out);
 	}
+}
+
+/* lv_dpsgd_widest returns the largest layer input or output width of enc and dec. */
+static double
+lv_dpsgd_widest(const lv_mlp *enc, const lv_mlp *dec)
+{
+	int l,
+		m = 1;
+
+	for (l = 0; l < enc->nlayers + dec->nlayers; l++)
+	{
+		const lv_layer *L = l < enc->nlayers ? &enc->layers[l] : &dec->layers[l - enc->nlayers];
+
+		if (L->in > m)
+			m = L->in;
+		if (L->out > m)
+			m = L->out;
+	}
+	return (double) m;
 }
 
 /*
@@ -515,16 +631,24 @@ lv_dpsgd_clip_accumulate_units(const lv_schema *s, const lv_mlp *enc,
 
 	/* per-unit norms and clipping factors */
 	for (u = 0; u < nu; u++)
+	{
 		w->sq[u] = 0.0;
+		w->sqabs[u] = 0.0;
+	}
 	lv_dpsgd_add_sqnorms(enc, X, &w->enc_cache, w->eenc, B, ustart, nu,
-						 w->sq);
+						 w->sq, w->sqabs);
 	lv_dpsgd_add_sqnorms(dec, w->z, &w->dec_cache, w->edec, B, ustart, nu,
-						 w->sq);
+						 w->sq, w->sqabs);
 	for (u = 0; u < nu; u++)
 	{
 		/* the cross terms may round a (near) zero sum below 0 */
 		double nr = w->sq[u] > 0.0 ? sqrt(w->sq[u]) : 0.0;
-		float cu = (nr > clip) ? (float) (clip / nr) : 1.0f;
+		double rows = ustart ? ustart[u + 1] - ustart[u] : 1;
+		/* clipped so that the float result's exact norm is <= clip */
+		float cu = lv_dpsgd_clip_scale(
+			lv_dpsgd_norm_upper(w->sq[u], w->sqabs[u], lv_dpsgd_widest(enc, dec),
+								rows * rows * (ne + nd) + 2),
+			clip);
 
 		if (norms)
 			norms[u] = nr;

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "lv_exact.h"
 #include "lv_marginals.h"
 #include "lv_nn.h"
 
@@ -60,14 +61,40 @@ lv_marginal_counts(const lv_schema *s, const int32_t *T, int64_t n,
 	}
 }
 
-/* lv_marginal_noise adds N(0, sd^2) to every count. */
-void
+/*
+ * lv_marginal_noise adds exact discrete Gaussian noise (lv_exact.h) of
+ * variance n/d = lv_gaussian_var_up(sd) >= sd^2 to every integer count, in
+ * int64 (see lv_marginals.h). On any failure every count is set to 0, so
+ * nothing data-dependent is left un-noised.
+ */
+int
 lv_marginal_noise(double *counts, int w, double sd, lv_stream *s)
 {
-	int i;
+	uint64_t n = 0,
+			 d = 0;
+	int rc = LV_OK,
+		i;
 
-	for (i = 0; i < w; i++)
-		counts[i] += sd * lv_stream_gaussian(s);
+	if (w < 0 || (w > 0 && (counts == NULL || s == NULL)))
+		return LV_ERR_ARG;
+	if (sd == 0.0)
+		return LV_OK; /* no noise: the audit's noiseless control only */
+	rc = lv_gaussian_var_up(sd, &n, &d);
+	for (i = 0; rc == LV_OK && i < w; i++)
+		if (!(fabs(counts[i]) < 0x1p53) || counts[i] != floor(counts[i]))
+			rc = LV_ERR_ARG;
+	for (i = 0; rc == LV_OK && i < w; i++)
+	{
+		int64_t x;
+
+		rc = lv_discrete_gaussian(s, n, d, &x);
+		if (rc == LV_OK)
+			counts[i] = (double) ((int64_t) counts[i] + x);
+	}
+	if (rc != LV_OK)
+		for (i = 0; i < w; i++)
+			counts[i] = 0.0;
+	return rc;
 }
 
 /*

@@ -37,10 +37,22 @@ void lv_marginal_counts(const lv_schema *s, const int32_t *T, int64_t n,
 						double *counts);
 
 /*
- * lv_marginal_noise adds N(0, sd^2) to each of the w counts, drawn in
- * order from s.
+ * lv_marginal_noise adds exact discrete Gaussian noise N_Z(0, sigma'^2) to
+ * each of the w integer counts (|count| < 2^53), drawn in order from s,
+ * sigma'^2 >= sd^2 the variance rounded up to a dyadic rational (relative
+ * excess <= 2^-30). Integer counts get integer noise (no floating-point
+ * lattice to attack, no tail cut); the independent coordinates on counts of
+ * L2 sensitivity D are (D^2 / (2 sd^2))-zCDP (Canonne, Kamath & Steinke
+ * 2020, Thm 14), i.e. Renyi DP alpha mu^2 / 2 with mu = D / sd at every
+ * order alpha: the RDP curve the accountant composes for mu-GDP Gaussians,
+ * so accounting at the nominal sd overstates the loss. (The continuous
+ * Gaussian's exact GDP / (eps, delta) profile does NOT carry over: convert
+ * these releases through RDP only.) sd = 0 adds nothing (the audit's
+ * noiseless control). Returns LV_OK, or LV_ERR_ARG (sd out of {0} and
+ * [2^-15, 2^30], a non-integer count) / LV_ERR_NUMERIC, with every count
+ * set to 0.
  */
-void lv_marginal_noise(double *counts, int w, double sd, lv_stream *s);
+int lv_marginal_noise(double *counts, int w, double sd, lv_stream *s);
 
 /*
  * lv_marginal_normalise writes the distribution of w noisy counts to p:

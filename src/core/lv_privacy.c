@@ -7,6 +7,8 @@
  * Every conversion rounds so that the privacy loss is overstated.
  */
 #include "lv_privacy.h"
+#include "lv_exact.h"
+#include "lv_model.h"
 
 #include <float.h>
 #include <math.h>
@@ -425,10 +427,15 @@ lv_bounds_edge1(int j, int upper)
  * lv_dp_bounds estimates public bounds [lo, hi] for a numeric column from
  * its m non-NULL values with pure eps-DP under replace-one neighbours: two
  * noisy histograms (stage 1 over signed powers of two, stage 2 over 256
- * equal-width bins of the stage-1 range), each with eps/2 and Laplace noise
- * of scale b = 2/(eps/2) per bin (a replaced row moves two counts by one),
- * threshold b ln(nbins/0.01); see lv_privacy.h. Noise is drawn from rng in
- * bin order, all 147 stage-1 bins then all 256 stage-2 bins. NaN values
+ * equal-width bins of the stage-1 range), each with eps/3; see lv_privacy.h.
+ * Stage 1 adds exact discrete Laplace noise Lap_Z(t) to each integer bin
+ * count, t = lv_laplace_scale_up(2/(eps/3)) >= 2/(eps/3) (a replaced row
+ * moves two counts by one: L1 sensitivity 2, so (2/t)-DP <= eps/3-DP), drawn
+ * from rng in bin order; the threshold is t ln(147/0.01): a bin whose true
+ * count is 0 clears it with probability P(X > thr) <= e^(-thr/t)/(1 + e^(-1/t))
+ * < 0.01/147 (the discrete tail, lv_exact.h), so with probability > 0.99 no
+ * empty bin is taken for a populated one (a utility statement; the privacy
+ * of stage 1 does not depend on the threshold). NaN values
  * are ignored (they fall in no bin). Stage-2 values outside [A, B] are
  * clamped to the end bins. Returns -1 (lo, hi untouched) when stage 1 finds
  * no bin, or when eps is not finite and positive.
@@ -438,6 +445,7 @@ lv_dp_bounds(const double *vals, size_t m, double eps, int integer,
 			 lv_stream *rng, double *lo, double *hi)
 {
 	double count1[LV_BOUNDS_NBINS1];
+	int64_t exact1[LV_BOUNDS_NBINS1];
 	double *sorted;
 	size_t ms;
 	double b,
@@ -452,18 +460,23 @@ lv_dp_bounds(const double *vals, size_t m, double eps, int integer,
 		j;
 	size_t i;
 
+	uint64_t tn,
+		ts;
+
 	if (!(eps > 0.0) || !isfinite(eps))
 		return -1;
-	b = 2.0 / (eps / 3.0);
+	if (lv_laplace_scale_up(2.0 / (eps / 3.0), &tn, &ts) != LV_OK)
+		return -1;
+	b = (double) tn / (double) ts; /* exact: a 33-bit dyadic, >= 2/(eps/3) */
 
-	/* stage 1 (eps/3): signed powers of two */
+	/* stage 1 (eps/3): signed powers of two, integer counts */
 	for (j = 0; j < LV_BOUNDS_NBINS1; j++)
-		count1[j] = 0.0;
+		exact1[j] = 0;
 	for (i = 0; i < m; i++)
 	{
 		j = lv_bounds_bin1(vals[i]);
 		if (j >= 0)
-			count1[j] += 1.0;
+			exact1[j]++;
 	}
 	thr1 = b * log(LV_BOUNDS_NBINS1 / LV_BOUNDS_BETA);
 	jlo = -1;
@@ -471,7 +484,11 @@ lv_dp_bounds(const double *vals, size_t m, double eps, int integer,
 	nmax = -INFINITY;
 	for (j = 0; j < LV_BOUNDS_NBINS1; j++)
 	{
-		count1[j] += lv_stream_laplace(rng, b); /* now noisy */
+		int64_t x;
+
+		if (lv_discrete_laplace(rng, tn, ts, &x) != LV_OK)
+			return -1;                        /* probability < e^-4095 */
+		count1[j] = (double) (exact1[j] + x); /* now noisy */
 		if (count1[j] > nmax)
 			nmax = count1[j];
 		if (count1[j] > thr1)
@@ -589,8 +606,8 @@ finish:
 }
 
 /*
- * lv_dp_category_threshold returns T = 1 + (2/eps) ln(1/delta): a category
- * whose count plus Laplace(2/eps) noise reaches T is kept.
+ * lv_dp_category_threshold returns the threshold of the row-level category
+ * selection: lv_dp_category_threshold_units with r = 1.
  */
 double
 lv_dp_category_threshold(double eps, double delta)
@@ -599,13 +616,33 @@ lv_dp_category_threshold(double eps, double delta)
 }
 
 /*
- * lv_dp_category_threshold_units returns T = r + (2r/eps) ln(r/delta), the
- * threshold for units of at most r rows each (noise Laplace(2r/eps)).
+ * lv_dp_category_threshold_units returns the integer threshold T = r + k
+ * for units of at most r rows, noise Lap_Z(t), t = lv_laplace_scale_up(
+ * 2r/eps) >= 2r/eps, q = e^(-1/t). A unit's new categories (at most r,
+ * each with an integer count c in [1, r]) are each kept with probability
+ * P(c + X >= T) <= P(X >= k) = q^k / (1 + q) (k >= 1), so all of them
+ * with probability <= r q^k / (1 + q), which is <= delta/2 exactly when
+ * k >= t (ln(2r/delta) - ln(1 + q)); k is the smallest such integer, the
+ * double evaluation raised by a relative 1e-12 (far above its rounding
+ * error) so that it is never below the exact bound. NaN on bad input.
  */
 double
 lv_dp_category_threshold_units(double eps, double delta, int r)
 {
-	return (double) r + (2.0 * r / eps) * log((double) r / delta);
+	uint64_t tn,
+		ts;
+	double t,
+		k;
+
+	if (!(eps > 0.0) || !isfinite(eps) || !(delta > 0.0 && delta < 1.0) ||
+		r < 1 || lv_laplace_scale_up(2.0 * r / eps, &tn, &ts) != LV_OK)
+		return NAN;
+	t = (double) tn / (double) ts; /* exact */
+	k = t * (log(2.0 * r / delta) - log1p(exp(-1.0 / t)));
+	k = ceil(k * (1.0 + 1e-12));
+	if (k < 1.0)
+		k = 1.0;
+	return (double) r + k;
 }
 
 /* One passing category of lv_dp_select_categories. */
@@ -630,13 +667,14 @@ lv_cat_cmp(const void *pa, const void *pb)
 }
 
 /*
- * lv_dp_select_categories adds Laplace(2/eps) noise to each of the k counts
- * (drawn from rng in order 0..k-1) and sets keep[i] = 1 for those whose noisy
+ * lv_dp_select_categories adds discrete Laplace noise Lap_Z(t), t >= 2/eps,
+ * to each of the k integer counts (drawn from rng in order 0..k-1; see
+ * lv_dp_select_categories_units) and sets keep[i] = 1 for those whose noisy
  * count reaches the threshold, keeping at most max_keep of them (largest
  * noisy counts, ties to the lower index); keep[i] = 0 otherwise. max_keep < 0
  * means no limit. Returns the number kept, or -1 (all keep[] = 0) on bad
- * input (k < 0, eps not finite positive, delta outside (0,1)) or when out of
- * memory.
+ * input (k < 0, eps not finite positive, delta outside (0,1), a count that
+ * is not an integer in [0, 2^53)) or when out of memory.
  */
 int
 lv_dp_select_categories(const double *counts, int k, double eps,
@@ -649,7 +687,13 @@ lv_dp_select_categories(const double *counts, int k, double eps,
 
 /*
  * lv_dp_select_categories_units is lv_dp_select_categories for units of at
- * most r rows (see lv_privacy.h); r = 1 is the row-level mechanism.
+ * most r rows (see lv_privacy.h); r = 1 is the row-level mechanism. The
+ * counts are integers and so is the noise (exact discrete Laplace of scale
+ * t >= 2r/eps: a replaced unit moves the counts by at most 2r in L1, so the
+ * noisy counts of the categories present on both sides are (2r/t)-DP, pure),
+ * and the noisy count c + X is formed in int64 before it is compared with
+ * the integer threshold (lv_dp_category_threshold_units), so the release is
+ * a function of c + X alone.
  */
 int
 lv_dp_select_categories_units(const double *counts, int k, double eps,
@@ -657,8 +701,9 @@ lv_dp_select_categories_units(const double *counts, int k, double eps,
 							  lv_stream *rng, int *keep)
 {
 	lv_cat_noisy *pass;
-	double b,
-		thr;
+	uint64_t tn,
+		ts;
+	double thr;
 	int npass = 0;
 	int i;
 
@@ -669,19 +714,31 @@ lv_dp_select_categories_units(const double *counts, int k, double eps,
 	if (!(eps > 0.0) || !isfinite(eps) || !(delta > 0.0 && delta < 1.0) ||
 		r < 1)
 		return -1;
+	for (i = 0; i < k; i++)
+		if (!(counts[i] >= 0.0 && counts[i] < 0x1p53) ||
+			counts[i] != floor(counts[i]))
+			return -1;
 	if (k == 0)
 		return 0;
+	thr = lv_dp_category_threshold_units(eps, delta, r);
+	if (lv_laplace_scale_up(2.0 * r / eps, &tn, &ts) != LV_OK || isnan(thr))
+		return -1;
 
 	pass = (lv_cat_noisy *) malloc(sizeof(lv_cat_noisy) * (size_t) k);
 	if (pass == NULL)
 		return -1;
 
-	b = 2.0 * r / eps;
-	thr = lv_dp_category_threshold_units(eps, delta, r);
 	for (i = 0; i < k; i++)
 	{
-		double noisy = counts[i] + lv_stream_laplace(rng, b);
+		int64_t x;
+		double noisy;
 
+		if (lv_discrete_laplace(rng, tn, ts, &x) != LV_OK)
+		{
+			free(pass); /* probability < e^-4095, data-independent */
+			return -1;
+		}
+		noisy = (double) ((int64_t) counts[i] + x);
 		if (noisy >= thr)
 		{
 			pass[npass].noisy = noisy;

@@ -53,8 +53,10 @@ double lv_round_up(double x);
  * three parts of eps/3 each:
  *  stage 1: a noisy histogram over signed powers of two (a zero bin for
  *           |x| < 2^-10, bins [2^e, 2^(e+1)) for e in -10..62, both signs;
- *           Laplace noise of scale 2/(eps/3) on every bin); [A, B] spans the
- *           lowest to highest bin whose noisy count exceeds b ln(147/0.01)
+ *           exact discrete Laplace noise Lap_Z(t), t >= 2/(eps/3) the scale
+ *           rounded up to a dyadic rational, on every integer bin count);
+ *           [A, B] spans the lowest to highest bin whose noisy count exceeds
+ *           t ln(147/0.01) (an empty bin does with probability < 0.01/147)
  *           (when none does but the largest reaches 9/10 of the threshold:
  *           the run of adjacent bins around the largest whose noisy
  *           counts reach a quarter of it);
@@ -78,17 +80,20 @@ int lv_dp_bounds(const double *vals, size_t m, double eps, int integer,
 				 lv_stream *rng, double *lo, double *hi);
 
 /*
- * lv_dp_category_threshold returns T = 1 + (2/eps) ln(1/delta): a category
- * whose count plus Laplace(2/eps) noise reaches T is kept. Releasing the kept
- * labels is (eps, delta)-DP under replace-one neighbours.
+ * lv_dp_category_threshold returns the integer T = 1 + k, k the smallest
+ * integer >= t (ln(2/delta) - ln(1 + e^(-1/t))) for the discrete Laplace
+ * scale t >= 2/eps: a category whose integer count plus Lap_Z(t) noise
+ * reaches T is kept. Releasing the kept labels is (eps, delta)-DP under
+ * replace-one neighbours. NaN on bad input.
  */
 double lv_dp_category_threshold(double eps, double delta);
 
 /*
- * lv_dp_select_categories adds Laplace(2/eps) noise to each of the k counts
- * and sets keep[i] = 1 for those whose noisy count reaches the threshold,
- * keeping at most max_keep of them (largest noisy counts). Returns the
- * number kept.
+ * lv_dp_select_categories adds exact discrete Laplace noise Lap_Z(t),
+ * t >= 2/eps (lv_exact.h), to each of the k integer counts and sets
+ * keep[i] = 1 for those whose noisy count reaches the threshold, keeping at
+ * most max_keep of them (largest noisy counts). Returns the number kept, -1
+ * on bad input (including a count that is not an integer in [0, 2^53)).
  */
 int lv_dp_select_categories(const double *counts, int k, double eps,
 							double delta, int max_keep,
@@ -97,9 +102,11 @@ int lv_dp_select_categories(const double *counts, int k, double eps,
 /*
  * Unit-level versions (user-level privacy: each unit, a person, contributes
  * at most r rows). Replacing one unit moves the vector of counts by at most
- * 2r in L1, so the noise is Laplace(2r/eps); a unit can add at most r new
- * categories holding at most r rows together, each passing T with
- * probability <= exp(-(T - r) eps / (2r)) / 2, so T = r + (2r/eps) ln(r/delta)
+ * 2r in L1, so the noise is Lap_Z(t) with t >= 2r/eps ((2r/t)-DP, pure); a
+ * unit can add at most r new categories holding at most r rows together,
+ * each passing the integer T = r + k with probability
+ * <= P(X >= k) = e^(-k/t) / (1 + e^(-1/t)) (the discrete tail: heavier than
+ * the continuous e^(-k/t)/2), so k = ceil(t (ln(2r/delta) - ln(1 + e^(-1/t))))
  * keeps the chance that any of them is released <= delta/2. r = 1 gives
  * the row-level functions above.
  */

@@ -182,9 +182,43 @@ lv_stream_below(lv_stream *s, uint64_t bound)
 }
 
 /*
+ * lv_stream_uniform_tail returns a double uniform on (0,1) whose resolution
+ * keeps up near 0: k 2^-53 for k the top 53 bits of a u64 as in
+ * lv_stream_uniform (the same value from the same bits), but when k = 0
+ * (probability 2^-53) it descends into (0, 2^-53) with the next u64 instead
+ * of drawing again, and so on, 53 bits per level, down to k 2^-1060 (after
+ * 20 zero draws, probability 2^-1060, it returns 2^-1060). P(u <= x) is
+ * x up to the grid step at every scale, so log(u) has an exact tail down to
+ * -734 instead of stopping at -36.7 (= ln 2^-53).
+ */
+double
+lv_stream_uniform_tail(lv_stream *s)
+{
+	double scale = 1.0;
+	uint64_t k;
+	int level;
+
+	for (level = 0; level < 20; level++)
+	{
+		k = lv_stream_u64(s) >> 11;
+		if (k != 0)
+			return (double) k * (1.0 / 9007199254740992.0) * scale;
+		scale *= 1.0 / 9007199254740992.0; /* 2^-53, exact down to 2^-1007 */
+	}
+	return 0x1p-1060;
+}
+
+/*
  * lv_stream_gaussian returns a standard normal variate by Box-Muller: each
  * pair of uniforms gives two normals, the second is kept as the spare and
- * returned by the next call.
+ * returned by the next call. The radius uses lv_stream_uniform_tail, so
+ * |z| is no longer cut at sqrt(2 ln 2^53) = 8.57 (the classic 53-bit
+ * Box-Muller) but at sqrt(2 ln 2^1060) = 38.3, beyond which the normal has
+ * mass below 2^-1000; the values are the classic ones whenever the first
+ * uniform is >= 2^-53. These continuous normals are used only for
+ * floating-point vectors (DP-SGD gradient noise, latent noise, weight
+ * initialisation): released counts use the exact discrete samplers of
+ * lv_exact.h.
  */
 double
 lv_stream_gaussian(lv_stream *s)
@@ -199,7 +233,7 @@ lv_stream_gaussian(lv_stream *s)
 		s->have_spare = 0;
 		return s->spare;
 	}
-	u1 = lv_stream_uniform(s);
+	u1 = lv_stream_uniform_tail(s);
 	u2 = lv_stream_uniform(s);
 	r = sqrt(-2.0 * log(u1));
 	theta = 2.0 * M_PI * u2;
@@ -209,7 +243,9 @@ lv_stream_gaussian(lv_stream *s)
 }
 
 /*
- * lv_stream_laplace returns a Laplace(0, b) variate by the inverse CDF of
+ * lv_stream_laplace returns a continuous Laplace(0, b) variate (no release
+ * uses it any more: noisy counts and thresholds draw the exact discrete
+ * Laplace of lv_exact.h) by the inverse CDF of
  * one uniform u in (0,1): b ln(2u) below 1/2, -b ln(2(1-u)) above (1-u is
  * exact there), so both tails keep full precision and the result is finite.
  */

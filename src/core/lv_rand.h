@@ -53,13 +53,24 @@ uint64_t lv_stream_u64(lv_stream *s);
 /* lv_stream_uniform returns a double uniform on the open interval (0,1). */
 double lv_stream_uniform(lv_stream *s);
 
+/*
+ * lv_stream_uniform_tail is lv_stream_uniform (same value from the same
+ * bits) except that it keeps resolution near 0 (down to 2^-1060) instead of
+ * redrawing k = 0.
+ */
+double lv_stream_uniform_tail(lv_stream *s);
+
 /* lv_stream_below returns an unbiased integer uniform on [0, bound). */
 uint64_t lv_stream_below(lv_stream *s, uint64_t bound);
 
-/* lv_stream_gaussian returns a standard normal variate (Box-Muller). */
+/*
+ * lv_stream_gaussian returns a standard normal variate (Box-Muller, radius
+ * from lv_stream_uniform_tail: no tail cut at 8.6 sigma). Continuous: for
+ * floating-point vectors only, never for released counts (lv_exact.h).
+ */
 double lv_stream_gaussian(lv_stream *s);
 
-/* lv_stream_laplace returns a Laplace(0, b) variate. */
+/* lv_stream_laplace returns a continuous Laplace(0, b) variate (not used for releases). */
 double lv_stream_laplace(lv_stream *s, double b);
 
 /*

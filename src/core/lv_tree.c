@@ -667,7 +667,7 @@ lv_find(int *comp, int v)
 /*
  * lv_model_fit_tree selects the edges (exponential mechanism on the L1
  * error of the decoder's pair marginals), measures their counts with
- * Gaussian noise, orients the forest from column 0 of each component, and
+ * exact discrete Gaussian noise (lv_marginal_noise), orients the forest from column 0 of each component, and
  * fits the potentials (see lv_tree.h).
  */
 int
@@ -863,7 +863,9 @@ lv_model_fit_tree(lv_model *m, const int32_t *T, int64_t n, double n_hat,
 				continue;
 			cells = lv_col_width(&s->cols[parent[i]]) * lv_col_width(&s->cols[i]);
 			lv_pair_counts(s, T, n, parent[i], i, cnt);
-			lv_marginal_noise(cnt, cells, noise_sd, &ns);
+			rc = lv_marginal_noise(cnt, cells, noise_sd, &ns);
+			if (rc != LV_OK)
+				goto done;
 			lv_simplex_project(cnt, cells, n_hat, M);
 			lv_marginal_normalise(cnt, cells, target + m->tree.offset[i]);
 		}
