@@ -1033,7 +1033,7 @@ train_dpsgd(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const float *X,
 
 			lv_marginal_counts(&m->schema, T, n, counts);
 			lv_stream_init(&ns, tkey, LV_DOMAIN_TRAIN, LV_MARGINALS_STREAM + 1);
-			lv_marginal_noise(counts, w, pp->marginals_sd, &ns);
+			lipvae_core_error(lv_marginal_noise(counts, w, pp->marginals_sd, &ns), "noising the one-way marginals");
 			rc = lv_model_fit_marginals(m, counts, LIPVAE_MARGINAL_DRAWS, 30, tkey);
 			lipvae_core_error(rc, "fitting the marginals");
 			pfree(counts);
