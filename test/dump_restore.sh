@@ -68,11 +68,14 @@ SELECT 'typed rows differing: ' || ((SELECT count(*) FROM (SELECT * FROM before_
        + (SELECT count(*) FROM (SELECT * FROM after_typed EXCEPT SELECT * FROM before_typed) d));
 SELECT 'ledger: ' || string_agg(relation::text || ' central ' || round(central_epsilon::numeric, 6) ||
        ' cap ' || central_cap || ' trainings ' || trainings, ', ') FROM lipvae.lipvae_ledger();
+SELECT 'charges: ' || count(*) || ' of visits, multiplicity ' || min(multiplicity) || '-' || max(multiplicity)
+  FROM lipvae.lipvae_ledger_charges() WHERE relation = 'visits'::regclass;
 SQL
-grep -q '^lipvae functions: 12 in lipvae, 0 elsewhere$' "$dir/check.txt"
+grep -q '^lipvae functions: 13 in lipvae, 0 elsewhere$' "$dir/check.txt"
 grep -q '^models: m "quoted" central, m_central central, m_latent latent$' "$dir/check.txt"
 grep -q '^analyst grant kept: true$' "$dir/check.txt"
 grep -q '^jsonb rows differing: 0 of 2100$' "$dir/check.txt"
 grep -q '^typed rows differing: 0$' "$dir/check.txt"
 grep -q '^ledger: visits central [0-9.]* cap 20 trainings 3$' "$dir/check.txt"
+grep -q '^charges: 3 of visits, multiplicity 1-1$' "$dir/check.txt"
 echo "dump_restore: ok"
