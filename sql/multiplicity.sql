@@ -55,6 +55,9 @@ SELECT relation, multiplicity, eps = e1 AS eps_once, round(eps::numeric, 6) AS e
 -- unbounded: a target-list set-returning function, a join not on a unique key
 SELECT relation, multiplicity, eps = e1 AS eps_once, round(eps::numeric, 6) AS eps, delta FROM mt('lv_mu', 'SELECT age, sex FROM (SELECT age, sex, generate_series(1, 2) FROM lv_mu_r) s');
 SELECT relation, multiplicity, eps = e1 AS eps_once, round(eps::numeric, 6) AS eps, delta FROM mt('lv_mu', 'SELECT age, sex FROM lv_mu_r JOIN lv_mu_dup USING (age) ORDER BY 1');
+-- WITH TIES: one row can bring in or push out every tie
+SELECT relation, multiplicity FROM mt('lv_mu', 'SELECT age, sex FROM lv_mu_r ORDER BY age FETCH FIRST 5 ROWS WITH TIES');
+SELECT relation, multiplicity FROM mt('lv_mu', 'SELECT age, sex FROM lv_mu_r ORDER BY age LIMIT 300');
 -- a window function or a subquery sways every row
 SELECT relation, multiplicity, eps = e1 AS eps_once, round(eps::numeric, 6) AS eps, delta FROM mt('lv_mu', 'SELECT age, sex FROM lv_mu_r WHERE age > (SELECT avg(age) FROM lv_mu_dup)');
 SELECT relation, multiplicity, eps = e1 AS eps_once, round(eps::numeric, 6) AS eps, delta FROM mt('lv_mu', 'SELECT age - count(*) OVER () / 1000 AS age, sex FROM lv_mu_r');

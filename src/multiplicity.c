@@ -25,7 +25,7 @@
  *     taken (factor: its row count); an item never taken: unbounded
  *   GROUP BY / aggregates                            K = 2K (the old and the new group)
  *   aggregates without GROUP BY                      K = 1 (one row)
- *   DISTINCT ON, LIMIT, OFFSET                       K = 2K
+ *   DISTINCT ON, LIMIT, OFFSET                       K = 2K (FETCH ... WITH TIES: unbounded)
  *   window functions, target-list set-returning functions, grouping sets,
  *   recursive CTEs, relations inside a sublink       K unbounded
  *
@@ -642,7 +642,9 @@ modifiers(Query *q, MultMap *m)
 		map_scale(m, 2);
 	if (q->hasDistinctOn)
 		map_scale(m, 2);
-	if (q->limitCount != NULL || q->limitOffset != NULL)
+	if (q->limitOption == LIMIT_OPTION_WITH_TIES)
+		map_scale(m, LIPVAE_MULT_UNBOUNDED); /* one row can bring or take every tie */
+	else if (q->limitCount != NULL || q->limitOffset != NULL)
 		map_scale(m, 2);
 }
 
