@@ -14,7 +14,7 @@ OBJS = $(GLUE_OBJS) $(CORE_OBJS)
 
 REGRESS = setup train sample privacy security hostile hijack badinput types report timeout ledger multiplicity holes
 REGRESS_OPTS = --inputdir=. --load-extension=lipvae
-ISOLATION = ledger_race model_race replan
+ISOLATION = ledger_race model_race replan stale_index
 ISOLATION_OPTS = --inputdir=. --load-extension=lipvae
 
 PG_CPPFLAGS = -I$(srcdir)/src/core -I$(srcdir)/src

@@ -229,11 +229,22 @@ RESET ROLE;
 SET ROLE lv_test_ledger_trainer;
 SELECT relation, trainings FROM lipvae.lipvae_ledger() WHERE relation::text LIKE 'lv_ledger%' ORDER BY relation::text;
 SELECT model, trainer, relations FROM lipvae.lipvae_ledger_entries() WHERE model LIKE 'lv_ledger%' ORDER BY entry;
+-- the charges of another's training: only the relations it may see (not a)
+SELECT model, relation FROM lipvae.lipvae_ledger_charges() WHERE model LIKE 'lv_ledger%' ORDER BY entry, relation::text;
 RESET ROLE;
 SET ROLE lv_test_ledger_analyst;
 SELECT count(*) AS relations FROM lipvae.lipvae_ledger();
 SELECT count(*) AS entries FROM lipvae.lipvae_ledger_entries();
+SELECT count(*) AS charges FROM lipvae.lipvae_ledger_charges();
 RESET ROLE;
+
+-- a sequence read past the range table (a cap on it would not bind): refused
+CREATE SEQUENCE lv_ledger_seq;
+SELECT lipvae.lipvae_train('lv_ledger_sq', 'SELECT age + pg_sequence_last_value(''lv_ledger_seq''::regclass) AS age FROM flsmall',
+                           seed => 1, epochs => 1, hidden => 16);
+SELECT lipvae.lipvae_train('lv_ledger_sq', 'SELECT age + nextval(''lv_ledger_seq'') AS age FROM flsmall',
+                           seed => 1, epochs => 1, hidden => 16);
+DROP SEQUENCE lv_ledger_seq;
 
 -- the totals are the sums of the entries (rounded up)
 SELECT l.relation,

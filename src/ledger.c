@@ -131,6 +131,13 @@ static const DataReadingFunction data_reading_functions[] = {
 	{"pg_logical_slot_peek_changes", -1, "reads decoded WAL"},
 	{"pg_logical_slot_get_binary_changes", -1, "reads decoded WAL"},
 	{"pg_logical_slot_peek_binary_changes", -1, "reads decoded WAL"},
+	/* sequences: their values, read or moved past the range table */
+	{"pg_sequence_last_value", -1, "reads a sequence's value"},
+	{"pg_sequence_parameters", -1, "reads a sequence's parameters"},
+	{"nextval", -1, "advances a sequence"},
+	{"setval", -1, "sets a sequence"},
+	{"currval", -1, "reads a sequence's value"},
+	{"lastval", -1, "reads a sequence's value"},
 	/* other sessions' query texts */
 	{"pg_stat_get_activity", -1, "reads other sessions' queries"},
 	{"pg_stat_get_backend_activity", -1, "reads other sessions' queries"},
@@ -1111,12 +1118,14 @@ lipvae_ledger_entries(PG_FUNCTION_ARGS)
 /*
  * lipvae_ledger_charges returns, for every entry the caller may see, one
  * row per relation it read: its multiplicity (NULL: unbounded) and what it
- * was charged. Entries made before 0.3 have no such rows.
+ * was charged; of another role's training, only the relations the caller
+ * may see. Entries made before 0.3 have no such rows.
  */
 Datum
 lipvae_ledger_charges(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bool trainer = is_trainer();
 	HeapTuple *rows;
 	TupleDesc desc;
 	uint64 n,
@@ -1138,10 +1147,16 @@ lipvae_ledger_charges(PG_FUNCTION_ARGS)
 		static const int order[7] = {1, 4, 5, 6, 7, 8, 9};
 		Datum values[7];
 		bool nulls[7];
+		bool wnull;
+		Oid who = DatumGetObjectId(SPI_getbinval(rows[r], desc, 2, &wnull));
 		int i;
 
 		for (i = 0; i < 7; i++)
 			values[i] = SPI_getbinval(rows[r], desc, order[i], &nulls[i]);
+		/* another's training: only the relations the caller may see */
+		if (!superuser() && !has_privs_of_role(GetUserId(), who) &&
+			(nulls[2] || !may_see_relation(DatumGetObjectId(values[2]), trainer)))
+			continue;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	SPI_finish();

@@ -38,6 +38,8 @@
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "access/transam.h"
+#include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
@@ -50,6 +52,7 @@
 #include "utils/pg_locale.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/snapmgr.h"
 
 #include "lipvae.h"
 
@@ -360,6 +363,24 @@ equated_column(Node *conjunct, int rti, const Bitmapset *known, Oid *opno)
 	return 0;
 }
 /*
+ * index_in_snapshot says whether an index existed, as it is now, for the
+ * snapshot the training query reads: its pg_index row is committed and
+ * visible to the active snapshot (or this transaction's own). An index built later proves nothing about the rows an
+ * older snapshot sees (two sessions: a training waits on a lock with its
+ * snapshot taken while the other deduplicates and indexes the table).
+ */
+static bool
+index_in_snapshot(Relation idx)
+{
+	TransactionId xmin = HeapTupleHeaderGetXmin(idx->rd_indextuple->t_data);
+	Snapshot snap = GetActiveSnapshot();
+
+	if (TransactionIdIsCurrentTransactionId(xmin))
+		return true; /* this transaction's own rows are what it sees */
+	return TransactionIdDidCommit(xmin) && !XidInMVCCSnapshot(xmin, snap);
+}
+
+/*
  * index_covered says whether a unique index's key columns are all among
  * the equated columns, each with an equality of the index's opfamily.
  */
@@ -370,6 +391,8 @@ index_covered(Relation idx, const AttrNumber *cols, const Oid *ops, int ncols)
 	int k,
 		c;
 
+	if (!index_in_snapshot(idx))
+		return false;
 	if (!ix->indisunique || !ix->indimmediate || !ix->indisvalid ||
 		!heap_attisnull(idx->rd_indextuple, Anum_pg_index_indpred, NULL) ||
 		!heap_attisnull(idx->rd_indextuple, Anum_pg_index_indexprs, NULL))
