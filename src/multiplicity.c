@@ -365,7 +365,9 @@ equated_column(Node *conjunct, int rti, const Bitmapset *known, Oid *opno)
 /*
  * index_in_snapshot says whether an index existed, as it is now, for the
  * snapshot the training query reads: its pg_index row is committed and
- * visible to the active snapshot (or this transaction's own). An index built later proves nothing about the rows an
+ * visible to the active snapshot. An index this transaction built proves
+ * nothing either: under REPEATABLE READ its snapshot predates the index,
+ * and another session may have deleted the duplicates it still sees. An index built later proves nothing about the rows an
  * older snapshot sees (two sessions: a training waits on a lock with its
  * snapshot taken while the other deduplicates and indexes the table).
  */
@@ -376,7 +378,7 @@ index_in_snapshot(Relation idx)
 	Snapshot snap = GetActiveSnapshot();
 
 	if (TransactionIdIsCurrentTransactionId(xmin))
-		return true; /* this transaction's own rows are what it sees */
+		return false; /* built by this transaction: its snapshot may be older */
 	return TransactionIdDidCommit(xmin) && !XidInMVCCSnapshot(xmin, snap);
 }
 

@@ -22,6 +22,7 @@
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "portability/instr_time.h"
+#include "storage/lock.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -1323,6 +1324,22 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 }
 
 /*
+ * lock_model_name takes a transaction-level exclusive lock on a model name:
+ * an advisory lock tag (database, LIPVAE_NAME_LOCK, hash of the name) whose
+ * fourth field, 3, no SQL function can take (pg_advisory_lock uses 1 and
+ * 2), so that no other role can hold a name's lock and block its training.
+ */
+static void
+lock_model_name(const char *name)
+{
+	LOCKTAG tag;
+	uint32 h = DatumGetUInt32(hash_any((const unsigned char *) name, (int) strlen(name)));
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, LIPVAE_NAME_LOCK, h, 3);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+/*
  * existing_model checks whether the model exists, and if so that the caller
  * asked to replace it and may do so.
  */
@@ -1340,15 +1357,12 @@ existing_model(const char *name, bool replace, bool *exists)
 	lipvae_become_owner(&st);
 	/*
 	 * Two trainings of one name run one after the other from here: a
-	 * transaction-level advisory lock on (LIPVAE_NAME_LOCK, hash of the
-	 * name), so the second waits for the first's commit or rollback before
+	 * transaction-level lock on the name (lock_model_name), so the second
+	 * waits for the first's commit or rollback before
 	 * it trains, then sees its model (READ COMMITTED) and is refused with
 	 * "already exists" rather than a unique violation after training.
 	 */
-	rc = SPI_execute_with_args("SELECT pg_catalog.pg_advisory_xact_lock(" CppAsString2(LIPVAE_NAME_LOCK) ", pg_catalog.hashtext($1))",
-							   1, &argtype, &arg, NULL, false, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "lipvae: model name lock failed");
+	lock_model_name(name);
 	/*
 	 * Not read-only: a fresh snapshot sees models stored earlier in the same
 	 * statement (and, after the lock, those committed meanwhile), and FOR
