@@ -76,6 +76,16 @@ UPDATE lipvae.models
 -- ---------------------------------------------------------------------------
 -- Its search_path stays pinned (pg_catalog, pg_temp); only the model's
 -- training query runs under the caller's (QUERY_SEARCH_PATH).
+-- The report's reading of the training query (issue 11, red team): parsed
+-- once under the caller's search_path, checked as a training query is
+-- (built-in functions only), written back with every name qualified.
+CREATE FUNCTION lipvae.lipvae_report_query(query text) RETURNS text
+AS 'MODULE_PATHNAME', 'lipvae_report_query'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION lipvae.lipvae_report_query(text) IS
+'For lipvae_report: QUERY parsed under the caller''s search_path, checked like a training query (one plain SELECT, built-in functions only) and written back with every name outside pg_catalog qualified.';
+
 CREATE OR REPLACE FUNCTION lipvae.lipvae_report(
 	model text,
 	n bigint DEFAULT NULL,
@@ -104,6 +114,7 @@ DECLARE
 	v_rows_per_pass bigint;
 	v_row_type text;
 	v_details jsonb;
+	v_query text;
 	v_n bigint;
 	v_d integer;						-- columns
 	v_names text[];
@@ -187,11 +198,16 @@ BEGIN
 	  INTO v_names, v_kinds, v_d
 	  FROM pg_catalog.jsonb_array_elements(v_details->'columns') WITH ORDINALITY AS x(c, o);
 
-	-- the real rows: the model's query, run now as the caller under the
-	-- caller's search_path (the only statement that runs under it)
+	-- the real rows: the model's query, run now as the caller. Its names are
+	-- resolved under the caller's search_path, once, by
+	-- lipvae.lipvae_report_query, which checks it as a training query is
+	-- (built-in functions only) and writes it back fully qualified; that
+	-- text runs under the pinned search_path, where nobody can add an
+	-- overload of one of its calls.
 	PERFORM pg_catalog.set_config('search_path', query_search_path, true);
-	EXECUTE 'CREATE TEMP TABLE lipvae_report_real ON COMMIT DROP AS ' || (v_details->>'query');
+	v_query := lipvae.lipvae_report_query(v_details->>'query');
 	PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+	EXECUTE 'CREATE TEMP TABLE lipvae_report_real ON COMMIT DROP AS ' || v_query;
 	IF v_n IS NULL THEN
 		SELECT greatest(pg_catalog.count(*), 1) INTO v_n FROM pg_temp.lipvae_report_real;
 	END IF;

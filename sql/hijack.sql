@@ -203,6 +203,33 @@ RESET ROLE;
 SELECT trap, ran_as, read_raw_rows, granted FROM public.lv_hj_log ORDER BY trap, ran_as;
 SELECT acl FROM lipvae.models WHERE name = 'hj_m';
 
+-- the report runs the model's training query again, as the owner: a
+-- look-alike of a function the query calls (round(integer) matches an
+-- integer column better than the built-in round(numeric)) must not run.
+-- The report parses the query under the owner's search_path, refuses a
+-- function that is not built in (as training does), and runs the checked
+-- query written out with qualified names under its pinned search_path:
+-- with the look-alike on the owner's path the report is refused, unrun.
+SET ROLE lv_hj_owner;
+SELECT (lipvae.lipvae_train('hj_r', 'SELECT round(age) AS age, sex FROM flsmall', bounds => '{"age": [40, 105]}',
+        categories => '{"sex": ["F", "M"]}', epochs => 2, hidden => 16))->>'model' AS model;
+SELECT count(*) AS report_rows FROM lipvae.lipvae_report('hj_r', 50);
+RESET ROLE;
+SET ROLE lv_hj_attacker;
+CREATE FUNCTION public.round(x integer) RETURNS numeric LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM public.lv_hj_steal('public.round(integer)');
+    RETURN x;
+END $$;
+RESET ROLE;
+SET ROLE lv_hj_owner;
+SELECT count(*) AS report_rows FROM lipvae.lipvae_report('hj_r', 50);
+RESET ROLE;
+SELECT count(*) AS trap_calls FROM public.lv_hj_log WHERE trap = 'public.round(integer)';
+SET ROLE lv_hj_owner;
+SELECT lipvae.lipvae_drop('hj_r');
+RESET ROLE;
+
 -- clean up (the model's drop takes the superuser's traps on its row type)
 DROP OWNED BY lv_hj_attacker;
 SET ROLE lv_hj_owner;

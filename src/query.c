@@ -19,15 +19,22 @@
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
+#include "parser/analyze.h"
+#include "rewrite/rewriteHandler.h"
 #include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/ruleutils.h"
 #include "utils/memutils.h"
 #include "utils/portal.h"
 #include "utils/snapmgr.h"
 
 #include "lipvae.h"
+
+PG_FUNCTION_INFO_V1(lipvae_report_query);
 
 /* A DestReceiver that keeps one batch of tuples, copied. */
 typedef struct BatchReceiver
@@ -325,4 +332,44 @@ lipvae_query_close(LipvaeQuery *lq)
 	PortalDrop(lq->portal, false);
 	MemoryContextDelete(r->cxt);
 	lq->portal = NULL;
+}
+
+/*
+ * lipvae_report_query (SQL: lipvae.lipvae_report_query(query text) RETURNS
+ * text) is what lipvae_report runs as the model's training query: the text
+ * is parsed once under the caller's search_path and checked as a training
+ * query is (one plain SELECT; every function built in, nothing the ledger
+ * could not attribute), then written back out with every name that is not
+ * in pg_catalog qualified, so that it means exactly the checked query when
+ * the report runs it under its pinned search_path (pg_catalog, pg_temp):
+ * no function another role creates later can stand in for one of its
+ * calls. Views stay views (the query before rewriting is written out).
+ */
+Datum
+lipvae_report_query(PG_FUNCTION_ARGS)
+{
+	char *sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ErrorContextCallback cb;
+	LipvaeSources src;
+	List *raw;
+	Query *q;
+	char *out;
+	int nest;
+
+	push_context(&cb, sql);
+	raw = pg_parse_query(sql);
+	if (list_length(raw) != 1)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("the training query must be exactly one statement, got %d",
+							   list_length(raw))));
+	q = parse_analyze_fixedparams(linitial_node(RawStmt, raw), sql, NULL, 0, NULL);
+	check_select(q, CreateCommandTag(linitial_node(RawStmt, raw)->stmt));
+	lipvae_query_sources(QueryRewrite(copyObject(q)), &src);
+	error_context_stack = cb.previous;
+	nest = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	out = pg_get_querydef(q, false);
+	AtEOXact_GUC(false, nest);
+	PG_RETURN_TEXT_P(cstring_to_text(out));
 }

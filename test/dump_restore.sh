@@ -71,7 +71,7 @@ SELECT 'ledger: ' || string_agg(relation::text || ' central ' || round(central_e
 SELECT 'charges: ' || count(*) || ' of visits, multiplicity ' || min(multiplicity) || '-' || max(multiplicity)
   FROM lipvae.lipvae_ledger_charges() WHERE relation = 'visits'::regclass;
 SQL
-grep -q '^lipvae functions: 13 in lipvae, 0 elsewhere$' "$dir/check.txt"
+grep -q '^lipvae functions: 14 in lipvae, 0 elsewhere$' "$dir/check.txt"
 grep -q '^models: m "quoted" central, m_central central, m_latent latent$' "$dir/check.txt"
 grep -q '^analyst grant kept: true$' "$dir/check.txt"
 grep -q '^jsonb rows differing: 0 of 2100$' "$dir/check.txt"
