@@ -101,14 +101,16 @@ DROP COLLATION lv_mu_ci;
 CREATE TABLE lv_mu_c AS SELECT age, sex FROM lv_mu_r;
 SELECT lipvae.lipvae_set_cap('lv_mu_c', per_record_epsilon => 1.5);
 SELECT relation, multiplicity FROM mt('lv_mu', 'SELECT age, sex FROM lv_mu_c');
+\set VERBOSITY terse
 SELECT relation, multiplicity FROM mt('lv_mu', 'SELECT age, sex FROM lv_mu_c UNION ALL SELECT age, sex FROM lv_mu_c');
+\set VERBOSITY default
 SELECT relation::text, round(per_record_epsilon::numeric, 3) AS spent, trainings FROM lipvae.lipvae_ledger() WHERE relation = 'lv_mu_c'::regclass;
 -- and a capped dimension table refuses the join that repeats its rows
 SELECT lipvae.lipvae_set_cap('lv_mu_dim', per_record_epsilon => 100);
 SELECT relation, multiplicity FROM mt('lv_mu', 'SELECT f.age, d.sex FROM lv_mu_fact f JOIN lv_mu_dim d ON d.id = f.dim_id');
 
 -- the ledger's entries record each relation's multiplicity and charge
-SELECT c.relation, c.multiplicity, c.epsilon, c.delta, c.epsilon = e.epsilon AS charged_once
+SELECT c.relation, c.multiplicity, round(c.epsilon::numeric, 6) AS epsilon, c.delta, c.epsilon = e.epsilon AS charged_once
   FROM lipvae.lipvae_ledger_charges() c JOIN lipvae.lipvae_ledger_entries() e USING (entry)
  WHERE c.model = 'lv_mu' AND c.relation_name IN ('public.lv_mu_c', 'public.lv_mu_dim', 'public.lv_mu_fact')
  ORDER BY c.entry DESC, c.relation::text LIMIT 4;

@@ -561,6 +561,21 @@ lipvae_train(PG_FUNCTION_ARGS)
 }
 
 /*
+ * fmt_up6 prints a privacy figure to 6 significant digits, rounded up (a
+ * message never understates it; the ledger keeps the exact value).
+ */
+static char *
+fmt_up6(double x)
+{
+	double step;
+
+	if (!(x > 0) || !isfinite(x))
+		return psprintf("%g", x);
+	step = pow(10.0, floor(log10(x)) - 5);
+	return psprintf("%.6g", ceil(x * (1 + 1e-12) / step) * step);
+}
+
+/*
  * report_multiplicity tells the trainer which relations the query repeats:
  * a NOTICE for a multiplicity above 1 (group privacy is charged), a
  * WARNING when no guarantee is left for a relation's rows (an unbounded
@@ -587,7 +602,7 @@ report_multiplicity(const LipvaeSources *src, double eps, double delta)
 		else if (src->mult[i] > 1)
 			ereport(NOTICE, (errmsg("relation %s is charged group privacy of %d query rows: epsilon %s, delta %s",
 									lipvae_relation_name(src->relids[i]), src->mult[i],
-									double_to_shortest_decimal(e), double_to_shortest_decimal(d)),
+									fmt_up6(e), fmt_up6(d)),
 							 errdetail("One of its rows can change up to %d rows of the training query.", src->mult[i])));
 	}
 }
