@@ -208,6 +208,20 @@ BEGIN
 	v_query := lipvae.lipvae_report_query(v_details->>'query');
 	PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 	EXECUTE 'CREATE TEMP TABLE lipvae_report_real ON COMMIT DROP AS ' || v_query;
+	-- a unit column identifies people and is not modelled: leave it out
+	IF v_details->'settings'->>'unit' IS NOT NULL THEN
+		IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+						WHERE a.attrelid = 'pg_temp.lipvae_report_real'::pg_catalog.regclass
+						  AND a.attname = v_details->'settings'->>'unit' AND NOT a.attisdropped) THEN
+			RAISE EXCEPTION 'the training query of lipvae model "%" no longer returns its unit column %',
+				model, pg_catalog.quote_ident(v_details->'settings'->>'unit')
+				USING ERRCODE = 'datatype_mismatch',
+					  DETAIL = 'The tables it reads were changed after training.',
+					  HINT = 'Train the model again with replace => true.';
+		END IF;
+		EXECUTE pg_catalog.format('ALTER TABLE pg_temp.lipvae_report_real DROP COLUMN %I',
+								  v_details->'settings'->>'unit');
+	END IF;
 	IF v_n IS NULL THEN
 		SELECT greatest(pg_catalog.count(*), 1) INTO v_n FROM pg_temp.lipvae_report_real;
 	END IF;
@@ -229,13 +243,17 @@ BEGIN
 		'  SELECT att.synth, att.attnum, att.attname, ty.typbasetype, att.depth + 1 '
 		'    FROM att JOIN pg_catalog.pg_type ty ON ty.oid = att.t WHERE ty.typtype = ''d'' '
 		'), base AS ( '
-		'  SELECT DISTINCT ON (att.synth, att.attnum) att.synth, att.attnum, att.attname, att.t '
-		'    FROM att ORDER BY att.synth, att.attnum, att.depth DESC) '
+		'  SELECT DISTINCT ON (att.synth, att.attnum) att.synth, att.attnum AS num, att.attname, att.t '
+		'    FROM att ORDER BY att.synth, att.attnum, att.depth DESC), '
+		'ord AS ( '	-- positions, without the gaps of dropped columns
+		'  SELECT base.synth, base.attname, base.t, '
+		'         pg_catalog.row_number() OVER (PARTITION BY base.synth ORDER BY base.num) AS attnum '
+		'    FROM base) '
 		'SELECT pg_catalog.array_agg(b.t::pg_catalog.regtype ORDER BY b.attnum) FILTER (WHERE NOT b.synth), '
 		'       pg_catalog.array_agg(b.t::pg_catalog.regtype ORDER BY b.attnum) FILTER (WHERE b.synth AND b.attnum <= $2), '
 		'       coalesce(pg_catalog.bool_and(b.attname::pg_catalog.text = $1[b.attnum]) FILTER (WHERE NOT b.synth), false) '
 		'       AND pg_catalog.count(*) FILTER (WHERE NOT b.synth) = $2 '
-		'  FROM base b'
+		'  FROM ord b'
 	   INTO v_real_types, v_synth_types, v_found
 	  USING v_names, v_d;
 	IF NOT v_found OR v_real_types IS DISTINCT FROM v_synth_types THEN

@@ -274,6 +274,14 @@ SELECT abs(0.5 * sum(abs(pr - ps)) - (SELECT value FROM rep_dates WHERE metric =
 SELECT abs((SELECT corr(d - date '2000-01-01', extract(epoch FROM ts)) FROM lv_test_report_dates) - "real") < 1e-9 AS pearson_date_time
   FROM rep_dates WHERE metric = 'association' AND columns = 'd, ts';
 
+-- a model trained with a unit: the unit column (anywhere in the select
+-- list) is not modelled and not compared; the report covers the others
+SELECT (lipvae.lipvae_train('lv_test_report_unit', 'SELECT age, id / 10 % 200 AS person, sex FROM flsmall',
+        unit => 'person', unit_rows => 2, bounds => '{"age": [40, 105]}', categories => '{"sex": ["F", "M"]}', seed => 65, epochs => 3, hidden => 16))->>'rows' AS rows;
+SELECT string_agg(columns, ', ' ORDER BY ord) AS columns, bool_and(value BETWEEN 0 AND 1) AS in_range
+  FROM lipvae.lipvae_report('lv_test_report_unit') WITH ORDINALITY AS r(metric, columns, "real", synthetic, value, note, ord)
+ WHERE metric = 'tvd_1way';
+
 -- hostile column names (quotes, comma, space, SQL, the word overall) and
 -- a hostile model name
 CREATE TABLE lv_test_report_hostile AS

@@ -619,6 +619,7 @@ typedef struct CapExceeded
 	double cap;
 	double spend; /* the relation's charge: group privacy of mult rows */
 	int mult;
+	bool exact; /* the recorded charge (else the check before reading) */
 } CapExceeded;
 
 /* check_cap notes whether row's total of kind plus epsilon exceeds its cap. */
@@ -672,9 +673,13 @@ cap_error(const CapExceeded *ce)
 	ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 					errmsg("training would exceed the %s privacy cap of relation %s",
 						   ce->which, ce->relation),
-					errdetail("The %s epsilon spent on %s so far is %s; this training would spend up to %s more%s; the cap is %s.",
-							  ce->which, ce->relation, fmt_num(ce->total), fmt_num(ce->spend),
-							  mult_text(ce->mult), fmt_num(ce->cap)),
+					errdetail("The %s epsilon spent on %s so far is %s; this training would spend %s %s more%s; the cap is %s.",
+							  ce->which, ce->relation, fmt_num(ce->total),
+							  ce->exact ? "exactly" : "at least", fmt_num(ce->spend),
+							  ce->exact || ce->mult == LIPVAE_MULT_UNBOUNDED ? mult_text(ce->mult)
+							  : psprintf("%s (from the requested epsilon; the exact charge, checked again before the model is stored, can be larger)",
+										 mult_text(ce->mult)),
+							  fmt_num(ce->cap)),
 					errhint("A superuser or a member of the role that owns %s may raise the cap with lipvae.lipvae_set_cap(relation, %s => ...).",
 							ce->relation,
 							strcmp(ce->which, LIPVAE_SPEND_CENTRAL) == 0 ? "central_epsilon" : "per_record_epsilon")));
@@ -909,6 +914,7 @@ lipvae_ledger_record(const LipvaeSources *src, const char *model,
 	Oid trainer = GetUserId();
 	int i;
 
+	ce.exact = true;
 	check_kind(kind, epsilon, delta);
 	for (i = 0; i < src->nrels; i++)
 		lipvae_ledger_charge(src, i, epsilon, delta, &charged_eps[i], &charged_delta[i]);
