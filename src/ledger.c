@@ -677,8 +677,8 @@ cap_error(const CapExceeded *ce)
 							  ce->which, ce->relation, fmt_num(ce->total),
 							  ce->exact ? "exactly" : "at least", fmt_num(ce->spend),
 							  ce->exact || ce->mult == LIPVAE_MULT_UNBOUNDED ? mult_text(ce->mult)
-							  : psprintf("%s (from the requested epsilon; the exact charge, checked again before the model is stored, can be larger)",
-										 mult_text(ce->mult)),
+																			 : psprintf("%s (from the requested epsilon; the exact charge, checked again before the model is stored, can be larger)",
+																						mult_text(ce->mult)),
 							  fmt_num(ce->cap)),
 					errhint("A superuser or a member of the role that owns %s may raise the cap with lipvae.lipvae_set_cap(relation, %s => ...).",
 							ce->relation,
