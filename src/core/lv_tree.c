@@ -633,7 +633,7 @@ lv_cmp_desc(const void *a, const void *b)
  * constraints; clamping alone would keep the positive half of the noise of
  * every empty cell). work holds w doubles.
  */
-static void
+void
 lv_simplex_project(double *v, int w, double total, double *work)
 {
 	double cs = 0.0,

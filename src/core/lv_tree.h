@@ -114,4 +114,10 @@ double lv_tree_fit(lv_tree *t, const lv_schema *s, const double *P, int S,
 int lv_tree_pair_marginals(const lv_tree *t, const lv_schema *s,
 						   const double *P, int S, double *out);
 
+/*
+ * lv_simplex_project replaces the w noisy counts v by their Euclidean
+ * projection onto {x >= 0, sum x = total} (work: w doubles).
+ */
+void lv_simplex_project(double *v, int w, double total, double *work);
+
 #endif

@@ -1,0 +1,452 @@
+/*
+ * lv_aim.c - select, measure, generate (lv_aim.h).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "lv_aim.h"
+#include "lv_marginals.h"
+#include "lv_nn.h"
+#include "lv_privacy.h"
+#include "lv_rand.h"
+#include "lv_tree.h"
+
+#define LV_AIM_POOL 1024                                /* prior draws that estimate mu_r for the scores */
+#define LV_AIM_INIT_STREAM ((uint64_t) 0x61696d30ULL)   /* "aim0" */
+#define LV_AIM_SELECT_STREAM ((uint64_t) 0x61696d31ULL) /* "aim1" */
+#define LV_AIM_NOISE_STREAM ((uint64_t) 0x61696d32ULL)  /* "aim2" */
+#define LV_AIM_POOL_STREAM ((uint64_t) 0x61696d33ULL)   /* "aim3" + round */
+#define LV_AIM_FIT_STREAM ((uint64_t) 0x61696d34ULL)    /* "aim4" + round */
+
+/* The loop's state: candidates, their data counts, the measurements. */
+typedef struct lv_aim_state
+{
+	const lv_schema *s;
+	int ncand;
+	lv_clique *cand;
+	double *weight; /* w_r */
+	int64_t *at;    /* each candidate's counts in cnt */
+	double *cnt;
+	double *P;    /* LV_AIM_POOL x o probabilities of the current decoder */
+	double *mu;   /* scratch: a candidate's model marginal (max cells) */
+	double *work; /* scratch: max cells */
+	int64_t max_cells;
+	lv_measurement *ms;
+	int nm,
+		cap;
+	lv_stream noise;
+} lv_aim_state;
+
+/* lv_aim_rho recomputes the zCDP rho of the stored steps (lv_aim.h). */
+double
+lv_aim_rho(const lv_measurement *ms, int nm, double sens)
+{
+	double rho = 0.0;
+	int i;
+
+	for (i = 0; i < nm; i++)
+	{
+		rho = lv_round_up(rho + lv_round_up(sens * sens / (2.0 * ms[i].sd * ms[i].sd)));
+		if (ms[i].eps_select > 0)
+			rho = lv_round_up(rho + lv_round_up(ms[i].eps_select * ms[i].eps_select / 8.0));
+	}
+	return rho;
+}
+
+/* lv_aim_result_free releases what res owns (lv_aim.h). */
+void
+lv_aim_result_free(lv_aim_result *res)
+{
+	int i;
+
+	if (res == NULL || res->ms == NULL)
+		return;
+	for (i = 0; i < res->nmeasured; i++)
+		lv_free(res->ms[i].y);
+	lv_free(res->ms);
+	res->ms = NULL;
+	res->nmeasured = 0;
+}
+
+/* lv_aim_add_candidate appends the clique of cols if its table fits. */
+static void
+lv_aim_add_candidate(lv_aim_state *st, int k, const int *cols, int64_t max_cells)
+{
+	lv_clique q;
+	int a,
+		b,
+		i;
+	double w = 0.0;
+
+	if (lv_clique_make(st->s, k, cols, &q) != LV_OK || q.cells > max_cells)
+		return;
+	/* workload: every pair; w_r = sum over pairs of |r n W| */
+	for (a = 0; a < st->s->ncols; a++)
+		for (b = a + 1; b < st->s->ncols; b++)
+			for (i = 0; i < k; i++)
+				w += (cols[i] == a) + (cols[i] == b);
+	st->cand[st->ncand] = q;
+	st->weight[st->ncand] = w > 0 ? w : 1.0;
+	st->ncand++;
+}
+
+/* lv_aim_candidates lists the candidates and counts the data in each. */
+static int
+lv_aim_candidates(lv_aim_state *st, const lv_aim_config *cfg, const int32_t *T,
+				  int64_t n)
+{
+	int d = st->s->ncols;
+	int64_t most = d + (int64_t) d * (d - 1) / 2 +
+				   (cfg->max_k >= 3 ? (int64_t) d * (d - 1) * (d - 2) / 6 : 0);
+	int64_t total = 0;
+	int a,
+		b,
+		c,
+		i;
+
+	st->cand = lv_alloc(sizeof(lv_clique) * (size_t) most);
+	st->weight = lv_alloc(sizeof(double) * (size_t) most);
+	st->at = lv_alloc(sizeof(int64_t) * (size_t) (most + 1));
+	if (st->cand == NULL || st->weight == NULL || st->at == NULL)
+		return LV_ERR_NOMEM;
+	for (a = 0; a < d; a++)
+	{
+		int one[1] = {a};
+
+		lv_aim_add_candidate(st, 1, one, INT64_MAX);
+		for (b = a + 1; b < d; b++)
+		{
+			int two[2] = {a, b};
+
+			lv_aim_add_candidate(st, 2, two, cfg->max_cells);
+			for (c = b + 1; cfg->max_k >= 3 && c < d; c++)
+			{
+				int three[3] = {a, b, c};
+
+				lv_aim_add_candidate(st, 3, three, cfg->max_cells);
+			}
+		}
+	}
+	for (i = 0; i < st->ncand; i++)
+	{
+		st->at[i] = total;
+		total += st->cand[i].cells;
+		if (st->cand[i].cells > st->max_cells)
+			st->max_cells = st->cand[i].cells;
+	}
+	st->at[st->ncand] = total;
+	st->cnt = lv_alloc(sizeof(double) * (size_t) total);
+	if (st->cnt == NULL)
+		return LV_ERR_NOMEM;
+	for (i = 0; i < st->ncand; i++)
+		lv_clique_counts(st->s, &st->cand[i], T, n, st->cnt + st->at[i]);
+	return LV_OK;
+}
+
+/*
+ * lv_aim_measure appends the measurement of candidate i: its counts plus
+ * discrete Gaussian noise of sd, projected onto the counts of n_hat rows
+ * and normalised.
+ */
+static int
+lv_aim_measure(lv_aim_state *st, int i, double sd, double eps_select,
+			   double n_hat)
+{
+	lv_measurement *m;
+	int64_t cells = st->cand[i].cells;
+	int rc;
+
+	if (st->nm == st->cap)
+	{
+		int cap = st->cap ? 2 * st->cap : 64;
+		lv_measurement *grown = lv_alloc(sizeof(lv_measurement) * (size_t) cap);
+
+		if (grown == NULL)
+			return LV_ERR_NOMEM;
+		if (st->nm > 0)
+			memcpy(grown, st->ms, sizeof(lv_measurement) * (size_t) st->nm);
+		lv_free(st->ms);
+		st->ms = grown;
+		st->cap = cap;
+	}
+	m = &st->ms[st->nm];
+	m->q = st->cand[i];
+	m->sd = sd;
+	m->eps_select = eps_select;
+	m->y = lv_alloc(sizeof(double) * (size_t) cells);
+	if (m->y == NULL)
+		return LV_ERR_NOMEM;
+	st->nm++;
+	memcpy(st->work, st->cnt + st->at[i], sizeof(double) * (size_t) cells);
+	rc = lv_marginal_noise(st->work, (int) cells, sd, &st->noise);
+	if (rc != LV_OK)
+		return rc;
+	lv_simplex_project(st->work, (int) cells, n_hat, st->mu);
+	lv_marginal_normalise(st->work, (int) cells, m->y);
+	return LV_OK;
+}
+
+/* lv_aim_pool decodes the pool of prior draws with the current decoder. */
+static int
+lv_aim_pool(lv_aim_state *st, const lv_model *m, const uint8_t *key, int round)
+{
+	int o = lv_schema_output_dim(st->s);
+	float *L = lv_alloc(sizeof(float) * (size_t) LV_AIM_POOL * o);
+	int r;
+
+	if (L == NULL || lv_prior_logits(m, LV_AIM_POOL, key, LV_AIM_POOL_STREAM + ((uint64_t) round << 32), L) != LV_OK)
+	{
+		lv_free(L);
+		return LV_ERR_NOMEM;
+	}
+	for (r = 0; r < LV_AIM_POOL; r++)
+		lv_column_probs(st->s, L + (size_t) r * o, st->P + (size_t) r * o);
+	lv_free(L);
+	return LV_OK;
+}
+
+/* lv_aim_error returns || counts_i - n_hat mu_i ||_1 under the pool. */
+static double
+lv_aim_error(lv_aim_state *st, int i, double n_hat)
+{
+	int off[LV_MAX_COLUMNS];
+	const double *c = st->cnt + st->at[i];
+	double l1 = 0.0;
+	int64_t j;
+
+	lv_slot_offsets(st->s, off);
+	lv_clique_expect(&st->cand[i], st->P, LV_AIM_POOL,
+					 lv_schema_output_dim(st->s), off, st->mu);
+	for (j = 0; j < st->cand[i].cells; j++)
+		l1 += fabs(c[j] - n_hat * st->mu[j]);
+	return l1;
+}
+
+/*
+ * lv_aim_select draws a candidate by the exponential mechanism: eps-DP for
+ * scores of sensitivity sens * max w_r. Returns its index.
+ */
+static int
+lv_aim_select(lv_aim_state *st, double eps, double sd, double sens,
+			  double n_hat, lv_stream *rng)
+{
+	double *score;
+	double wmax = 0.0,
+		   mx = -INFINITY,
+		   sum = 0.0,
+		   acc = 0.0,
+		   u;
+	int i,
+		pick = st->ncand - 1;
+
+	score = lv_alloc(sizeof(double) * (size_t) st->ncand);
+	if (score == NULL)
+		return -1;
+	for (i = 0; i < st->ncand; i++)
+	{
+		double err = lv_aim_error(st, i, n_hat);
+
+		score[i] = st->weight[i] * (err - sqrt(2.0 / M_PI) * sd * st->cand[i].cells);
+		wmax = fmax(wmax, st->weight[i]);
+		mx = fmax(mx, score[i]);
+	}
+	for (i = 0; i < st->ncand; i++)
+	{
+		score[i] = exp(eps * (score[i] - mx) / (2.0 * sens * wmax));
+		sum += score[i];
+	}
+	u = lv_stream_uniform(rng) * sum;
+	for (i = 0; i < st->ncand; i++)
+	{
+		acc += score[i];
+		if (u < acc)
+		{
+			pick = i;
+			break;
+		}
+	}
+	lv_free(score);
+	return pick;
+}
+
+/* lv_aim_networks allocates m's encoder (unused) and decoder, initialised. */
+static int
+lv_aim_networks(lv_model *m, const lv_aim_config *cfg)
+{
+	int enc_w[4],
+		dec_w[4];
+	lv_stream rinit;
+
+	m->latent = cfg->latent;
+	m->hidden = cfg->hidden;
+	m->noise_sd = 1.0;
+	enc_w[0] = lv_schema_input_dim(&m->schema);
+	enc_w[1] = enc_w[2] = dec_w[1] = dec_w[2] = cfg->hidden;
+	enc_w[3] = dec_w[0] = cfg->latent;
+	dec_w[3] = lv_schema_output_dim(&m->schema);
+	if (lv_mlp_alloc(&m->enc, 3, enc_w) != LV_OK || lv_mlp_alloc(&m->dec, 3, dec_w) != LV_OK)
+		return LV_ERR_NOMEM;
+	lv_stream_init(&rinit, cfg->key, LV_DOMAIN_TRAIN, LV_AIM_INIT_STREAM);
+	lv_mlp_init_xavier(&m->enc, &rinit);
+	lv_mlp_init_xavier(&m->dec, &rinit);
+	return LV_OK;
+}
+
+/* lv_aim_fit refits the decoder to every measurement so far. */
+static int
+lv_aim_fit(lv_model *m, lv_aim_state *st, const lv_aim_config *cfg, int steps,
+		   int round, double *loss)
+{
+	lv_genfit_config fc = cfg->fit;
+
+	fc.steps = steps;
+	fc.stream = LV_AIM_FIT_STREAM + ((uint64_t) round << 32);
+	memcpy(fc.key, cfg->key, LV_KEY_BYTES);
+	return lv_genfit(m, st->ms, st->nm, &fc, loss);
+}
+
+/* lv_aim_free_state releases the state (not the measurements). */
+static void
+lv_aim_free_state(lv_aim_state *st)
+{
+	lv_free(st->cand);
+	lv_free(st->weight);
+	lv_free(st->at);
+	lv_free(st->cnt);
+	lv_free(st->P);
+	lv_free(st->mu);
+	lv_free(st->work);
+}
+
+/* lv_aim_start measures every column and fits the decoder to them. */
+static int
+lv_aim_start(lv_model *m, lv_aim_state *st, const lv_aim_config *cfg,
+			 double sd)
+{
+	int i,
+		rc = LV_OK;
+
+	for (i = 0; i < st->ncand && rc == LV_OK; i++)
+		if (st->cand[i].k == 1)
+			rc = lv_aim_measure(st, i, sd, 0.0, cfg->n_hat);
+	if (rc == LV_OK)
+		rc = lv_aim_fit(m, st, cfg, cfg->fit.steps, 0, NULL);
+	return rc;
+}
+
+/* lv_aim_rounds runs the adaptive rounds until the budget is spent. */
+static int
+lv_aim_rounds(lv_model *m, lv_aim_state *st, const lv_aim_config *cfg,
+			  double sd, double eps, int rounds)
+{
+	const double sens = cfg->sens;
+	const double a = LV_AIM_ALPHA;
+	lv_stream rng;
+	int round,
+		rc = LV_OK,
+		last = 0;
+
+	lv_stream_init(&rng, cfg->key, LV_DOMAIN_TRAIN, LV_AIM_SELECT_STREAM);
+	for (round = 1; round <= rounds && !last && rc == LV_OK; round++)
+	{
+		double left = cfg->rho - lv_aim_rho(st->ms, st->nm, sens);
+		double *old;
+		double moved;
+		int i;
+		int64_t j;
+
+		if (left < 2.0 * (sens * sens / (2.0 * sd * sd) + eps * eps / 8.0))
+		{
+			left *= 1.0 - 1e-9; /* the rounding of lv_aim_rho */
+			if (!(left > 0))
+				break;
+			sd = sens * sqrt(1.0 / (2.0 * a * left));
+			eps = sqrt(8.0 * (1.0 - a) * left);
+			last = 1;
+		}
+		if ((rc = lv_aim_pool(st, m, cfg->key, round)) != LV_OK)
+			break;
+		if ((i = lv_aim_select(st, eps, sd, sens, cfg->n_hat, &rng)) < 0)
+			return LV_ERR_NOMEM;
+		(void) lv_aim_error(st, i, cfg->n_hat); /* st->mu: the old marginal */
+		old = lv_alloc(sizeof(double) * (size_t) st->cand[i].cells);
+		if (old == NULL)
+			return LV_ERR_NOMEM;
+		memcpy(old, st->mu, sizeof(double) * (size_t) st->cand[i].cells);
+		if ((rc = lv_aim_measure(st, i, sd, eps, cfg->n_hat)) == LV_OK &&
+			(rc = lv_aim_fit(m, st, cfg, cfg->fit.steps, round, NULL)) == LV_OK &&
+			(rc = lv_aim_pool(st, m, cfg->key, round)) == LV_OK)
+		{
+			(void) lv_aim_error(st, i, cfg->n_hat);
+			moved = 0.0;
+			for (j = 0; j < st->cand[i].cells; j++)
+				moved += fabs(cfg->n_hat * (st->mu[j] - old[j]));
+			if (moved <= sqrt(2.0 / M_PI) * sd * st->cand[i].cells)
+			{
+				sd /= 2.0;
+				eps *= 2.0;
+			}
+		}
+		lv_free(old);
+	}
+	return rc;
+}
+
+/* lv_model_fit_aim runs select-measure-generate (lv_aim.h). */
+int
+lv_model_fit_aim(lv_model *m, const int32_t *T, int64_t n,
+				 const lv_aim_config *cfg, lv_aim_result *res)
+{
+	lv_aim_state st;
+	int d,
+		rounds,
+		rc;
+	double sd,
+		eps;
+
+	if (m == NULL || T == NULL || n < 0 || cfg == NULL || res == NULL ||
+		!(cfg->rho > 0) || !(cfg->sens >= 1) || !(cfg->n_hat > 0) ||
+		cfg->max_k < 1 || cfg->max_k > LV_CLIQUE_MAX || cfg->latent < 1 ||
+		cfg->hidden < 1 || m->schema.ncols < 1)
+		return LV_ERR_ARG;
+	memset(res, 0, sizeof(*res));
+	memset(&st, 0, sizeof(st));
+	st.s = &m->schema;
+	d = m->schema.ncols;
+	rounds = cfg->max_rounds > 0 ? cfg->max_rounds : 16 * d;
+	sd = cfg->sens * sqrt(16.0 * d / (2.0 * LV_AIM_ALPHA * cfg->rho));
+	eps = sqrt(8.0 * (1.0 - LV_AIM_ALPHA) * cfg->rho / (16.0 * d));
+	lv_stream_init(&st.noise, cfg->key, LV_DOMAIN_TRAIN, LV_AIM_NOISE_STREAM);
+
+	rc = lv_aim_networks(m, cfg);
+	if (rc == LV_OK)
+		rc = lv_aim_candidates(&st, cfg, T, n);
+	if (rc == LV_OK)
+	{
+		st.P = lv_alloc(sizeof(double) * LV_AIM_POOL * (size_t) lv_schema_output_dim(st.s));
+		st.mu = lv_alloc(sizeof(double) * (size_t) st.max_cells);
+		st.work = lv_alloc(sizeof(double) * (size_t) st.max_cells);
+		if (st.P == NULL || st.mu == NULL || st.work == NULL)
+			rc = LV_ERR_NOMEM;
+	}
+	if (rc == LV_OK)
+		rc = lv_aim_start(m, &st, cfg, sd);
+	if (rc == LV_OK)
+		rc = lv_aim_rounds(m, &st, cfg, sd, eps, rounds);
+	if (rc == LV_OK)
+		rc = lv_aim_fit(m, &st, cfg, cfg->final_steps, rounds + 1, &res->final_loss);
+	res->ms = st.ms;
+	res->nmeasured = st.nm;
+	res->candidates = st.ncand;
+	for (d = 0; d < st.nm; d++)
+	{
+		res->rho_measure += cfg->sens * cfg->sens / (2.0 * st.ms[d].sd * st.ms[d].sd);
+		res->rho_select += st.ms[d].eps_select * st.ms[d].eps_select / 8.0;
+	}
+	lv_aim_free_state(&st);
+	if (rc == LV_OK && !(lv_aim_rho(res->ms, res->nmeasured, cfg->sens) <= cfg->rho))
+		rc = LV_ERR_NUMERIC;
+	if (rc != LV_OK)
+		lv_aim_result_free(res);
+	return rc;
+}

@@ -1,0 +1,84 @@
+/*
+ * lv_aim.h - select, measure, generate: AIM's adaptive loop (McKenna,
+ * Mullins, Sheldon, Miklau, VLDB 2022) with the Lipschitz VAE's decoder as
+ * the generator (lv_genfit.h). No PostgreSQL here.
+ *
+ * Budget: rho-zCDP for one unit of sens rows (add/remove). Candidates:
+ * every column, every pair and (max_k = 3) every triple whose table has at
+ * most max_cells cells; workload: every pair, so a candidate r weighs
+ * w_r = sum over pairs W of |r n W| (Delta = max w_r).
+ *
+ *   T = 16 d, sigma = sens sqrt(T / (2 alpha rho)), eps = sqrt(8 (1-alpha) rho / T)
+ *   measure every column:  y_c = counts_c + N_Z(0, sigma^2)
+ *   fit the decoder to the measurements
+ *   repeat until the budget is spent:
+ *     if rho - used < 2 (sens^2 / (2 sigma^2) + eps^2 / 8):   (last round)
+ *       sigma = sens sqrt(1 / (2 alpha left)), eps = sqrt(8 (1-alpha) left)
+ *     select r by the exponential mechanism (eps, sensitivity sens Delta):
+ *       score_r = w_r (|| counts_r - n_hat mu_r ||_1 - sqrt(2/pi) sigma cells_r)
+ *     measure y_r = counts_r + N_Z(0, sigma^2);  used += eps^2/8 + sens^2/(2 sigma^2)
+ *     fit the decoder to every measurement so far (warm start)
+ *     if n_hat || mu_r(new) - mu_r(old) ||_1 <= sqrt(2/pi) sigma cells_r:
+ *       sigma /= 2, eps *= 2                          (anneal)
+ *
+ * The exponential mechanism is eps-DP, (eps^2 / 8)-zCDP (Cesar & Rogers
+ * 2021); a discrete Gaussian of sd sigma on counts of L2 sensitivity sens is
+ * (sens^2 / (2 sigma^2))-zCDP (Canonne, Kamath & Steinke 2020). The rounds
+ * are chosen adaptively; their rho add up (zCDP composition, which holds
+ * with adaptively chosen parameters as long as the total is fixed in
+ * advance: a privacy filter, Whitehouse et al. 2023), and the loop never
+ * lets the total pass rho. Every step's parameters are returned so that the
+ * caller can store them and an auditor recompute the total.
+ */
+#ifndef LV_AIM_H
+#define LV_AIM_H
+
+#include <stdint.h>
+#include "lv_genfit.h"
+
+#define LV_AIM_ALPHA 0.9 /* share of a round's rho that measures */
+
+typedef struct lv_aim_config
+{
+	double rho;        /* zCDP budget of selection and measurement */
+	double sens;       /* rows one unit moves: 1, or unit_rows */
+	double n_hat;      /* the DP row count */
+	int max_k;         /* largest clique: 2 or 3 */
+	int64_t max_cells; /* largest table a candidate may have */
+	int max_rounds;    /* selection rounds at most (0: 16 d) */
+	int latent,
+		hidden;
+	lv_genfit_config fit; /* steps: per round */
+	int final_steps;      /* Adam steps after the last round */
+	uint8_t key[LV_KEY_BYTES];
+} lv_aim_config;
+
+typedef struct lv_aim_result
+{
+	int nmeasured;      /* every column, then one per round */
+	lv_measurement *ms; /* nmeasured, lv_aim_result_free releases */
+	double rho_measure; /* sum of sens^2 / (2 sd^2) */
+	double rho_select;  /* sum of eps^2 / 8 */
+	double final_loss;
+	int candidates;
+} lv_aim_result;
+
+/*
+ * lv_model_fit_aim sets up m's networks (decoder k -> hidden -> hidden ->
+ * heads, encoder unused) and runs the loop above on the n targets T.
+ * m->schema and m->key must be set; draws come from cfg->key. Returns
+ * LV_OK, LV_ERR_ARG, LV_ERR_NOMEM or LV_ERR_INTERRUPTED (res empty then).
+ */
+int lv_model_fit_aim(lv_model *m, const int32_t *T, int64_t n,
+					 const lv_aim_config *cfg, lv_aim_result *res);
+
+/* lv_aim_result_free releases what res owns. */
+void lv_aim_result_free(lv_aim_result *res);
+
+/*
+ * lv_aim_rho returns the zCDP rho of the stored steps, recomputed from
+ * their parameters: sum of sens^2 / (2 sd^2) + eps_select^2 / 8, rounded up.
+ */
+double lv_aim_rho(const lv_measurement *ms, int nm, double sens);
+
+#endif

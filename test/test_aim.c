@@ -1,0 +1,336 @@
+/*
+ * test_aim.c - unit tests of lv_clique.c, lv_genfit.c and lv_aim.c: clique
+ * counts, the expected marginal and its gradient (against finite
+ * differences), the heads' backward pass, the decoder fitted to exact
+ * marginals of dependent columns, and the AIM loop's budget: every step's
+ * rho recomputed from the returned parameters, never above the budget.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "lv_aim.h"
+#include "lv_nn.h"
+#include "lv_tree.h"
+#include "lv_marginals.h"
+
+static lv_column cols[3];
+
+/* set_schema: a nullable numeric (3 bins + NULL), two categoricals. */
+static void
+set_schema(lv_schema *s)
+{
+	memset(cols, 0, sizeof(cols));
+	cols[0].kind = LV_COL_NUMERIC;
+	cols[0].nullable = 1;
+	cols[0].nbins = 3;
+	cols[0].lo = 0;
+	cols[0].hi = 3;
+	cols[1].kind = LV_COL_CATEGORICAL;
+	cols[1].ncat = 2; /* + other: 3 slots */
+	cols[2].kind = LV_COL_CATEGORICAL;
+	cols[2].nullable = 1;
+	cols[2].ncat = 2; /* + other + NULL: 4 slots */
+	s->ncols = 3;
+	s->cols = cols;
+}
+
+/* dependent_rows fills T (n x 3): column 1 and 2 follow column 0. */
+static void
+dependent_rows(int32_t *T, int n)
+{
+	int r;
+
+	for (r = 0; r < n; r++)
+	{
+		int a = r % 4 == 3 ? -1 : r % 3;
+
+		T[3 * r] = a;
+		T[3 * r + 1] = a < 0 ? 2 : a % 2;
+		T[3 * r + 2] = a < 0 ? 3 : (a == 2 ? (r % 7 == 0 ? 0 : 2) : a);
+	}
+}
+
+/* test_counts: one row adds 1 to exactly one cell of a clique. */
+static void
+test_counts(void **state)
+{
+	lv_schema s;
+	lv_clique q;
+	int32_t T[3 * 12];
+	int c2[2] = {0, 2}, c3[3] = {0, 1, 2};
+	double cnt[48], sum = 0;
+	int i;
+
+	set_schema(&s);
+	dependent_rows(T, 12);
+	assert_int_equal(lv_clique_make(&s, 2, c2, &q), LV_OK);
+	assert_int_equal(q.cells, 4 * 4);
+	lv_clique_counts(&s, &q, T, 12, cnt);
+	for (i = 0; i < 16; i++)
+		sum += cnt[i];
+	assert_true(sum == 12);
+	/* row 3 is (NULL, other, NULL): cell (3, 3) */
+	assert_true(cnt[3 * 4 + 3] == 3);
+	assert_int_equal(lv_clique_make(&s, 3, c3, &q), LV_OK);
+	assert_int_equal(q.cells, 48);
+	c2[1] = 0;
+	assert_int_equal(lv_clique_make(&s, 2, c2, &q), LV_ERR_ARG);
+}
+
+/* loss_of: sum over cells of D * mu for probabilities P (S rows). */
+static double
+loss_of(const lv_clique *q, const double *P, int S, int o, const int *off,
+		const double *D)
+{
+	double mu[48], L = 0;
+	int64_t c;
+
+	lv_clique_expect(q, P, S, o, off, mu);
+	for (c = 0; c < q->cells; c++)
+		L += D[c] * mu[c];
+	return L;
+}
+
+/* test_clique_grad: lv_clique_grad matches finite differences (k = 1..3). */
+static void
+test_clique_grad(void **state)
+{
+	lv_schema s;
+	int off[3], o, k, S = 3;
+	double P[3 * 11], G[3 * 11], D[48];
+	lv_stream st;
+	uint8_t key[LV_KEY_BYTES] = {1};
+	int cl[3] = {0, 1, 2};
+
+	set_schema(&s);
+	o = lv_schema_output_dim(&s);
+	assert_int_equal(o, 11);
+	lv_slot_offsets(&s, off);
+	lv_stream_init(&st, key, LV_DOMAIN_TRAIN, 1);
+	for (int i = 0; i < S * o; i++)
+		P[i] = lv_stream_uniform(&st);
+	for (int i = 0; i < 48; i++)
+		D[i] = lv_stream_uniform(&st) - 0.5;
+	for (k = 1; k <= 3; k++)
+	{
+		lv_clique q;
+
+		assert_int_equal(lv_clique_make(&s, k, cl + (k == 1 ? 2 : 0), &q), LV_OK);
+		memset(G, 0, sizeof(G));
+		lv_clique_grad(&q, P, S, o, off, D, 1.5, G);
+		for (int i = 0; i < S * o; i++)
+		{
+			double keep = P[i], h = 1e-6, up, dn;
+
+			P[i] = keep + h;
+			up = loss_of(&q, P, S, o, off, D);
+			P[i] = keep - h;
+			dn = loss_of(&q, P, S, o, off, D);
+			P[i] = keep;
+			assert_true(fabs(1.5 * (up - dn) / (2 * h) - G[i]) < 1e-6);
+		}
+	}
+}
+
+/* test_heads_backward: the logit gradient matches finite differences. */
+static void
+test_heads_backward(void **state)
+{
+	lv_schema s;
+	float logits[11], dl[11];
+	double P[11], Pp[11], g[11];
+	lv_stream st;
+	uint8_t key[LV_KEY_BYTES] = {2};
+	int o, i, j;
+
+	set_schema(&s);
+	o = lv_schema_output_dim(&s);
+	lv_stream_init(&st, key, LV_DOMAIN_TRAIN, 2);
+	for (i = 0; i < o; i++)
+	{
+		logits[i] = (float) (2 * lv_stream_uniform(&st) - 1);
+		g[i] = lv_stream_uniform(&st) - 0.5;
+	}
+	lv_column_probs(&s, logits, P);
+	lv_heads_backward(&s, P, g, 1, dl);
+	for (i = 0; i < o; i++)
+	{
+		float keep = logits[i];
+		double up = 0, dn = 0;
+
+		logits[i] = keep + 1e-2f;
+		lv_column_probs(&s, logits, Pp);
+		for (j = 0; j < o; j++)
+			up += g[j] * Pp[j];
+		logits[i] = keep - 1e-2f;
+		lv_column_probs(&s, logits, Pp);
+		for (j = 0; j < o; j++)
+			dn += g[j] * Pp[j];
+		logits[i] = keep;
+		assert_true(fabs((up - dn) / 2e-2 - dl[i]) < 1e-4);
+	}
+}
+
+/* make_model: a central model over the schema, key filled with seed. */
+static void
+make_model(lv_model *m, unsigned seed)
+{
+	lv_schema s;
+
+	set_schema(&s);
+	memset(m, 0, sizeof(*m));
+	m->schema.ncols = s.ncols;
+	m->schema.cols = lv_alloc(sizeof(lv_column) * s.ncols);
+	memcpy(m->schema.cols, s.cols, sizeof(lv_column) * s.ncols);
+	m->mechanism = LV_MECH_CENTRAL;
+	memset(m->key, (int) seed, LV_KEY_BYTES);
+}
+
+/* base_config: a budget rho for 2,000 rows. */
+static void
+base_config(lv_aim_config *c, double rho)
+{
+	memset(c, 0, sizeof(*c));
+	c->rho = rho;
+	c->sens = 1;
+	c->n_hat = 2000;
+	c->max_k = 3;
+	c->max_cells = 1000;
+	c->latent = 4;
+	c->hidden = 32;
+	c->fit.steps = 60;
+	c->fit.batch = 128;
+	c->fit.lr = 0.01;
+	c->final_steps = 300;
+	memset(c->key, 9, LV_KEY_BYTES);
+}
+
+/* pair_tvd: TVD between the data's (0, 2) table and the model's. */
+static double
+pair_tvd(const lv_model *m, const int32_t *T, int n)
+{
+	lv_clique q;
+	int c2[2] = {0, 2}, off[3], o = lv_schema_output_dim(&m->schema);
+	double cnt[16], mu[16], tvd = 0;
+	float *L = lv_alloc(sizeof(float) * 4096 * o);
+	double *P = lv_alloc(sizeof(double) * 4096 * o);
+
+	lv_clique_make(&m->schema, 2, c2, &q);
+	lv_clique_counts(&m->schema, &q, T, n, cnt);
+	assert_int_equal(lv_prior_logits(m, 4096, m->key, 77, L), LV_OK);
+	for (int r = 0; r < 4096; r++)
+		lv_column_probs(&m->schema, L + (size_t) r * o, P + (size_t) r * o);
+	lv_slot_offsets(&m->schema, off);
+	lv_clique_expect(&q, P, 4096, o, off, mu);
+	for (int i = 0; i < 16; i++)
+		tvd += 0.5 * fabs(cnt[i] / n - mu[i]);
+	lv_free(L);
+	lv_free(P);
+	return tvd;
+}
+
+/* indep_tvd: TVD between the data's (0, 2) table and its margins' product. */
+static double
+indep_tvd(const lv_schema *s, const int32_t *T, int n)
+{
+	lv_clique q, a, b;
+	int c2[2] = {0, 2}, c0 = 0, cb = 2;
+	double cnt[16], ca[4], cc[4], tvd = 0;
+
+	lv_clique_make(s, 2, c2, &q);
+	lv_clique_make(s, 1, &c0, &a);
+	lv_clique_make(s, 1, &cb, &b);
+	lv_clique_counts(s, &q, T, n, cnt);
+	lv_clique_counts(s, &a, T, n, ca);
+	lv_clique_counts(s, &b, T, n, cc);
+	for (int i = 0; i < 4; i++)
+		for (int j = 0; j < 4; j++)
+			tvd += 0.5 * fabs(cnt[i * 4 + j] / n - ca[i] * cc[j] / ((double) n * n));
+	return tvd;
+}
+
+/*
+ * test_aim_budget_and_fit: the loop spends at most rho (recomputed from the
+ * steps it returns), measures every column first, and at a large budget
+ * its decoder reproduces a dependent pair (TVD well below independence's).
+ */
+static void
+test_aim_budget_and_fit(void **state)
+{
+	int n = 2000;
+	int32_t *T = lv_alloc(sizeof(int32_t) * 3 * n);
+	double rhos[2] = {0.05, 20};
+
+	dependent_rows(T, n);
+	for (int t = 0; t < 2; t++)
+	{
+		lv_model m;
+		lv_aim_config c;
+		lv_aim_result r;
+		double rho;
+		int ones = 0;
+
+		make_model(&m, 3 + t);
+		base_config(&c, rhos[t]);
+		assert_int_equal(lv_model_fit_aim(&m, T, n, &c, &r), LV_OK);
+		rho = lv_aim_rho(r.ms, r.nmeasured, 1);
+		assert_true(rho <= rhos[t]);
+		assert_true(rho >= 0.99 * rhos[t]); /* the last round spends the rest */
+		assert_true(fabs(r.rho_measure + r.rho_select - rho) < 1e-9 * rho);
+		for (int i = 0; i < 3; i++)
+			ones += r.ms[i].q.k == 1 && r.ms[i].eps_select == 0;
+		assert_int_equal(ones, 3);
+		assert_true(r.nmeasured > 3);
+		if (t == 1)
+		{
+			double tvd = pair_tvd(&m, T, n), indep = indep_tvd(&m.schema, T, n);
+
+			print_message("pair TVD %.4f, independent columns %.4f\n", tvd, indep);
+			assert_true(indep > 0.2);
+			assert_true(tvd < 0.25 * indep);
+		}
+		lv_aim_result_free(&r);
+		lv_model_free(&m);
+	}
+	lv_free(T);
+}
+
+/* test_bad_config: nonsense budgets and shapes are refused. */
+static void
+test_bad_config(void **state)
+{
+	lv_model m;
+	lv_aim_config c;
+	lv_aim_result r;
+	int32_t T[3 * 4];
+
+	dependent_rows(T, 4);
+	make_model(&m, 1);
+	base_config(&c, 0);
+	assert_int_equal(lv_model_fit_aim(&m, T, 4, &c, &r), LV_ERR_ARG);
+	base_config(&c, NAN);
+	assert_int_equal(lv_model_fit_aim(&m, T, 4, &c, &r), LV_ERR_ARG);
+	base_config(&c, 1);
+	c.max_k = 4;
+	assert_int_equal(lv_model_fit_aim(&m, T, 4, &c, &r), LV_ERR_ARG);
+	lv_model_free(&m);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_counts),
+		cmocka_unit_test(test_clique_grad),
+		cmocka_unit_test(test_heads_backward),
+		cmocka_unit_test(test_aim_budget_and_fit),
+		cmocka_unit_test(test_bad_config),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
