@@ -39,6 +39,7 @@
 #include "lv_accountant.h"
 #include "lv_dpsgd.h"
 #include "lv_marginals.h"
+#include "lv_aim.h"
 #include "lv_tree.h"
 #include "lv_exact.h"
 #include "lv_privacy.h"
@@ -51,6 +52,10 @@
 #define LIPVAE_TREE_ONE_WAY_SHARE 0.1 /* of the marginals' mu^2: one-way counts */
 #define LIPVAE_TREE_SELECT_SHARE 0.1  /* of the marginals' mu^2: the tree's selection */
 #define LIPVAE_MARGINAL_DRAWS 4096    /* prior draws that estimate the model's marginals */
+#define LIPVAE_AIM_MAX_CELLS 4096     /* marginals 'aim': largest measured table */
+#define LIPVAE_AIM_ROUND_STEPS 50     /* Adam steps after each round */
+#define LIPVAE_AIM_FINAL_STEPS 500    /* Adam steps after the last round */
+#define LIPVAE_AIM_BATCH 256          /* prior draws per Adam step */
 
 PG_FUNCTION_INFO_V1(lipvae_train);
 
@@ -90,6 +95,7 @@ typedef struct TrainOptions
 	double ema;             /* weight moving average of DP-SGD */
 	double marginals_share; /* central: share of the DP marginals */
 	bool marginals_tree;    /* central: a tree of DP pair marginals too */
+	bool marginals_aim;     /* central: select-measure-generate, no DP-SGD */
 	int unit_att;           /* 0-based attribute of the unit column, or -1 */
 	Oid unit_type;
 } TrainOptions;
@@ -139,6 +145,9 @@ typedef struct PrivacyPlan
 	double eps_ledger; /* the same guarantee under replace-one */
 	double delta_ledger;
 	int64 units; /* unit-level: units kept (owner only) */
+	lv_aim_result *aim; /* marginals 'aim': the measurements, else NULL */
+	double aim_rho;     /* their zCDP rho (add/remove), recomputed */
+	double aim_rho_ledger; /* the same under replace-one */
 } PrivacyPlan;
 
 /* Per-column training state: what the glue learns about each column. */
@@ -206,6 +215,9 @@ static void train_dpsgd(TrainOptions *o, PrivacyPlan *pp, lv_model *m,
 						lv_train_result *res);
 static double pass_epsilon(const PrivacyPlan *pp, int64 pass);
 static void plan_marginals(const TrainOptions *o, PrivacyPlan *pp, int ncols);
+static void train_aim(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const int32 *T,
+					  int64 n, const uint8 *tkey, lv_train_result *res);
+static void append_aim(StringInfo j, const PrivacyPlan *pp, const TrainColumn *tc);
 static void report_multiplicity(const LipvaeSources *src, double eps, double delta);
 static void append_sources(StringInfo s, const LipvaeSources *src, double eps, double delta);
 static void warn_clipped(TrainColumn *t, const double *vals, int64 m);
@@ -369,7 +381,9 @@ lipvae_train(PG_FUNCTION_ARGS)
 	m.schema = schema;
 	m.mechanism = o.mechanism;
 	m.passes = lv_mech_per_record(o.mechanism) ? o.passes : 0;
-	if (o.mechanism == LV_MECH_CENTRAL || o.mechanism == LV_MECH_COMPOSED)
+	if (o.mechanism == LV_MECH_CENTRAL && o.marginals_aim)
+		train_aim(&o, &pp, &m, T, n, tkey, &res);
+	else if (o.mechanism == LV_MECH_CENTRAL || o.mechanism == LV_MECH_COMPOSED)
 		train_dpsgd(&o, &pp, &m, X, T, n, unit_start, nunits, diameter, tkey, &res);
 	else
 		train_plain(&o, &pp, &m, X, T, n, diameter, tkey, &res);
@@ -466,6 +480,8 @@ lipvae_train(PG_FUNCTION_ARGS)
 	}
 	else
 		appendStringInfoString(&settings_json, ", \"decoder_layer_bound\": 4");
+	if (o.marginals_aim)
+		appendStringInfoString(&settings_json, ", \"marginals\": \"aim\"");
 	appendStringInfo(&settings_json, ", \"seeded\": %s}", o.seeded ? "true" : "false");
 
 	INSTR_TIME_SET_CURRENT(t1);
@@ -523,6 +539,12 @@ lipvae_train(PG_FUNCTION_ARGS)
 		appendStringInfo(&summary, ", \"steps\": " INT64_FORMAT, pp.steps);
 		if (o.unit)
 			appendStringInfo(&summary, ", \"units\": " INT64_FORMAT, nunits);
+		if (pp.aim)
+		{
+			appendStringInfo(&summary, ", \"marginals\": \"aim\", \"measurements\": %d, \"rho\": ",
+							 pp.aim->nmeasured);
+			json_num(&summary, pp.aim_rho);
+		}
 	}
 	if (lv_mech_per_record(o.mechanism))
 	{
@@ -1078,6 +1100,117 @@ train_dpsgd(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const float *X,
 }
 
 /*
+ * train_aim fits a central model by select-measure-generate (lv_aim.h):
+ * the whole budget left after preprocessing, as zCDP rho = mu^2 / 2 with
+ * mu the Gaussian that fills (epsilon - eps_pre, delta - delta_pre) in the
+ * accountant's RDP conversion, goes to AIM's rounds; no DP-SGD runs. The
+ * guarantee is recomputed from the rho the rounds report (never above the
+ * budget): eps = eps_pre + eps_RDP(mu = sqrt(2 rho)). Under replace-one
+ * (the ledger) each Gaussian's rho doubles (L2 sensitivity sqrt 2) and each
+ * selection's quadruples (its score moves by 2).
+ */
+static void
+train_aim(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const int32 *T,
+		  int64 n, const uint8 *tkey, lv_train_result *res)
+{
+	double eps_avail = o->epsilon - pp->eps_pre;
+	double delta_avail = o->delta - pp->delta_pre;
+	lv_aim_config c;
+	double mu;
+	int rc;
+
+	if (!(eps_avail > 0.0))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("preprocessing leaves no budget for the marginals"),
+						errdetail("Bounds, category lists and the row count spent epsilon %g of %g.",
+								  pp->eps_pre, o->epsilon),
+						errhint("Give public bounds => and categories =>, or lower preprocess_share.")));
+	mu = lv_dpsgd_gaussian_mu(0, 0, 0, LV_REL_ADD_REMOVE, eps_avail, delta_avail);
+	if (!(mu > 0))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("cannot calibrate the marginals for epsilon %g and delta %g", eps_avail, delta_avail),
+						errhint("Raise epsilon or delta.")));
+	memset(&c, 0, sizeof(c));
+	c.rho = mu * mu / 2 * (1 - 1e-9);
+	c.sens = o->unit ? o->unit_rows : 1;
+	c.n_hat = pp->n_hat;
+	c.max_k = 2;
+	c.max_cells = LIPVAE_AIM_MAX_CELLS;
+	c.latent = o->latent;
+	c.hidden = o->hidden;
+	c.fit.steps = LIPVAE_AIM_ROUND_STEPS;
+	c.fit.batch = LIPVAE_AIM_BATCH;
+	c.fit.lr = o->lr;
+	c.fit.layer_bound = o->layer_bound;
+	c.fit.interrupted = interrupt_pending;
+	c.final_steps = LIPVAE_AIM_FINAL_STEPS;
+	memcpy(c.key, tkey, LV_KEY_BYTES);
+	pp->aim = palloc0(sizeof(lv_aim_result));
+	rc = lv_model_fit_aim(m, T, n, &c, pp->aim);
+	lipvae_core_error(rc, "fitting the model to the DP marginals");
+	m->lipschitz_certified = lv_model_certify(m);
+
+	pp->aim_rho = lv_aim_rho(pp->aim->ms, pp->aim->nmeasured, c.sens);
+	pp->aim_rho_ledger = lv_round_up(2 * pp->aim->rho_measure + 4 * pp->aim->rho_select);
+	pp->mu_marginals = lv_round_up(sqrt(2 * pp->aim_rho));
+	pp->mu_marginals_ledger = lv_round_up(sqrt(2 * pp->aim_rho_ledger));
+	pp->delta_sgd = delta_avail;
+	pp->epochs = 0;
+	pp->eps_total = lipvae_rdp_epsilon(pp->eps_pre, delta_avail, 0, 0, 0, LV_REL_ADD_REMOVE, pp->mu_marginals);
+	pp->delta_total = o->delta;
+	pp->eps_ledger = lipvae_rdp_epsilon(pp->eps_pre, delta_avail, 0, 0, 0, LV_REL_ADD_REMOVE,
+										pp->mu_marginals_ledger);
+	pp->delta_ledger = o->delta;
+	res->final_loss = pp->aim->final_loss;
+	if (!(pp->eps_total <= o->epsilon * (1 + 1e-9)))
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+						errmsg("the calibrated guarantee %.17g exceeds the requested epsilon %g",
+							   pp->eps_total, o->epsilon)));
+}
+
+/*
+ * append_aim appends the marginals' privacy parameters to the catalog's
+ * JSON: the budget, and every measured clique with its noise and its
+ * selection's epsilon, from which an auditor recomputes rho and epsilon.
+ */
+static void
+append_aim(StringInfo j, const PrivacyPlan *pp, const TrainColumn *tc)
+{
+	int i,
+		c;
+
+	appendStringInfoString(j, ", \"dpsgd\": {\"method\": \"aim\", \"rho\": ");
+	json_num(j, pp->aim_rho);
+	appendStringInfoString(j, ", \"rho_replace_one\": ");
+	json_num(j, pp->aim_rho_ledger);
+	appendStringInfoString(j, ", \"mu\": ");
+	json_num(j, pp->mu_marginals);
+	appendStringInfoString(j, ", \"n_hat\": ");
+	json_num(j, pp->n_hat);
+	appendStringInfo(j, ", \"relation\": \"%s\", \"delta\": ", pp->relation);
+	json_num(j, pp->delta_sgd);
+	appendStringInfo(j, ", \"candidates\": %d, \"measurements\": [", pp->aim->candidates);
+	for (i = 0; i < pp->aim->nmeasured; i++)
+	{
+		const lv_measurement *ms = &pp->aim->ms[i];
+
+		appendStringInfoString(j, i ? ", {\"columns\": [" : "{\"columns\": [");
+		for (c = 0; c < ms->q.k; c++)
+		{
+			if (c)
+				appendStringInfoString(j, ", ");
+			escape_json(j, tc[ms->q.cols[c]].col.name);
+		}
+		appendStringInfo(j, "], \"cells\": " INT64_FORMAT ", \"noise_sd\": ", ms->q.cells);
+		json_num(j, ms->sd);
+		appendStringInfoString(j, ", \"epsilon_select\": ");
+		json_num(j, ms->eps_select);
+		appendStringInfoChar(j, '}');
+	}
+	appendStringInfoString(j, "]}");
+}
+
+/*
  * plan_marginals splits the marginals' GDP parameter mu (the Gaussian
  * mechanisms and the exponential mechanism compose in RDP, where a
  * mechanism of zCDP rho counts as mu^2 = 2 rho): with the tree, 10% of
@@ -1323,11 +1456,20 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 														   : "The marginal correction is part of mechanism 'central' only.");
 			if (strcmp(mm, "tree") == 0)
 				o->marginals_tree = true;
+			else if (strcmp(mm, "aim") == 0)
+			{
+				o->marginals_tree = false;
+				o->marginals_aim = true;
+				if (!arg_null(fcinfo, 9) || !arg_null(fcinfo, 10) || !arg_null(fcinfo, 20) ||
+					!arg_null(fcinfo, 21) || !arg_null(fcinfo, 24))
+					bad_option("marginals", "marginals => 'aim' fits the decoder to DP marginals alone: it runs no DP-SGD and spends the whole budget on the marginals.",
+							   "Leave out epochs, batch_size, clip, clipping and marginals_share.");
+			}
 			else if (strcmp(mm, "one-way") == 0)
 				o->marginals_tree = false;
 			else
 				bad_option("marginals", psprintf("Unknown marginals \"%s\".", mm),
-						   "Use 'tree' (one-way marginals and a DP tree of pair marginals, the default) or 'one-way'.");
+						   "Use 'tree' (one-way marginals and a DP tree of pair marginals, the default), 'one-way', or 'aim' (select-measure-generate: no DP-SGD).");
 		}
 		o->ema = 0.99;
 		if (!central && (!arg_null(fcinfo, 20) || !arg_null(fcinfo, 21) || !arg_null(fcinfo, 23)))
@@ -2391,7 +2533,13 @@ store_model(TrainOptions *o, PrivacyPlan *pp, TrainColumn *tc, int ncols,
 			escape_json(&j, pp->relation);
 		else
 			appendStringInfoString(&j, "null");
-		if (o->mechanism == LV_MECH_CENTRAL || o->mechanism == LV_MECH_COMPOSED)
+		if (pp->aim)
+		{
+			appendStringInfoString(&j, ", \"epsilon_dpsgd\": 0, \"delta_dpsgd\": ");
+			json_num(&j, pp->delta_sgd);
+			append_aim(&j, pp, tc);
+		}
+		else if (o->mechanism == LV_MECH_CENTRAL || o->mechanism == LV_MECH_COMPOSED)
 		{
 			appendStringInfoString(&j, ", \"epsilon_dpsgd\": ");
 			json_num(&j, pp->eps_sgd);
