@@ -41,6 +41,7 @@ except ImportError as e:  # pragma: no cover
              'python3-psycopg2' % e)
 
 import baselines  # noqa: E402  (eval/baselines.py)
+import peers  # noqa: E402  (eval/peers.py: AIM, MST from private-pgm)
 import dataset as DS  # noqa: E402
 import metrics as M  # noqa: E402
 
@@ -51,18 +52,22 @@ DATASETS = {
                 'rincome', '$25000 or more'),
 }
 DELTA = 1e-5
-METHODS = ['central', 'central_latent', 'lipvae', 'independent', 'marginal_tree', 'nonprivate', 'real']
+METHODS = ['aim_vae', 'central', 'central_latent', 'lipvae', 'independent', 'marginal_tree', 'aim', 'mst', 'nonprivate', 'real']
 # lipvae mechanism of each lipvae method
-MECHANISM = {'central': 'central', 'central_latent': 'central+latent', 'lipvae': 'latent',
+MECHANISM = {'aim_vae': 'central', 'central': 'central', 'central_latent': 'central+latent', 'lipvae': 'latent',
              'nonprivate': 'none'}
-LIPVAE_METHODS = ('central', 'central_latent', 'lipvae', 'nonprivate')
-DP_LIPVAE = ('central', 'central_latent', 'lipvae')
-BASELINES = ('independent', 'marginal_tree')
+LIPVAE_METHODS = ('aim_vae', 'central', 'central_latent', 'lipvae', 'nonprivate')
+DP_LIPVAE = ('aim_vae', 'central', 'central_latent', 'lipvae')
+BASELINES = ('independent', 'marginal_tree', 'aim', 'mst')
+PEER_BASELINES = ('aim', 'mst')  # private-pgm: add/remove-one only
 # Neighbouring relation of each lipvae method's guarantee (design rule: a baseline is compared
 # with a lipvae method under the same relation, so the baselines run under each relation needed).
-RELATION = {'central': 'add/remove-one', 'central_latent': 'replace-one', 'lipvae': 'replace-one'}
+RELATION = {'aim_vae': 'add/remove-one', 'central': 'add/remove-one', 'central_latent': 'replace-one', 'lipvae': 'replace-one'}
 REL_SHORT = {'add/remove-one': 'add/remove', 'replace-one': 'replace', None: '-'}
 LABEL = {
+    'aim_vae': "lipvae select-measure-generate (marginals => 'aim', VAE decoder fitted to AIM's measurements)",
+    'aim': 'AIM (private-pgm, published)',
+    'mst': 'MST (private-pgm, published)',
     'central': 'lipvae central (DP-SGD, prior sampling)',
     'central_latent': 'lipvae central+latent (DP-SGD + per-record release, passes 1)',
     'lipvae': 'lipvae per-record only (latent, passes 1; not central DP)',
@@ -264,6 +269,8 @@ class Lipvae:
             o.update(getattr(a, 'lipvae_opts', None) or {})
         if method == 'central':
             o.update(getattr(a, 'central_opts', None) or {})
+        if method == 'aim_vae':
+            o['marginals'] = 'aim'
         if method == 'central_latent':
             o.update(getattr(a, 'central_latent_opts', None) or {})
         o.update(extra or {})
@@ -279,7 +286,7 @@ class Lipvae:
         mechanism = MECHANISM[method]
         opts = self.options(method, extra)
         model = name or '%s_%s_%s_s%d' % (
-            self.tag, {'central': 'c', 'central_latent': 'cl', 'lipvae': 'dp', 'nonprivate': 'np'}[method],
+            self.tag, {'aim_vae': 'av', 'central': 'c', 'central_latent': 'cl', 'lipvae': 'dp', 'nonprivate': 'np'}[method],
             ('%g' % epsilon).replace('.', 'p') if epsilon else 'inf', seed)
         last = None
         for attempt in range(3):
@@ -462,11 +469,12 @@ def plot(summary, key, ylabel, path, title, runs_meta, chance=None, bound=False,
     fig, ax = plt.subplots(figsize=(9.6, 4.6), dpi=110)
     # lipvae methods: their own colours; baselines: colour by method, solid under add/remove-one
     # (compare with central), dashed under replace-one (compare with central+latent, per-record)
-    styles = {'central': ('C0', 'o', '-'), 'central_latent': ('C4', 'D', '-'), 'lipvae': ('C5', 'v', ':'),
+    styles = {'aim_vae': ('C6', '*', '-'), 'aim': ('C7', 'P', None), 'mst': ('C8', 'X', None),
+              'central': ('C0', 'o', '-'), 'central_latent': ('C4', 'D', '-'), 'lipvae': ('C5', 'v', ':'),
               'independent': ('C1', 's', None), 'marginal_tree': ('C2', '^', None)}
     rels = sorted({a.get('relation') for a in summary if a['method'] in BASELINES and key in a},
                   key=lambda r: r != 'add/remove-one')
-    for m in ('central', 'central_latent', 'lipvae', 'independent', 'marginal_tree'):
+    for m in ('aim_vae', 'central', 'central_latent', 'lipvae', 'independent', 'marginal_tree', 'aim', 'mst'):
         for rel in (rels if m in BASELINES else [RELATION[m]]):
             pts = [a for a in summary if a['method'] == m and a.get('relation') == rel and key in a]
             if not pts:
@@ -708,7 +716,7 @@ def main(argv=None):
             sys.exit('unknown method %r' % m)
     if args.baseline_relations == 'auto':
         rels = []
-        if 'central' in methods:
+        if 'central' in methods or 'aim_vae' in methods:
             rels.append('add/remove-one')
         if 'central_latent' in methods or 'lipvae' in methods or not rels:
             rels.append('replace-one')
@@ -784,11 +792,21 @@ def main(argv=None):
         for bi, bname in enumerate(BASELINES):
             if bname not in methods:
                 continue
-            fn = getattr(baselines, bname)
+            if bname in PEER_BASELINES:
+                why = peers.available()
+                if why:
+                    log('skipping %s: %s' % (bname, why))
+                    continue
+                fn = getattr(peers, bname)
+            else:
+                fn = getattr(baselines, bname)
             for rel in rels:
+                if bname in PEER_BASELINES and rel != 'add/remove-one':
+                    continue
                 for e in epsilons:
-                    accounting['%s %s eps=%g' % (bname, rel, e)] = baselines.account(
-                        bname, e, DELTA, len(D.schema), rel)
+                    if bname not in PEER_BASELINES:
+                        accounting['%s %s eps=%g' % (bname, rel, e)] = baselines.account(
+                            bname, e, DELTA, len(D.schema), rel)
                     for s in seeds:
                         # the same random stream under both relations (common random numbers)
                         rng = np.random.default_rng([s, bi, int(round(e * 1000))])

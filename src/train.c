@@ -54,8 +54,9 @@
 #define LIPVAE_MARGINAL_DRAWS 4096    /* prior draws that estimate the model's marginals */
 #define LIPVAE_AIM_MAX_CELLS 4096     /* marginals 'aim': largest measured table */
 #define LIPVAE_AIM_ROUND_STEPS 50     /* Adam steps after each round */
-#define LIPVAE_AIM_FINAL_STEPS 500    /* Adam steps after the last round */
-#define LIPVAE_AIM_BATCH 256          /* prior draws per Adam step */
+#define LIPVAE_AIM_FINAL_STEPS 2000   /* Adam steps after the last round */
+#define LIPVAE_AIM_BATCH 1024         /* prior draws per Adam step */
+#define LIPVAE_AIM_LR 0.002           /* Adam's rate (flchain, eps 4: 0.002/0.005/0.01/0.02 tried) */
 
 PG_FUNCTION_INFO_V1(lipvae_train);
 
@@ -96,6 +97,7 @@ typedef struct TrainOptions
 	double marginals_share; /* central: share of the DP marginals */
 	bool marginals_tree;    /* central: a tree of DP pair marginals too */
 	bool marginals_aim;     /* central: select-measure-generate, no DP-SGD */
+	bool lr_given;          /* learning_rate was given */
 	int unit_att;           /* 0-based attribute of the unit column, or -1 */
 	Oid unit_type;
 } TrainOptions;
@@ -1140,7 +1142,7 @@ train_aim(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const int32 *T,
 	c.hidden = o->hidden;
 	c.fit.steps = LIPVAE_AIM_ROUND_STEPS;
 	c.fit.batch = LIPVAE_AIM_BATCH;
-	c.fit.lr = o->lr;
+	c.fit.lr = o->lr_given ? o->lr : LIPVAE_AIM_LR;
 	c.fit.layer_bound = o->layer_bound;
 	c.fit.interrupted = interrupt_pending;
 	c.final_steps = LIPVAE_AIM_FINAL_STEPS;
@@ -1394,6 +1396,7 @@ parse_options(FunctionCallInfo fcinfo, TrainOptions *o)
 		o->latent = int_arg(fcinfo, 11, 8, 1, 256, "latent");
 		o->hidden = int_arg(fcinfo, 12, 128, 1, 4096, "hidden");
 		o->lr = float_arg(fcinfo, 13, central ? 0.005 : 0.002);
+		o->lr_given = !arg_null(fcinfo, 13);
 		if (!isfinite(o->lr) || o->lr <= 0 || o->lr > 1)
 			bad_option("learning_rate", "learning_rate must lie in (0, 1].", NULL);
 		o->bins = int_arg(fcinfo, 14, 32, 2, LV_MAX_BINS, "bins");
