@@ -12,7 +12,7 @@ CORE_OBJS = $(patsubst %.c,%.o,$(filter-out src/core/lv_audit.c,$(wildcard src/c
 GLUE_OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
 OBJS = $(GLUE_OBJS) $(CORE_OBJS)
 
-REGRESS = setup train sample privacy security hostile hijack badinput types report timeout ledger multiplicity holes
+REGRESS = setup train sample privacy security hostile hijack badinput types report timeout ledger multiplicity holes aim
 REGRESS_OPTS = --inputdir=. --load-extension=lipvae
 ISOLATION = ledger_race model_race replan stale_index
 ISOLATION_OPTS = --inputdir=. --load-extension=lipvae

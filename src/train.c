@@ -146,9 +146,9 @@ typedef struct PrivacyPlan
 	double delta_total;
 	double eps_ledger; /* the same guarantee under replace-one */
 	double delta_ledger;
-	int64 units; /* unit-level: units kept (owner only) */
-	lv_aim_result *aim; /* marginals 'aim': the measurements, else NULL */
-	double aim_rho;     /* their zCDP rho (add/remove), recomputed */
+	int64 units;           /* unit-level: units kept (owner only) */
+	lv_aim_result *aim;    /* marginals 'aim': the measurements, else NULL */
+	double aim_rho;        /* their zCDP rho (add/remove), recomputed */
 	double aim_rho_ledger; /* the same under replace-one */
 } PrivacyPlan;
 

@@ -1,0 +1,87 @@
+--
+-- aim: marginals => 'aim' fits a central model by select-measure-generate
+-- (AIM's loop, the VAE decoder as the generator). Every printed epsilon is
+-- recomputed here from the catalog alone:
+--   rho   = sum over measurements of sens^2 / (2 noise_sd^2) + epsilon_select^2 / 8
+--   eps   = epsilon_preprocess + min over the accountant's orders a of
+--           a rho + log((a - 1) / a) - (log(delta - delta_pre) + log a) / (a - 1)
+--           (Canonne, Kamath & Steinke 2020's RDP conversion; rho-zCDP is RDP a rho)
+--   ledger (replace-one): the Gaussian parts' rho doubled, the selections' quadrupled
+--
+\set SHOW_CONTEXT never
+CREATE FUNCTION lvt_zcdp_eps(rho float8, delta float8) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT AS $$
+  SELECT min(a * rho + ln((a - 1) / a) - (ln(delta) + ln(a)) / (a - 1))
+    FROM (SELECT generate_series(2, 256)::float8 AS a UNION ALL VALUES (384), (512), (768), (1024)) o
+$$;
+
+CREATE TEMP VIEW aim_models AS
+SELECT m.name, m.epsilon, m.epsilon_requested, m.epsilon_preprocess, m.delta, m.delta_preprocess,
+       m.epsilon_ledger, (m.dpsgd->>'rho')::float8 AS rho_stored,
+       (m.dpsgd->>'rho_replace_one')::float8 AS rho_ledger_stored,
+       coalesce((m.settings->>'unit_rows')::float8, 1) AS sens,
+       (SELECT sum(power(coalesce((m.settings->>'unit_rows')::float8, 1), 2) / (2 * power((x->>'noise_sd')::float8, 2)))
+          FROM jsonb_array_elements(m.dpsgd->'measurements') x) AS rho_measure,
+       (SELECT sum(power((x->>'epsilon_select')::float8, 2) / 8)
+          FROM jsonb_array_elements(m.dpsgd->'measurements') x) AS rho_select,
+       jsonb_array_length(m.dpsgd->'measurements') AS measured,
+       jsonb_array_length(m.columns) AS ncols
+  FROM lipvae.models m WHERE m.settings->>'marginals' = 'aim';
+
+-- a model on flsmall, and one with a unit of at most 3 rows
+SELECT s->>'mechanism' AS mechanism, s->>'marginals' AS marginals, (s->>'measurements')::int > 4 AS rounds_ran,
+       (s->>'epsilon')::float8 <= 2 AS within_request, s->>'scope' AS scope
+  FROM (SELECT lipvae.lipvae_train('lv_aim', 'SELECT age, sex, creatinine, chapter FROM flsmall', epsilon => 2,
+               marginals => 'aim', bounds => '{"age": [40, 105], "creatinine": [0, 12]}',
+               categories => '{"sex": ["F", "M"]}', seed => 71, hidden => 32) AS s) t;
+SELECT (s->>'epsilon')::float8 <= 2 AS within_request, s->>'scope' AS scope
+  FROM (SELECT lipvae.lipvae_train('lv_aim_unit', 'SELECT id / 30 AS person, age, sex FROM flsmall', epsilon => 2,
+               marginals => 'aim', unit => 'person', unit_rows => 3, bounds => '{"age": [40, 105]}',
+               categories => '{"sex": ["F", "M"]}', seed => 72, hidden => 32) AS s) t;
+
+-- everything recomputed from the catalog
+SELECT name, sens,
+       abs(rho_measure + rho_select - rho_stored) <= 1e-9 * rho_stored AS rho_ok,
+       abs(2 * rho_measure + 4 * rho_select - rho_ledger_stored) <= 1e-9 * rho_ledger_stored AS rho_ledger_ok,
+       abs(epsilon_preprocess + lvt_zcdp_eps(rho_stored, delta - delta_preprocess) - epsilon) <= 1e-6 * epsilon AS epsilon_ok,
+       abs(epsilon_preprocess + lvt_zcdp_eps(rho_ledger_stored, delta - delta_preprocess) - epsilon_ledger)
+           <= 1e-6 * epsilon_ledger AS ledger_ok,
+       epsilon <= epsilon_requested AS within_request,
+       epsilon >= 0.999 * epsilon_requested AS budget_spent,
+       measured > ncols AS adaptive_rounds
+  FROM aim_models WHERE name LIKE 'lv\_aim%' ORDER BY name;
+-- negative controls: leaving out the selections, or the unit's sensitivity,
+-- would not match
+SELECT name,
+       abs(epsilon_preprocess + lvt_zcdp_eps(rho_measure, delta - delta_preprocess) - epsilon) <= 1e-6 * epsilon AS without_selection_matches,
+       abs(epsilon_preprocess + lvt_zcdp_eps(rho_measure / sens / sens + rho_select, delta - delta_preprocess) - epsilon)
+           <= 1e-6 * epsilon AS without_sensitivity_matches
+  FROM aim_models WHERE name LIKE 'lv\_aim%' ORDER BY name;
+-- every column is measured first (no selection), then one clique per round
+SELECT count(*) FILTER (WHERE o <= 4 AND jsonb_array_length(x->'columns') = 1 AND (x->>'epsilon_select')::float8 = 0) AS first_one_way,
+       bool_and((x->>'epsilon_select')::float8 > 0) FILTER (WHERE o > 4) AS rounds_selected,
+       bool_and((x->>'cells')::int <= 4096) AS tables_within_cap
+  FROM lipvae.models m, jsonb_array_elements(m.dpsgd->'measurements') WITH ORDINALITY AS e(x, o)
+ WHERE m.name = 'lv_aim';
+-- the ledger was charged the replace-one figure
+SELECT abs(c.epsilon - m.epsilon_ledger) <= 1e-12 AS charged
+  FROM lipvae.lipvae_ledger_charges() c JOIN lipvae.models m ON m.name = c.model
+ WHERE c.model = 'lv_aim';
+
+-- the release: typed, deterministic, and the model's marginals are near the data's
+SELECT count(*) AS n, bool_and(scope LIKE 'central, add/remove-one; seeded%') AS scope_ok
+  FROM lipvae.lipvae_sample(NULL::lipvae_types.lv_aim, 500);
+SELECT (SELECT array_agg(age ORDER BY age) FROM lipvae.lipvae_sample(NULL::lipvae_types.lv_aim, 200))
+     = (SELECT array_agg(age ORDER BY age) FROM lipvae.lipvae_sample(NULL::lipvae_types.lv_aim, 200)) AS deterministic;
+SELECT abs((SELECT avg((sex = 'F')::int) FROM lipvae.lipvae_sample(NULL::lipvae_types.lv_aim, 2000))
+         - (SELECT avg((sex = 'F')::int) FROM flsmall)) < 0.1 AS sex_share_close;
+
+-- bad combinations are refused
+SELECT lipvae.lipvae_train('lv_aim_bad', 'SELECT age FROM flsmall', marginals => 'aim', epochs => 3);
+SELECT lipvae.lipvae_train('lv_aim_bad', 'SELECT age FROM flsmall', marginals => 'aim', clip => 2);
+SELECT lipvae.lipvae_train('lv_aim_bad', 'SELECT age FROM flsmall', marginals => 'aim', mechanism => 'latent');
+SELECT lipvae.lipvae_train('lv_aim_bad', 'SELECT age FROM flsmall', marginals => 'aim', marginals_share => 0.3);
+SELECT lipvae.lipvae_train('lv_aim_bad', 'SELECT age FROM flsmall', marginals => 'nope');
+
+SELECT lipvae.lipvae_drop(name) FROM lipvae.models WHERE name LIKE 'lv\_aim%' ORDER BY name;
+DROP FUNCTION lvt_zcdp_eps(float8, float8);
