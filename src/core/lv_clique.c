@@ -43,8 +43,8 @@ lv_clique_make(const lv_schema *s, int k, const int *cols, lv_clique *q)
 	return LV_OK;
 }
 
-/* lv_target_cell maps a target to its slot, or -1 (a numeric NULL is -1 in T). */
-static int
+/* lv_target_cell maps a target to its slot (lv_clique.h). */
+int
 lv_target_cell(const lv_column *col, int32_t t)
 {
 	if (col->kind == LV_COL_NUMERIC && t < 0)

@@ -34,6 +34,9 @@ typedef struct lv_clique
 /* lv_slot_offsets writes each column's first slot in a probability row. */
 void lv_slot_offsets(const lv_schema *s, int *off);
 
+/* lv_target_cell maps a target of T to its slot, or -1 (a numeric NULL is -1 in T). */
+int lv_target_cell(const lv_column *col, int32_t t);
+
 /*
  * lv_clique_make sets q to the clique of the k ascending columns cols of s.
  * Returns LV_OK or LV_ERR_ARG.

@@ -10,6 +10,7 @@
 #include <cblas.h>
 
 #include "lv_tree.h"
+#include "lv_clique.h"
 #include "lv_marginals.h"
 #include "lv_nn.h"
 
@@ -587,15 +588,6 @@ lv_prior_probs(const lv_model *m, int S, const uint8_t key[LV_KEY_BYTES],
 	return LV_OK;
 }
 
-/* lv_target_slot maps a target to its slot (a numeric NULL is -1 in T). */
-static int
-lv_target_slot(const lv_column *col, int32_t t)
-{
-	if (col->kind == LV_COL_NUMERIC && t < 0)
-		return col->nullable ? col->nbins : -1;
-	return t;
-}
-
 /* lv_pair_counts counts the rows of T in the wa x wb table of columns a, b. */
 static void
 lv_pair_counts(const lv_schema *s, const int32_t *T, int64_t n, int a, int b,
@@ -608,8 +600,8 @@ lv_pair_counts(const lv_schema *s, const int32_t *T, int64_t n, int a, int b,
 	memset(counts, 0, sizeof(double) * (size_t) wa * wb);
 	for (r = 0; r < n; r++)
 	{
-		int x = lv_target_slot(&s->cols[a], T[(size_t) r * s->ncols + a]),
-			y = lv_target_slot(&s->cols[b], T[(size_t) r * s->ncols + b]);
+		int x = lv_target_cell(&s->cols[a], T[(size_t) r * s->ncols + a]),
+			y = lv_target_cell(&s->cols[b], T[(size_t) r * s->ncols + b]);
 
 		if (x >= 0 && x < wa && y >= 0 && y < wb)
 			counts[(size_t) x * wb + y] += 1.0;
