@@ -85,3 +85,21 @@ SELECT lipvae.lipvae_train('lv_aim_bad', 'SELECT age FROM flsmall', marginals =>
 
 SELECT lipvae.lipvae_drop(name) FROM lipvae.models WHERE name LIKE 'lv\_aim%' ORDER BY name;
 DROP FUNCTION lvt_zcdp_eps(float8, float8);
+
+-- A cancel inside the fit (statement_timeout) leaves the session's float
+-- mode alone: subnormals still work afterwards (the fit runs with
+-- flush-to-zero and must restore the mode before the error jumps out).
+CREATE TABLE aim_cancel AS
+  SELECT (i % 81)::int AS a, (i % 4)::int AS b, CASE WHEN i % 3 = 0 THEN 'x' ELSE 'y' END AS c
+  FROM generate_series(1, 2000) i;
+SET statement_timeout = '1s';
+DO $$
+BEGIN
+  PERFORM lipvae.lipvae_train('aim_cancel'::text, 'SELECT a, b, c FROM public.aim_cancel'::text,
+    epsilon => 1::float8, marginals => 'aim'::text, replace => true,
+    bounds => '{"a": [0, 80], "b": [0, 3]}'::jsonb, categories => '{"c": ["x", "y"]}'::jsonb);
+EXCEPTION WHEN query_canceled THEN NULL;
+END $$;
+RESET statement_timeout;
+SELECT 1e-310::float8 * 1 = 1e-310::float8 AS subnormals_survive_cancel;
+DROP TABLE aim_cancel;

@@ -212,7 +212,8 @@ lv_genfit(lv_model *m, const lv_measurement *ms, int nm,
 	fp = lv_fp_enter();
 	for (t = 1; t <= cfg->steps; t++)
 	{
-		if (cfg->interrupted != NULL && cfg->interrupted(cfg->arg))
+		/* the callback may longjmp: it runs in the caller's float mode */
+		if (lv_poll_callback(cfg->interrupted, cfg->arg, fp))
 		{
 			rc = LV_ERR_INTERRUPTED;
 			break;
