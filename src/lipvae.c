@@ -14,6 +14,7 @@
 #include "utils/memutils.h"
 
 #include "lipvae.h"
+#include "lv_exact.h"
 #include "lv_rand.h"
 
 PG_MODULE_MAGIC;
@@ -186,6 +187,24 @@ lipvae_core_error(int code, const char *what)
 							errmsg("lipvae core error while %s: %s", what,
 								   lv_strerror(code))));
 	}
+}
+
+/*
+ * lipvae_check_noise refuses a noise scale (Laplace scale or Gaussian sd)
+ * that the exact samplers cannot draw: it only happens when epsilon is tiny
+ * for the sensitivity, and the user gets a calibration error, not a core
+ * error.
+ */
+void
+lipvae_check_noise(double scale, const char *what)
+{
+	if (scale > 0 && scale <= LV_EXACT_MAX_SCALE)
+		return;
+	ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					errmsg("epsilon is too small to calibrate %s", what),
+					errdetail("It would need noise of scale %g; the exact samplers draw scales up to %g.",
+							  scale, LV_EXACT_MAX_SCALE),
+					errhint("Raise epsilon (or lower unit_rows).")));
 }
 
 /*

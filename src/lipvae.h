@@ -42,6 +42,7 @@ extern int lipvae_training_memory;
 extern void lipvae_memory_budget(MemoryContext cxt);
 extern void lipvae_check_memory(Size more);
 extern void lipvae_core_error(int code, const char *what);
+extern void lipvae_check_noise(double scale, const char *what);
 extern void lipvae_set_blas_threads(void);
 extern void lipvae_strong_key(uint8 key[LV_KEY_BYTES]);
 extern void lipvae_seed_key(int64 seed, const char *purpose,

@@ -220,6 +220,7 @@ static void plan_marginals(const TrainOptions *o, PrivacyPlan *pp, int ncols);
 static void train_aim(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const int32 *T,
 					  int64 n, const uint8 *tkey, lv_train_result *res);
 static void append_aim(StringInfo j, const PrivacyPlan *pp, const TrainColumn *tc);
+static void append_settings(StringInfo j, const TrainOptions *o, const PrivacyPlan *pp);
 static void report_multiplicity(const LipvaeSources *src, double eps, double delta);
 static void append_sources(StringInfo s, const LipvaeSources *src, double eps, double delta);
 static void warn_clipped(TrainColumn *t, const double *vals, int64 m);
@@ -251,6 +252,8 @@ lipvae_train(PG_FUNCTION_ARGS)
 	lv_model m;
 	lv_train_result res;
 	float *X;
+	float *xrow;
+	bool aim;
 	int32 *T;
 	int d;
 	int i;
@@ -362,9 +365,12 @@ lipvae_train(PG_FUNCTION_ARGS)
 	d = lv_schema_input_dim(&schema);
 	diameter = lv_schema_diameter(&schema);
 
-	/* encode: raw category ids become list indices, other = -1 */
-	lipvae_check_memory(sizeof(float) * (Size) n * d + sizeof(int32) * (Size) n * ncols);
-	X = MemoryContextAllocHuge(cxt, sizeof(float) * (Size) n * d);
+	/* encode: raw category ids become list indices, other = -1 (the
+	 * marginals need only the targets T, not the network inputs X) */
+	aim = o.mechanism == LV_MECH_CENTRAL && o.marginals_aim;
+	lipvae_check_memory((aim ? 0 : sizeof(float) * (Size) n * d) + sizeof(int32) * (Size) n * ncols);
+	X = aim ? NULL : MemoryContextAllocHuge(cxt, sizeof(float) * (Size) n * d);
+	xrow = aim ? palloc(sizeof(float) * d) : NULL;
 	T = MemoryContextAllocHuge(cxt, sizeof(int32) * (Size) n * ncols);
 	for (r = 0; r < n; r++)
 	{
@@ -373,7 +379,7 @@ lipvae_train(PG_FUNCTION_ARGS)
 		for (i = 0; i < ncols; i++)
 			if (!tc[i].numeric && !row[i].isnull && tc[i].raw_to_cat)
 				row[i].cat = tc[i].raw_to_cat[row[i].cat];
-		lv_encode_row(&schema, row, &X[r * d], &T[r * ncols]);
+		lv_encode_row(&schema, row, aim ? xrow : &X[r * d], &T[r * ncols]);
 		if ((r & 0xffff) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
@@ -383,7 +389,7 @@ lipvae_train(PG_FUNCTION_ARGS)
 	m.schema = schema;
 	m.mechanism = o.mechanism;
 	m.passes = lv_mech_per_record(o.mechanism) ? o.passes : 0;
-	if (o.mechanism == LV_MECH_CENTRAL && o.marginals_aim)
+	if (aim)
 		train_aim(&o, &pp, &m, T, n, tkey, &res);
 	else if (o.mechanism == LV_MECH_CENTRAL || o.mechanism == LV_MECH_COMPOSED)
 		train_dpsgd(&o, &pp, &m, X, T, n, unit_start, nunits, diameter, tkey, &res);
@@ -452,39 +458,7 @@ lipvae_train(PG_FUNCTION_ARGS)
 	appendStringInfoChar(&cols_json, ']');
 
 	initStringInfo(&settings_json);
-	appendStringInfo(&settings_json,
-					 "{\"epochs\": %d, \"batch_size\": %d, \"latent\": %d, \"hidden\": %d, "
-					 "\"learning_rate\": ",
-					 pp.epochs, o.batch, o.latent, o.hidden);
-	json_num(&settings_json, o.lr);
-	appendStringInfo(&settings_json, ", \"bins\": %d, \"preprocess_share\": ", o.bins);
-	json_num(&settings_json, o.share);
-	if (o.mechanism == LV_MECH_CENTRAL || o.mechanism == LV_MECH_COMPOSED)
-	{
-		appendStringInfoString(&settings_json, ", \"clip\": ");
-		json_num(&settings_json, o.clip);
-		appendStringInfo(&settings_json, ", \"clipping\": \"%s\", \"layer_bound\": ",
-						 o.clip_mode ? "lipschitz" : "norm");
-		json_num(&settings_json, o.layer_bound);
-		appendStringInfoString(&settings_json, ", \"ema\": ");
-		json_num(&settings_json, o.ema);
-		if (o.mechanism == LV_MECH_COMPOSED)
-		{
-			appendStringInfoString(&settings_json, ", \"central_share\": ");
-			json_num(&settings_json, o.central_share);
-		}
-		if (o.unit)
-		{
-			appendStringInfoString(&settings_json, ", \"unit\": ");
-			escape_json(&settings_json, o.unit);
-			appendStringInfo(&settings_json, ", \"unit_rows\": %d", o.unit_rows);
-		}
-	}
-	else
-		appendStringInfoString(&settings_json, ", \"decoder_layer_bound\": 4");
-	if (o.marginals_aim)
-		appendStringInfoString(&settings_json, ", \"marginals\": \"aim\"");
-	appendStringInfo(&settings_json, ", \"seeded\": %s}", o.seeded ? "true" : "false");
+	append_settings(&settings_json, &o, &pp);
 
 	INSTR_TIME_SET_CURRENT(t1);
 	INSTR_TIME_SUBTRACT(t1, t0);
@@ -825,6 +799,7 @@ dp_row_count(TrainOptions *o, PrivacyPlan *pp, int64 n, const uint8 *key,
 		/* exact discrete Laplace of scale >= sens/e: (sens/scale)-DP <= e */
 		int64 x = 0;
 
+		lipvae_check_noise(sens / e, "the DP row count");
 		lipvae_core_error(lv_discrete_laplace_b(&s, sens / e, &x), "drawing the DP row count");
 		pp->n_hat = (double) Max(1, n + x);
 	}
@@ -1071,6 +1046,9 @@ train_dpsgd(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const float *X,
 			double *counts = palloc(sizeof(double) * w);
 			lv_stream ns;
 
+			lipvae_check_noise(pp->marginals_sd, "the one-way marginals");
+			if (pp->tree_rounds > 0)
+				lipvae_check_noise(pp->pairs_sd, "the tree's pair marginals");
 			lv_marginal_counts(&m->schema, T, n, counts);
 			lv_stream_init(&ns, tkey, LV_DOMAIN_TRAIN, LV_MARGINALS_STREAM + 1);
 			lipvae_core_error(lv_marginal_noise(counts, w, pp->marginals_sd, &ns), "noising the one-way marginals");
@@ -1147,6 +1125,7 @@ train_aim(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const int32 *T,
 	c.fit.interrupted = interrupt_pending;
 	c.final_steps = LIPVAE_AIM_FINAL_STEPS;
 	memcpy(c.key, tkey, LV_KEY_BYTES);
+	lipvae_check_noise(lv_aim_first_sd(&c, m->schema.ncols), "the marginals");
 	pp->aim = palloc0(sizeof(lv_aim_result));
 	rc = lv_model_fit_aim(m, T, n, &c, pp->aim);
 	lipvae_core_error(rc, "fitting the model to the DP marginals");
@@ -1210,6 +1189,58 @@ append_aim(StringInfo j, const PrivacyPlan *pp, const TrainColumn *tc)
 		appendStringInfoChar(j, '}');
 	}
 	appendStringInfoString(j, "]}");
+}
+
+/*
+ * append_settings writes the catalog's settings object: the values the
+ * training actually used (a marginals => 'aim' model lists its fit's
+ * settings, not DP-SGD's defaults, which it never ran).
+ */
+static void
+append_settings(StringInfo j, const TrainOptions *o, const PrivacyPlan *pp)
+{
+	bool sgd = (o->mechanism == LV_MECH_CENTRAL || o->mechanism == LV_MECH_COMPOSED) && !o->marginals_aim;
+
+	appendStringInfo(j, "{\"latent\": %d, \"hidden\": %d, \"bins\": %d, \"preprocess_share\": ",
+					 o->latent, o->hidden, o->bins);
+	json_num(j, o->share);
+	if (o->marginals_aim)
+	{
+		appendStringInfo(j, ", \"marginals\": \"aim\", \"fit_batch\": %d, \"fit_steps_per_round\": %d, "
+							"\"fit_final_steps\": %d, \"max_cells\": %d, \"learning_rate\": ",
+						 LIPVAE_AIM_BATCH, LIPVAE_AIM_ROUND_STEPS, LIPVAE_AIM_FINAL_STEPS, LIPVAE_AIM_MAX_CELLS);
+		json_num(j, o->lr_given ? o->lr : LIPVAE_AIM_LR);
+		appendStringInfoString(j, ", \"layer_bound\": ");
+		json_num(j, o->layer_bound);
+	}
+	else
+	{
+		appendStringInfo(j, ", \"epochs\": %d, \"batch_size\": %d, \"learning_rate\": ", pp->epochs, o->batch);
+		json_num(j, o->lr);
+	}
+	if (sgd)
+	{
+		appendStringInfoString(j, ", \"clip\": ");
+		json_num(j, o->clip);
+		appendStringInfo(j, ", \"clipping\": \"%s\", \"layer_bound\": ", o->clip_mode ? "lipschitz" : "norm");
+		json_num(j, o->layer_bound);
+		appendStringInfoString(j, ", \"ema\": ");
+		json_num(j, o->ema);
+		if (o->mechanism == LV_MECH_COMPOSED)
+		{
+			appendStringInfoString(j, ", \"central_share\": ");
+			json_num(j, o->central_share);
+		}
+	}
+	else if (!o->marginals_aim)
+		appendStringInfoString(j, ", \"decoder_layer_bound\": 4");
+	if (o->unit && (sgd || o->marginals_aim))
+	{
+		appendStringInfoString(j, ", \"unit\": ");
+		escape_json(j, o->unit);
+		appendStringInfo(j, ", \"unit_rows\": %d", o->unit_rows);
+	}
+	appendStringInfo(j, ", \"seeded\": %s}", o->seeded ? "true" : "false");
 }
 
 /*

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "lv_aim.h"
+#include "lv_exact.h"
 #include "lv_nn.h"
 #include "lv_tree.h"
 #include "lv_marginals.h"
@@ -300,6 +301,57 @@ test_aim_budget_and_fit(void **state)
 	lv_free(T);
 }
 
+static int polls, stop_at;
+
+/* count_polls: an interruption callback that stops at call stop_at. */
+static int
+count_polls(void *arg)
+{
+	(void) arg;
+	return ++polls == stop_at;
+}
+
+/*
+ * test_interrupt: the loop polls while it counts the candidates (not only
+ * inside the fits), and a stop at any poll returns LV_ERR_INTERRUPTED with
+ * nothing measured left behind.
+ */
+static void
+test_interrupt(void **state)
+{
+	int n = 500;
+	int32_t *T = lv_alloc(sizeof(int32_t) * 3 * n);
+	lv_model m;
+	lv_aim_config c;
+	lv_aim_result r;
+
+	dependent_rows(T, n);
+	base_config(&c, 1);
+	c.fit.steps = 1;
+	c.final_steps = 1;
+	c.max_rounds = 1;
+	c.fit.interrupted = count_polls;
+	polls = 0;
+	stop_at = -1;
+	make_model(&m, 5);
+	assert_int_equal(lv_model_fit_aim(&m, T, n, &c, &r), LV_OK);
+	/* 7 candidates (3 columns, 3 pairs, 1 triple) + 3 fits of one step */
+	assert_true(polls >= r.candidates + 3);
+	assert_int_equal(r.candidates, 7);
+	lv_aim_result_free(&r);
+	lv_model_free(&m);
+	for (stop_at = 1; stop_at <= 10; stop_at++)
+	{
+		polls = 0;
+		make_model(&m, 5);
+		assert_int_equal(lv_model_fit_aim(&m, T, n, &c, &r), LV_ERR_INTERRUPTED);
+		assert_int_equal(r.nmeasured, 0);
+		assert_null(r.ms);
+		lv_model_free(&m);
+	}
+	lv_free(T);
+}
+
 /* test_bad_config: nonsense budgets and shapes are refused. */
 static void
 test_bad_config(void **state)
@@ -315,6 +367,9 @@ test_bad_config(void **state)
 	assert_int_equal(lv_model_fit_aim(&m, T, 4, &c, &r), LV_ERR_ARG);
 	base_config(&c, NAN);
 	assert_int_equal(lv_model_fit_aim(&m, T, 4, &c, &r), LV_ERR_ARG);
+	base_config(&c, 1e-30); /* first sd 5e15: beyond the exact sampler */
+	assert_true(lv_aim_first_sd(&c, 3) > LV_EXACT_MAX_SCALE);
+	assert_int_equal(lv_model_fit_aim(&m, T, 4, &c, &r), LV_ERR_ARG);
 	base_config(&c, 1);
 	c.max_k = 4;
 	assert_int_equal(lv_model_fit_aim(&m, T, 4, &c, &r), LV_ERR_ARG);
@@ -329,6 +384,7 @@ main(void)
 		cmocka_unit_test(test_clique_grad),
 		cmocka_unit_test(test_heads_backward),
 		cmocka_unit_test(test_aim_budget_and_fit),
+		cmocka_unit_test(test_interrupt),
 		cmocka_unit_test(test_bad_config),
 	};
 

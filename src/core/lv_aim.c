@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lv_aim.h"
+#include "lv_exact.h"
 #include "lv_marginals.h"
 #include "lv_nn.h"
 #include "lv_privacy.h"
@@ -35,7 +36,23 @@ typedef struct lv_aim_state
 	int nm,
 		cap;
 	lv_stream noise;
+	int (*interrupted)(void *arg);
+	void *arg;
 } lv_aim_state;
+
+/* lv_aim_stop polls the interruption callback (outside any FTZ section). */
+static int
+lv_aim_stop(const lv_aim_state *st)
+{
+	return st->interrupted != NULL && st->interrupted(st->arg);
+}
+
+/* lv_aim_first_sd returns the first rounds' noise sd (lv_aim.h). */
+double
+lv_aim_first_sd(const lv_aim_config *cfg, int ncols)
+{
+	return cfg->sens * sqrt(16.0 * ncols / (2.0 * LV_AIM_ALPHA * cfg->rho));
+}
 
 /* lv_aim_rho recomputes the zCDP rho of the stored steps (lv_aim.h). */
 double
@@ -139,7 +156,11 @@ lv_aim_candidates(lv_aim_state *st, const lv_aim_config *cfg, const int32_t *T,
 	if (st->cnt == NULL)
 		return LV_ERR_NOMEM;
 	for (i = 0; i < st->ncand; i++)
+	{
+		if (lv_aim_stop(st))
+			return LV_ERR_INTERRUPTED;
 		lv_clique_counts(st->s, &st->cand[i], T, n, st->cnt + st->at[i]);
+	}
 	return LV_OK;
 }
 
@@ -224,11 +245,12 @@ lv_aim_error(lv_aim_state *st, int i, double n_hat)
 
 /*
  * lv_aim_select draws a candidate by the exponential mechanism: eps-DP for
- * scores of sensitivity sens * max w_r. Returns its index.
+ * scores of sensitivity sens * max w_r, into *pick. Returns LV_OK,
+ * LV_ERR_NOMEM or LV_ERR_INTERRUPTED.
  */
 static int
 lv_aim_select(lv_aim_state *st, double eps, double sd, double sens,
-			  double n_hat, lv_stream *rng)
+			  double n_hat, lv_stream *rng, int *pick)
 {
 	double *score;
 	double wmax = 0.0,
@@ -236,15 +258,22 @@ lv_aim_select(lv_aim_state *st, double eps, double sd, double sens,
 		   sum = 0.0,
 		   acc = 0.0,
 		   u;
-	int i,
-		pick = st->ncand - 1;
+	int i;
 
+	*pick = st->ncand - 1;
 	score = lv_alloc(sizeof(double) * (size_t) st->ncand);
 	if (score == NULL)
-		return -1;
+		return LV_ERR_NOMEM;
 	for (i = 0; i < st->ncand; i++)
 	{
-		double err = lv_aim_error(st, i, n_hat);
+		double err;
+
+		if ((i & 255) == 255 && lv_aim_stop(st))
+		{
+			lv_free(score);
+			return LV_ERR_INTERRUPTED;
+		}
+		err = lv_aim_error(st, i, n_hat);
 
 		score[i] = st->weight[i] * (err - sqrt(2.0 / M_PI) * sd * st->cand[i].cells);
 		wmax = fmax(wmax, st->weight[i]);
@@ -261,12 +290,12 @@ lv_aim_select(lv_aim_state *st, double eps, double sd, double sens,
 		acc += score[i];
 		if (u < acc)
 		{
-			pick = i;
+			*pick = i;
 			break;
 		}
 	}
 	lv_free(score);
-	return pick;
+	return LV_OK;
 }
 
 /* lv_aim_networks allocates m's encoder (unused) and decoder, initialised. */
@@ -363,11 +392,12 @@ lv_aim_rounds(lv_model *m, lv_aim_state *st, const lv_aim_config *cfg,
 			sd = sens * sqrt(1.0 / (2.0 * a * left));
 			eps = sqrt(8.0 * (1.0 - a) * left);
 			last = 1;
+			if (!(sd <= LV_EXACT_MAX_SCALE))
+				break; /* too little left to measure: unspent */
 		}
-		if ((rc = lv_aim_pool(st, m, cfg->key, round)) != LV_OK)
+		if ((rc = lv_aim_pool(st, m, cfg->key, round)) != LV_OK ||
+			(rc = lv_aim_select(st, eps, sd, sens, cfg->n_hat, &rng, &i)) != LV_OK)
 			break;
-		if ((i = lv_aim_select(st, eps, sd, sens, cfg->n_hat, &rng)) < 0)
-			return LV_ERR_NOMEM;
 		(void) lv_aim_error(st, i, cfg->n_hat); /* st->mu: the old marginal */
 		old = lv_alloc(sizeof(double) * (size_t) st->cand[i].cells);
 		if (old == NULL)
@@ -412,9 +442,13 @@ lv_model_fit_aim(lv_model *m, const int32_t *T, int64_t n,
 	memset(res, 0, sizeof(*res));
 	memset(&st, 0, sizeof(st));
 	st.s = &m->schema;
+	st.interrupted = cfg->fit.interrupted;
+	st.arg = cfg->fit.arg;
 	d = m->schema.ncols;
 	rounds = cfg->max_rounds > 0 ? cfg->max_rounds : 16 * d;
-	sd = cfg->sens * sqrt(16.0 * d / (2.0 * LV_AIM_ALPHA * cfg->rho));
+	sd = lv_aim_first_sd(cfg, d);
+	if (!(sd <= LV_EXACT_MAX_SCALE))
+		return LV_ERR_ARG;
 	eps = sqrt(8.0 * (1.0 - LV_AIM_ALPHA) * cfg->rho / (16.0 * d));
 	lv_stream_init(&st.noise, cfg->key, LV_DOMAIN_TRAIN, LV_AIM_NOISE_STREAM);
 

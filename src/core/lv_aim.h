@@ -66,11 +66,22 @@ typedef struct lv_aim_result
 /*
  * lv_model_fit_aim sets up m's networks (decoder k -> hidden -> hidden ->
  * heads, encoder unused) and runs the loop above on the n targets T.
- * m->schema and m->key must be set; draws come from cfg->key. Returns
- * LV_OK, LV_ERR_ARG, LV_ERR_NOMEM or LV_ERR_INTERRUPTED (res empty then).
+ * m->schema and m->key must be set; draws come from cfg->key;
+ * cfg->fit.interrupted (if set) is polled while counting, selecting and
+ * fitting. Returns LV_OK, LV_ERR_ARG, LV_ERR_NOMEM or LV_ERR_INTERRUPTED
+ * (res empty then).
  */
 int lv_model_fit_aim(lv_model *m, const int32_t *T, int64_t n,
 					 const lv_aim_config *cfg, lv_aim_result *res);
+
+/*
+ * lv_aim_first_sd returns the noise sd of the first rounds,
+ * sens sqrt(16 ncols / (2 alpha rho)): the largest of the loop's (later
+ * rounds halve it or spend what is left; a last round whose sd would pass
+ * LV_EXACT_MAX_SCALE is not run). lv_model_fit_aim refuses a configuration
+ * whose first sd passes it.
+ */
+double lv_aim_first_sd(const lv_aim_config *cfg, int ncols);
 
 /* lv_aim_result_free releases what res owns. */
 void lv_aim_result_free(lv_aim_result *res);

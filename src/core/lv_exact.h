@@ -34,6 +34,8 @@
 
 /* Largest numerator or denominator of the rational parameters below. */
 #define LV_EXACT_MAX ((uint64_t) 1 << 62)
+/* the largest Laplace scale or Gaussian sd both samplers below accept */
+#define LV_EXACT_MAX_SCALE 1e9
 
 /*
  * lv_bernoulli_exp sets *out to a Bernoulli(exp(-num/den)) draw (CKS20
