@@ -461,6 +461,36 @@ test_dp_bounds_uninformative_quantiles(void **state)
 	free(v);
 }
 
+/*
+ * The margin: 4000 values in [1, 2) and 900 in each of [0.5, 1) and [2, 4)
+ * at a budget whose threshold (about 1,500) only the middle bin clears:
+ * the neighbours, above a quarter of it, stay inside the bounds (without
+ * the margin the bounds were [1, 2), clipping 31% of the values).
+ */
+static void
+test_dp_bounds_margin(void **state)
+{
+	const size_t m = 5800;
+	double *v = malloc(m * sizeof(double));
+	double lo,
+		hi;
+	size_t i;
+	int k;
+
+	assert_non_null(v);
+	for (i = 0; i < m; i++)
+		v[i] = i < 4000 ? 1.0 + i / 4000.0 : i < 4900 ? 0.5 + (i - 4000) / 1800.0
+													  : 2.0 + (i - 4900) / 450.0;
+	for (k = 0; k < 8; k++)
+	{
+		assert_int_equal(run_bounds(v, m, 0.04, 0, 700 + k, &lo, &hi), 0);
+		assert_true(lo <= 0.5);
+		assert_true(hi >= 4.0);
+		assert_true(lo >= 0.0 && hi <= 16.0); /* not stretched far */
+	}
+	free(v);
+}
+
 /* A constant column gives hi > lo, around the constant. */
 static void
 test_dp_bounds_constant(void **state)
@@ -559,13 +589,14 @@ test_dp_bounds_failure_and_order(void **state)
 
 	/*
 	 * 60 values spread thinly over [1024, 2048): whenever stage 1 finds
-	 * that bin, both quantiles stay inside it.
+	 * that bin, the bounds cover it and stay within its neighbours (the
+	 * margin takes in an empty neighbour with probability < 0.1).
 	 */
 	for (trial = 0; trial < 60; trial++)
 		v[trial] = 1025 + 17 * trial;
 	for (idx = 0; idx < 20; idx++)
 		if (run_bounds(v, 60, 1.0, 0, idx, &lo, &hi) == 0)
-			assert_true(lo >= 1024.0 && hi <= 2048.0 && hi > lo);
+			assert_true(lo >= 512.0 && hi <= 4096.0 && hi > lo);
 }
 
 /*
@@ -856,6 +887,7 @@ main(void)
 		cmocka_unit_test(test_round_up),
 		cmocka_unit_test(test_dp_bounds_integer),
 		cmocka_unit_test(test_dp_bounds_real),
+		cmocka_unit_test(test_dp_bounds_margin),
 		cmocka_unit_test(test_dp_bounds_constant),
 		cmocka_unit_test(test_dp_bounds_failure_and_order),
 		cmocka_unit_test(test_dp_bounds_stage1_threshold),

@@ -518,6 +518,20 @@ lv_dp_bounds(const double *vals, size_t m, double eps, int integer,
 		while (jhi < LV_BOUNDS_NBINS1 - 1 && count1[jhi + 1] >= 0.25 * nmax)
 			jhi++;
 	}
+	else
+	{
+		/*
+		 * The margin: at a small budget only the fullest bins clear the
+		 * threshold, and the range would clip populated neighbours (kappa
+		 * to [1, 2)); take in each adjacent run whose noisy counts reach a
+		 * quarter of the threshold (post-processing; an empty bin does with
+		 * probability < (0.01/147)^(1/4) < 0.1, and widens by one bin).
+		 */
+		while (jlo > 0 && count1[jlo - 1] >= 0.25 * thr1)
+			jlo--;
+		while (jhi < LV_BOUNDS_NBINS1 - 1 && count1[jhi + 1] >= 0.25 * thr1)
+			jhi++;
+	}
 	A = lv_bounds_edge1(jlo, 0);
 	B = lv_bounds_edge1(jhi, 1);
 

@@ -56,7 +56,10 @@ double lv_round_up(double x);
  *           exact discrete Laplace noise Lap_Z(t), t >= 2/(eps/3) the scale
  *           rounded up to a dyadic rational, on every integer bin count);
  *           [A, B] spans the lowest to highest bin whose noisy count exceeds
- *           t ln(147/0.01) (an empty bin does with probability < 0.01/147)
+ *           t ln(147/0.01) (an empty bin does with probability < 0.01/147),
+ *           widened by each adjacent run of bins whose noisy counts reach a
+ *           quarter of that threshold (a margin: populated neighbours of the
+ *           fullest bins are not clipped)
  *           (when none does but the largest reaches 9/10 of the threshold:
  *           the run of adjacent bins around the largest whose noisy
  *           counts reach a quarter of it);
