@@ -463,6 +463,22 @@ BEGIN
 	  FROM pg_temp.lipvae_report_m1 m JOIN pg_temp.lipvae_report_cols c ON c.i = m.i
 	 GROUP BY m.i, c.shown;
 
+	-- marginals => 'aim': every measured marginal's error bound (from the
+	-- DP measurements alone, lv_aim.h); a marginal measured more than once
+	-- shows its tightest bound
+	INSERT INTO pg_temp.lipvae_report_out
+	SELECT 10, pg_catalog.min(b.o), 'tvd_bound', b.shown, NULL, NULL, pg_catalog.min(b.bound),
+		   pg_catalog.format('measured %s time(s), noise sd %s; with probability %s all bounds hold together (from the DP measurements only)',
+							 pg_catalog.count(*), pg_catalog.round(pg_catalog.min(b.sd)::pg_catalog.numeric, 2),
+							 v_details->'dpsgd'->>'bound_confidence')
+	  FROM (SELECT x.o, (x.m->>'tvd_bound')::pg_catalog.float8 AS bound, (x.m->>'noise_sd')::pg_catalog.float8 AS sd,
+				   (SELECT pg_catalog.string_agg(CASE WHEN c.n = 'overall' THEN '"overall"' ELSE pg_catalog.quote_ident(c.n) END,
+												 ', ' ORDER BY c.k)
+					  FROM pg_catalog.jsonb_array_elements_text(x.m->'columns') WITH ORDINALITY AS c(n, k)) AS shown
+			  FROM pg_catalog.jsonb_array_elements(v_details->'dpsgd'->'measurements') WITH ORDINALITY AS x(m, o)
+			 WHERE v_details->'dpsgd'->>'method' = 'aim') AS b
+	 GROUP BY b.shown;
+
 	-- the overall rows: means over the columns or pairs
 	INSERT INTO pg_temp.lipvae_report_out
 	SELECT g.o1, 0, g.r_metric, 'overall', NULL, NULL,
@@ -490,7 +506,7 @@ END
 $report$;
 
 COMMENT ON FUNCTION lipvae.lipvae_report(text, bigint, text) IS
-'Quality report of MODEL for its owner: the first N synthetic rows (default: one pass, or as many as real rows for central models) against the rows of the training query run now as the caller; 1-way and 2-way TVD, association differences (Pearson/Cramer''s V), NULL rates and the guarantee.';
+'Quality report of MODEL for its owner: the first N synthetic rows (default: one pass, or as many as real rows for central models) against the rows of the training query run now as the caller; 1-way and 2-way TVD, association differences (Pearson/Cramer''s V), NULL rates, the guarantee and, for marginals => ''aim'' models, the error bound of every measured marginal.';
 
 -- ---------------------------------------------------------------------------
 -- The ledger: multiplicities and group-privacy charges (issue 11, item 3)

@@ -83,6 +83,75 @@ SELECT lipvae.lipvae_train('lv_aim_bad', 'SELECT age FROM flsmall', marginals =>
 SELECT lipvae.lipvae_train('lv_aim_bad', 'SELECT age FROM flsmall', marginals => 'aim', marginals_share => 0.3);
 SELECT lipvae.lipvae_train('lv_aim_bad', 'SELECT age FROM flsmall', marginals => 'nope');
 
+-- error bounds: every measured marginal's 95% TVD bound, recomputed from
+-- the catalog alone (lv_aim.h):
+--   lr = 0.05 / (2 nm), m cells, sd its noise, t the row count's Laplace scale
+--   noise = sd sqrt(2 m (m ln 2 + ln(1/lr))), mc = sqrt(m/S) + sqrt(2 ln(1/lr) / S)
+--   C = t ln(4 / 0.05);  bound = min(1, (noise + fit_l1 + mc n_hat + C) / (2 (n_hat - C)))
+CREATE TEMP VIEW aim_bounds AS
+SELECT m.name, x->'columns' AS cols, (x->>'tvd_bound')::float8 AS bound,
+       (x->>'fit_tvd')::float8 AS fit_tvd, (x->>'fit_l1')::float8 AS fit_l1,
+       (x->>'cells')::float8 AS cells, (x->>'noise_sd')::float8 AS sd,
+       (m.dpsgd->>'n_hat')::float8 AS n_hat, (m.dpsgd->>'count_scale')::float8 AS t,
+       (m.dpsgd->>'bound_draws')::float8 AS draws,
+       jsonb_array_length(m.dpsgd->'measurements') AS nm
+  FROM lipvae.models m, jsonb_array_elements(m.dpsgd->'measurements') x
+ WHERE m.settings->>'marginals' = 'aim';
+SELECT name, count(*) AS measured,
+       bool_and(abs(bound - least(1, (sd * sqrt(2 * cells * (cells * ln(2) + ln(2 * nm / 0.05)))
+                                      + fit_l1 + (sqrt(cells / draws) + sqrt(2 * ln(2 * nm / 0.05) / draws)) * n_hat
+                                      + t * ln(4 / 0.05))
+                                     / (2 * (n_hat - t * ln(4 / 0.05))))) <= 1e-8 * bound) AS bounds_recomputed,
+       bool_or(bound < 1) AS some_informative,
+       bool_and(abs(fit_tvd - fit_l1 / (2 * n_hat)) <= 1e-12) AS fit_tvd_recomputed,
+       bool_and(bound >= least(1, fit_tvd) AND bound > 0) AS bounds_above_fit,
+       (SELECT bound_confidence FROM (SELECT (dpsgd->>'bound_confidence')::float8 AS bound_confidence
+          FROM lipvae.models WHERE models.name = aim_bounds.name) b) AS confidence
+  FROM aim_bounds GROUP BY name ORDER BY name;
+-- ... and each bound covers the model's real distance to the data: the
+-- report's TVD on 100,000 released rows, for the marginals over columns
+-- with public domains (the report's bins coarsen the model's)
+CREATE TEMP TABLE aim_report AS SELECT * FROM lipvae.lipvae_report('lv_aim', n => 100000);
+SELECT count(*) > 0 AS some_compared, bool_and(r.value <= b.bound) AS bounds_cover,
+       max(r.value / b.bound) < 1 AS worst_ratio_below_1
+  FROM aim_bounds b
+  JOIN aim_report r
+    ON r.metric IN ('tvd_1way', 'tvd_2way')
+   AND r.columns = array_to_string(ARRAY(SELECT jsonb_array_elements_text(b.cols)), ', ')
+ WHERE b.name = 'lv_aim' AND NOT b.cols ? 'chapter';
+-- the report lists each measured marginal once, with its tightest bound
+SELECT count(*) = (SELECT count(DISTINCT cols) FROM aim_bounds WHERE name = 'lv_aim') AS one_row_per_marginal,
+       bool_and(r.value = (SELECT min(b.bound) FROM aim_bounds b
+                            WHERE b.name = 'lv_aim'
+                              AND array_to_string(ARRAY(SELECT jsonb_array_elements_text(b.cols)), ', ') = r.columns)) AS tightest_bound,
+       bool_and(r.note LIKE 'measured % time(s), noise sd %; with probability 0.95 %') AS notes
+  FROM aim_report r WHERE r.metric = 'tvd_bound';
+DROP TABLE aim_report;
+
+-- analysts: lipvae_models() lists a granted model's measured marginals with
+-- their noise and bounds (DP outputs), and nothing else of its details
+CREATE ROLE lvt_aim_analyst;
+SELECT lipvae.lipvae_train('lv_aim_granted', 'SELECT age, sex FROM flsmall', epsilon => 2, marginals => 'aim',
+  bounds => '{"age": [40, 105]}', categories => '{"sex": ["F", "M"]}', hidden => 16) IS NOT NULL AS trained;
+SELECT lipvae.lipvae_grant('lv_aim_granted', 'lvt_aim_analyst');
+SET ROLE lvt_aim_analyst;
+SELECT name, is_owner, array(SELECT jsonb_object_keys(details) ORDER BY 1) AS detail_keys,
+       (SELECT count(*) FROM jsonb_array_elements(details->'measured_marginals')) AS marginals_listed,
+       (SELECT bool_and((x->>'tvd_bound')::float8 > 0 AND (x->>'tvd_bound')::float8 <= 1)
+          FROM jsonb_array_elements(details->'measured_marginals') x) AS bounds_listed,
+       (SELECT array_agg(DISTINCT k ORDER BY k) FROM jsonb_array_elements(details->'measured_marginals') x,
+               jsonb_object_keys(x) k) AS marginal_keys
+  FROM lipvae.lipvae_models() WHERE name = 'lv_aim_granted';
+SELECT jsonb_array_length(details->'measured_marginals') AS analyst_nm,
+       (SELECT string_agg(x->>'tvd_bound', ',' ORDER BY o)
+          FROM jsonb_array_elements(details->'measured_marginals') WITH ORDINALITY AS e(x, o)) AS analyst_bounds
+  FROM lipvae.lipvae_models() WHERE name = 'lv_aim_granted' \gset
+RESET ROLE;
+SELECT jsonb_array_length(dpsgd->'measurements') = :analyst_nm AS owner_and_analyst_agree,
+       (SELECT string_agg(x->>'tvd_bound', ',' ORDER BY o)
+          FROM jsonb_array_elements(dpsgd->'measurements') WITH ORDINALITY AS e(x, o)) = :'analyst_bounds' AS same_bounds
+  FROM lipvae.models WHERE name = 'lv_aim_granted';
+
 -- the catalog's settings are the ones the fit used, not DP-SGD's defaults
 SELECT settings ?| array['clip', 'clipping', 'ema', 'batch_size', 'epochs'] AS lists_dpsgd_settings,
        (settings->>'learning_rate')::float8 AS learning_rate, settings->'fit_batch' AS fit_batch,
@@ -120,6 +189,7 @@ RESET lipvae.training_memory;
 DROP TABLE aim_wide_cats;
 
 SELECT lipvae.lipvae_drop(name) FROM lipvae.models WHERE name LIKE 'lv\_aim%' ORDER BY name;
+DROP ROLE lvt_aim_analyst;
 DROP FUNCTION lvt_zcdp_eps(float8, float8);
 
 -- A cancel inside the fit (statement_timeout) leaves the session's float

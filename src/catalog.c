@@ -497,7 +497,9 @@ lipvae_drop(PG_FUNCTION_ARGS)
 /*
  * lipvae_models lists the models the caller owns or may sample: their
  * guarantees for everyone allowed, the details (query, encodings, privacy
- * components, training) for owners only.
+ * components, training) for owners only. Others allowed to sample a
+ * marginals => 'aim' model get, as its details, the marginals it measured
+ * with their noise and error bounds (DP outputs: post-processing).
  */
 Datum
 lipvae_models(PG_FUNCTION_ARGS)
@@ -523,7 +525,14 @@ lipvae_models(PG_FUNCTION_ARGS)
 					 "   'model_bytes', pg_catalog.octet_length(model), 'relation', relation, "
 					 "   'epsilon_dpsgd', epsilon_dpsgd, 'delta_dpsgd', delta_dpsgd, 'dpsgd', dpsgd, "
 					 "   'epsilon_release', epsilon_release, 'delta_release', delta_release, "
-					 "   'epsilon_ledger', epsilon_ledger, 'delta_ledger', delta_ledger), " LIPVAE_SQL_PRIVATE " "
+					 "   'epsilon_ledger', epsilon_ledger, 'delta_ledger', delta_ledger), " LIPVAE_SQL_PRIVATE ", "
+					 " CASE WHEN dpsgd OPERATOR(pg_catalog.->>) 'method' OPERATOR(pg_catalog.=) 'aim' THEN "
+					 "   pg_catalog.jsonb_build_object('bound_confidence', dpsgd OPERATOR(pg_catalog.->) 'bound_confidence', "
+					 "     'measured_marginals', (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
+					 "       'columns', x OPERATOR(pg_catalog.->) 'columns', 'cells', x OPERATOR(pg_catalog.->) 'cells', "
+					 "       'noise_sd', x OPERATOR(pg_catalog.->) 'noise_sd', 'tvd_bound', x OPERATOR(pg_catalog.->) 'tvd_bound') "
+					 "       ORDER BY o) FROM pg_catalog.jsonb_array_elements(dpsgd OPERATOR(pg_catalog.->) 'measurements') "
+					 "       WITH ORDINALITY AS e(x, o))) END "
 					 "FROM lipvae.models ORDER BY name",
 					 false, 0);
 	lipvae_restore_user(&st);
@@ -562,7 +571,7 @@ lipvae_models(PG_FUNCTION_ARGS)
 		values[11] = BoolGetDatum(is_owner);
 		values[12] = SPI_getbinval(tup, desc, 13, &nulls[12]);
 		if (!is_owner)
-			nulls[12] = true;
+			values[12] = SPI_getbinval(tup, desc, 15, &nulls[12]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	SPI_finish();

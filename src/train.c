@@ -57,6 +57,7 @@
 #define LIPVAE_AIM_FINAL_STEPS 2000   /* Adam steps after the last round */
 #define LIPVAE_AIM_BATCH 1024         /* prior draws per Adam step */
 #define LIPVAE_AIM_LR 0.002           /* Adam's rate (flchain, eps 4: 0.002/0.005/0.01/0.02 tried) */
+#define LIPVAE_AIM_BOUND_LAMBDA 0.05  /* the error bounds hold together with probability 0.95 */
 
 PG_FUNCTION_INFO_V1(lipvae_train);
 
@@ -114,9 +115,10 @@ typedef struct PrivacyPlan
 	const char *spend;     /* ledger total it counts in */
 	double eps_pre;        /* preprocessing (bounds, categories, count) */
 	double delta_pre;
-	double eps_count; /* part of eps_pre: the DP row count (central) */
-	double n_hat;     /* central: the DP row count (0 otherwise) */
-	double eps_sgd;   /* DP-SGD alone, in relation */
+	double eps_count;   /* part of eps_pre: the DP row count (central) */
+	double n_hat;       /* central: the DP row count (0 otherwise) */
+	double count_scale; /* its discrete Laplace scale (before rounding up) */
+	double eps_sgd;     /* DP-SGD alone, in relation */
 	double delta_sgd;
 	double q; /* DP-SGD: Poisson rate (over units), noise, clip, steps */
 	double sigma;
@@ -795,6 +797,7 @@ dp_row_count(TrainOptions *o, PrivacyPlan *pp, int64 n, const uint8 *key,
 
 	lv_stream_init(&s, key, LV_DOMAIN_PREPROCESS, UINT64CONST(0x636f756e74)); /* "count" */
 	pp->eps_count = e;
+	pp->count_scale = sens / e;
 	{
 		/* exact discrete Laplace of scale >= sens/e: (sens/scale)-DP <= e */
 		int64 x = 0;
@@ -1170,6 +1173,11 @@ append_aim(StringInfo j, const PrivacyPlan *pp, const TrainColumn *tc)
 	json_num(j, pp->n_hat);
 	appendStringInfo(j, ", \"relation\": \"%s\", \"delta\": ", pp->relation);
 	json_num(j, pp->delta_sgd);
+	appendStringInfoString(j, ", \"count_scale\": ");
+	json_num(j, pp->count_scale);
+	appendStringInfoString(j, ", \"bound_confidence\": ");
+	json_num(j, 1 - LIPVAE_AIM_BOUND_LAMBDA);
+	appendStringInfo(j, ", \"bound_draws\": %d", LV_AIM_BOUND_DRAWS);
 	appendStringInfo(j, ", \"candidates\": %d, \"measurements\": [", pp->aim->candidates);
 	for (i = 0; i < pp->aim->nmeasured; i++)
 	{
@@ -1186,6 +1194,13 @@ append_aim(StringInfo j, const PrivacyPlan *pp, const TrainColumn *tc)
 		json_num(j, ms->sd);
 		appendStringInfoString(j, ", \"epsilon_select\": ");
 		json_num(j, ms->eps_select);
+		appendStringInfoString(j, ", \"fit_l1\": ");
+		json_num(j, ms->fit_l1);
+		appendStringInfoString(j, ", \"fit_tvd\": ");
+		json_num(j, ms->fit_l1 / (2 * pp->n_hat));
+		appendStringInfoString(j, ", \"tvd_bound\": ");
+		json_num(j, lv_aim_tvd_bound(ms->sd, ms->q.cells, ms->fit_l1, pp->n_hat, pp->count_scale,
+									 pp->aim->nmeasured, LIPVAE_AIM_BOUND_LAMBDA));
 		appendStringInfoChar(j, '}');
 	}
 	appendStringInfoString(j, "]}");

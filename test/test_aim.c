@@ -352,6 +352,75 @@ test_interrupt(void **state)
 	lv_free(T);
 }
 
+/* clique_tvd: TVD between the data's table of q and the model's (16,384 draws). */
+static double
+clique_tvd(const lv_model *m, const lv_clique *q, const int32_t *T, int n)
+{
+	int off[3], o = lv_schema_output_dim(&m->schema), S = 16384;
+	double *cnt = lv_alloc(sizeof(double) * q->cells), *mu = lv_alloc(sizeof(double) * q->cells);
+	float *L = lv_alloc(sizeof(float) * S * o);
+	double *P = lv_alloc(sizeof(double) * S * o);
+	double tvd = 0;
+
+	lv_clique_counts(&m->schema, q, T, n, cnt);
+	assert_int_equal(lv_prior_logits(m, S, m->key, 78, L), LV_OK);
+	for (int r = 0; r < S; r++)
+		lv_column_probs(&m->schema, L + (size_t) r * o, P + (size_t) r * o);
+	lv_slot_offsets(&m->schema, off);
+	lv_clique_expect(q, P, S, o, off, mu);
+	for (int64_t i = 0; i < q->cells; i++)
+		tvd += 0.5 * fabs(cnt[i] / n - mu[i]);
+	lv_free(cnt);
+	lv_free(mu);
+	lv_free(L);
+	lv_free(P);
+	return tvd;
+}
+
+/*
+ * test_error_bounds: every measured clique's 95% TVD bound (lv_aim.h),
+ * computed from DP outputs alone, covers the model's true distance to the
+ * data, and is informative at a moderate budget; the bound is NaN when the
+ * row count's error could reach n_hat, and it grows with the noise.
+ */
+static void
+test_error_bounds(void **state)
+{
+	int n = 2000;
+	int32_t *T = lv_alloc(sizeof(int32_t) * 3 * n);
+	double rhos[2] = {0.05, 2};
+
+	dependent_rows(T, n);
+	for (int t = 0; t < 2; t++)
+	{
+		lv_model m;
+		lv_aim_config c;
+		lv_aim_result r;
+		double widest = 0;
+
+		make_model(&m, 7 + t);
+		base_config(&c, rhos[t]);
+		assert_int_equal(lv_model_fit_aim(&m, T, n, &c, &r), LV_OK);
+		for (int i = 0; i < r.nmeasured; i++)
+		{
+			double b = lv_aim_tvd_bound(r.ms[i].sd, r.ms[i].q.cells, r.ms[i].fit_l1, 2000, 10, r.nmeasured, 0.05);
+			double tvd = clique_tvd(&m, &r.ms[i].q, T, n);
+
+			assert_true(r.ms[i].fit_l1 >= 0);
+			assert_true(tvd <= b);
+			widest = fmax(widest, b);
+		}
+		print_message("rho %g: %d measured, widest bound %.3f\n", rhos[t], r.nmeasured, widest);
+		if (t == 1)
+			assert_true(widest < 0.25);
+		lv_aim_result_free(&r);
+		lv_model_free(&m);
+	}
+	assert_true(isnan(lv_aim_tvd_bound(10, 4, 1, 100, 50, 3, 0.05))); /* C = 50 ln 80 > 100 */
+	assert_true(lv_aim_tvd_bound(20, 4, 1, 2000, 10, 3, 0.05) > lv_aim_tvd_bound(10, 4, 1, 2000, 10, 3, 0.05));
+	lv_free(T);
+}
+
 /* test_bad_config: nonsense budgets and shapes are refused. */
 static void
 test_bad_config(void **state)
@@ -385,6 +454,7 @@ main(void)
 		cmocka_unit_test(test_heads_backward),
 		cmocka_unit_test(test_aim_budget_and_fit),
 		cmocka_unit_test(test_interrupt),
+		cmocka_unit_test(test_error_bounds),
 		cmocka_unit_test(test_bad_config),
 	};
 

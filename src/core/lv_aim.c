@@ -18,6 +18,7 @@
 #define LV_AIM_NOISE_STREAM ((uint64_t) 0x61696d32ULL)  /* "aim2" */
 #define LV_AIM_POOL_STREAM ((uint64_t) 0x61696d33ULL)   /* "aim3" + round */
 #define LV_AIM_FIT_STREAM ((uint64_t) 0x61696d34ULL)    /* "aim4" + round */
+#define LV_AIM_BOUND_STREAM ((uint64_t) 0x61696d35ULL)  /* "aim5" + chunk */
 
 /* The loop's state: candidates, their data counts, the measurements. */
 typedef struct lv_aim_state
@@ -79,7 +80,10 @@ lv_aim_result_free(lv_aim_result *res)
 	if (res == NULL || res->ms == NULL)
 		return;
 	for (i = 0; i < res->nmeasured; i++)
+	{
 		lv_free(res->ms[i].y);
+		lv_free(res->ms[i].raw);
+	}
 	lv_free(res->ms);
 	res->ms = NULL;
 	res->nmeasured = 0;
@@ -195,27 +199,30 @@ lv_aim_measure(lv_aim_state *st, int i, double sd, double eps_select,
 	m->sd = sd;
 	m->eps_select = eps_select;
 	m->y = lv_alloc(sizeof(double) * (size_t) cells);
-	if (m->y == NULL)
-		return LV_ERR_NOMEM;
+	m->raw = lv_alloc(sizeof(double) * (size_t) cells);
+	m->fit_l1 = NAN;
 	st->nm++;
+	if (m->y == NULL || m->raw == NULL)
+		return LV_ERR_NOMEM;
 	memcpy(st->work, st->cnt + st->at[i], sizeof(double) * (size_t) cells);
 	rc = lv_marginal_noise(st->work, (int) cells, sd, &st->noise);
 	if (rc != LV_OK)
 		return rc;
+	memcpy(m->raw, st->work, sizeof(double) * (size_t) cells);
 	lv_simplex_project(st->work, (int) cells, n_hat, st->mu);
 	lv_marginal_normalise(st->work, (int) cells, m->y);
 	return LV_OK;
 }
 
-/* lv_aim_pool decodes the pool of prior draws with the current decoder. */
+/* lv_aim_pool decodes the pool of prior draws (stream) with the decoder. */
 static int
-lv_aim_pool(lv_aim_state *st, const lv_model *m, const uint8_t *key, int round)
+lv_aim_pool(lv_aim_state *st, const lv_model *m, const uint8_t *key, uint64_t stream)
 {
 	int o = lv_schema_output_dim(st->s);
 	float *L = lv_alloc(sizeof(float) * (size_t) LV_AIM_POOL * o);
 	int r;
 
-	if (L == NULL || lv_prior_logits(m, LV_AIM_POOL, key, LV_AIM_POOL_STREAM + ((uint64_t) round << 32), L) != LV_OK)
+	if (L == NULL || lv_prior_logits(m, LV_AIM_POOL, key, stream, L) != LV_OK)
 	{
 		lv_free(L);
 		return LV_ERR_NOMEM;
@@ -395,7 +402,7 @@ lv_aim_rounds(lv_model *m, lv_aim_state *st, const lv_aim_config *cfg,
 			if (!(sd <= LV_EXACT_MAX_SCALE))
 				break; /* too little left to measure: unspent */
 		}
-		if ((rc = lv_aim_pool(st, m, cfg->key, round)) != LV_OK ||
+		if ((rc = lv_aim_pool(st, m, cfg->key, LV_AIM_POOL_STREAM + ((uint64_t) round << 32))) != LV_OK ||
 			(rc = lv_aim_select(st, eps, sd, sens, cfg->n_hat, &rng, &i)) != LV_OK)
 			break;
 		(void) lv_aim_error(st, i, cfg->n_hat); /* st->mu: the old marginal */
@@ -405,7 +412,7 @@ lv_aim_rounds(lv_model *m, lv_aim_state *st, const lv_aim_config *cfg,
 		memcpy(old, st->mu, sizeof(double) * (size_t) st->cand[i].cells);
 		if ((rc = lv_aim_measure(st, i, sd, eps, cfg->n_hat)) == LV_OK &&
 			(rc = lv_aim_fit(m, st, cfg, cfg->fit.steps, round, NULL)) == LV_OK &&
-			(rc = lv_aim_pool(st, m, cfg->key, round)) == LV_OK)
+			(rc = lv_aim_pool(st, m, cfg->key, LV_AIM_POOL_STREAM + ((uint64_t) round << 32))) == LV_OK)
 		{
 			(void) lv_aim_error(st, i, cfg->n_hat);
 			moved = 0.0;
@@ -420,6 +427,70 @@ lv_aim_rounds(lv_model *m, lv_aim_state *st, const lv_aim_config *cfg,
 		lv_free(old);
 	}
 	return rc;
+}
+
+/*
+ * lv_aim_residuals sets every measurement's fit_l1 = || raw - n_hat mu ||_1,
+ * mu the final decoder's marginal averaged over LV_AIM_BOUND_DRAWS prior
+ * draws (in pools of LV_AIM_POOL).
+ */
+static int
+lv_aim_residuals(const lv_model *m, lv_aim_state *st, const lv_aim_config *cfg)
+{
+	int off[LV_MAX_COLUMNS];
+	int o = lv_schema_output_dim(st->s);
+	int64_t total = 0,
+			j;
+	double *acc;
+	int c,
+		i,
+		rc = LV_OK;
+
+	for (i = 0; i < st->nm; i++)
+		total += st->ms[i].q.cells;
+	if ((acc = lv_alloc(sizeof(double) * (size_t) total)) == NULL)
+		return LV_ERR_NOMEM;
+	memset(acc, 0, sizeof(double) * (size_t) total);
+	lv_slot_offsets(st->s, off);
+	for (c = 0; c < LV_AIM_BOUND_DRAWS / LV_AIM_POOL && rc == LV_OK; c++)
+	{
+		double *a = acc;
+
+		if (lv_aim_stop(st))
+			rc = LV_ERR_INTERRUPTED;
+		else if ((rc = lv_aim_pool(st, m, cfg->key, LV_AIM_BOUND_STREAM + ((uint64_t) c << 32))) != LV_OK)
+			break;
+		for (i = 0; i < st->nm && rc == LV_OK; a += st->ms[i].q.cells, i++)
+		{
+			lv_clique_expect(&st->ms[i].q, st->P, LV_AIM_POOL, o, off, st->mu);
+			for (j = 0; j < st->ms[i].q.cells; j++)
+				a[j] += st->mu[j] * LV_AIM_POOL / LV_AIM_BOUND_DRAWS;
+		}
+	}
+	for (i = 0, total = 0; i < st->nm && rc == LV_OK; total += st->ms[i].q.cells, i++)
+	{
+		st->ms[i].fit_l1 = 0.0;
+		for (j = 0; j < st->ms[i].q.cells; j++)
+			st->ms[i].fit_l1 += fabs(st->ms[i].raw[j] - cfg->n_hat * acc[total + j]);
+	}
+	lv_free(acc);
+	return rc;
+}
+
+/* lv_aim_tvd_bound returns the high-probability TVD bound (lv_aim.h). */
+double
+lv_aim_tvd_bound(double sd, int64_t cells, double fit_l1, double n_hat,
+				 double count_scale, int nm, double lambda)
+{
+	double m = (double) cells;
+	double lr = lambda / (2.0 * nm); /* each measurement's share */
+	double noise = sd * (1 + 1e-9) * sqrt(2.0 * m * (m * log(2.0) + log(1.0 / lr)));
+	double mc = sqrt(m / LV_AIM_BOUND_DRAWS) + sqrt(2.0 * log(1.0 / lr) / LV_AIM_BOUND_DRAWS);
+	double cnt = count_scale * (1 + 1e-9) * log(2.0 / (lambda / 2.0));
+
+	if (!(nm >= 1) || !(lambda > 0 && lambda < 1) || !(n_hat > cnt) || !(fit_l1 >= 0))
+		return NAN;
+	return fmin(1.0, lv_round_up((noise + fit_l1 + mc * n_hat + cnt) / (2.0 * (n_hat - cnt))));
 }
 
 /* lv_model_fit_aim runs select-measure-generate (lv_aim.h). */
@@ -469,6 +540,8 @@ lv_model_fit_aim(lv_model *m, const int32_t *T, int64_t n,
 		rc = lv_aim_rounds(m, &st, cfg, sd, eps, rounds);
 	if (rc == LV_OK)
 		rc = lv_aim_fit(m, &st, cfg, cfg->final_steps, rounds + 1, &res->final_loss);
+	if (rc == LV_OK)
+		rc = lv_aim_residuals(m, &st, cfg);
 	res->ms = st.ms;
 	res->nmeasured = st.nm;
 	res->candidates = st.ncand;

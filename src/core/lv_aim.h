@@ -83,6 +83,37 @@ int lv_model_fit_aim(lv_model *m, const int32_t *T, int64_t n,
  */
 double lv_aim_first_sd(const lv_aim_config *cfg, int ncols);
 
+/*
+ * Error bounds (AIM's uncertainty quantification, section 5, for the
+ * decoder). For a measured clique r of m cells with counts c_r of the n
+ * rows, noisy counts y_r = c_r + z_r (z_r discrete Gaussian of sd, which is
+ * sd^2-subgaussian: Canonne, Kamath & Steinke 2020), the DP row count
+ * n_hat = n + Lap_Z(t) and the decoder's marginal mu_r, estimated by the
+ * average mu'_r of S = LV_AIM_BOUND_DRAWS prior draws:
+ *   || c_r - n mu_r ||_1 <= ||z_r||_1 + || y_r - n_hat mu'_r ||_1
+ *                           + n_hat || mu'_r - mu_r ||_1 + |n_hat - n|
+ * and, simultaneously for every r with probability >= 1 - lambda
+ * (lambda/2 shared by the nm noise terms and the nm Monte Carlo terms, lambda/2
+ * to the count; lr = lambda / (2 nm)):
+ *   ||z_r||_1 <= sd sqrt(2 m (m ln 2 + ln(1/lr)))   (Chernoff on sum |z_i|:
+ *                E e^(s|z|) <= 2 e^(s^2 sd^2 / 2))
+ *   || mu'_r - mu_r ||_1 <= sqrt(m / S) + sqrt(2 ln(1/lr) / S)
+ *                (mean of S probability vectors; McDiarmid)
+ *   |n_hat - n| <= C = t ln(4 / lambda)       (discrete Laplace tail)
+ * so TVD(c_r / n, mu_r) <= (noise + fit_l1 + n_hat mc + C) / (2 (n_hat - C)),
+ * fit_l1 = || y_r - n_hat mu'_r ||_1 (lv_measurement): only DP outputs and
+ * public constants enter; the bound is post-processing.
+ */
+#define LV_AIM_BOUND_DRAWS 65536
+
+/*
+ * lv_aim_tvd_bound returns that bound for one measurement (rounded up, at
+ * most 1: a TVD never exceeds it); NaN when n_hat <= C or on bad input.
+ * count_scale is t.
+ */
+double lv_aim_tvd_bound(double sd, int64_t cells, double fit_l1, double n_hat,
+						double count_scale, int nm, double lambda);
+
 /* lv_aim_result_free releases what res owns. */
 void lv_aim_result_free(lv_aim_result *res);
 

@@ -23,6 +23,8 @@ typedef struct lv_measurement
 	double *y;         /* q.cells: the noisy counts as a distribution */
 	double sd;         /* noise standard deviation of each count */
 	double eps_select; /* the selection's epsilon (0: not selected) */
+	double *raw;       /* q.cells: the noisy counts themselves (or NULL) */
+	double fit_l1;     /* || raw - n_hat mu(final decoder) ||_1 (lv_aim.h) */
 } lv_measurement;
 
 typedef struct lv_genfit_config
