@@ -3,6 +3,7 @@
 -- (AIM's loop, the VAE decoder as the generator). Every printed epsilon is
 -- recomputed here from the catalog alone:
 --   rho   = sum over measurements of sens^2 / (2 noise_sd^2) + epsilon_select^2 / 8
+--           + the domain release's histograms * unit_rows^2 / (2 noise_sd^2)
 --   eps   = epsilon_preprocess + min over the accountant's orders a of
 --           a rho + log((a - 1) / a) - (log(delta - delta_pre) + log a) / (a - 1)
 --           (Canonne, Kamath & Steinke 2020's RDP conversion; rho-zCDP is RDP a rho)
@@ -25,10 +26,15 @@ SELECT m.name, m.epsilon, m.epsilon_requested, m.epsilon_preprocess, m.delta, m.
        (SELECT sum(power((x->>'epsilon_select')::float8, 2) / 8)
           FROM jsonb_array_elements(m.dpsgd->'measurements') x) AS rho_select,
        jsonb_array_length(m.dpsgd->'measurements') AS measured,
-       jsonb_array_length(m.columns) AS ncols
+       jsonb_array_length(m.columns) AS ncols,
+       (m.dpsgd->>'rho_domain')::float8 AS rho_domain_stored,
+       coalesce((SELECT sum((p->>'histograms')::float8 * power((p->>'unit_rows')::float8, 2)
+                            / (2 * power((p->>'noise_sd')::float8, 2)))
+                   FROM jsonb_array_elements(m.preprocess) p WHERE p->>'what' = 'domain'), 0) AS rho_domain
   FROM lipvae.models m WHERE m.settings->>'marginals' = 'aim';
 
--- a model on flsmall, and one with a unit of at most 3 rows
+-- a model on flsmall, and one with a unit of at most 3 rows (its age bounds
+-- found by the domain release, sensitivity 3)
 SELECT s->>'mechanism' AS mechanism, s->>'marginals' AS marginals, (s->>'measurements')::int > 4 AS rounds_ran,
        (s->>'epsilon')::float8 <= 2 AS within_request, s->>'scope' AS scope
   FROM (SELECT lipvae.lipvae_train('lv_aim', 'SELECT age, sex, creatinine, chapter FROM flsmall', epsilon => 2,
@@ -36,15 +42,16 @@ SELECT s->>'mechanism' AS mechanism, s->>'marginals' AS marginals, (s->>'measure
                categories => '{"sex": ["F", "M"]}', seed => 71, hidden => 32) AS s) t;
 SELECT (s->>'epsilon')::float8 <= 2 AS within_request, s->>'scope' AS scope
   FROM (SELECT lipvae.lipvae_train('lv_aim_unit', 'SELECT id / 30 AS person, age, sex FROM flsmall', epsilon => 2,
-               marginals => 'aim', unit => 'person', unit_rows => 3, bounds => '{"age": [40, 105]}',
+               marginals => 'aim', unit => 'person', unit_rows => 3,
                categories => '{"sex": ["F", "M"]}', seed => 72, hidden => 32) AS s) t;
 
 -- everything recomputed from the catalog
 SELECT name, sens,
        abs(rho_measure + rho_select - rho_stored) <= 1e-9 * rho_stored AS rho_ok,
        abs(2 * rho_measure + 4 * rho_select - rho_ledger_stored) <= 1e-9 * rho_ledger_stored AS rho_ledger_ok,
-       abs(epsilon_preprocess + lvt_zcdp_eps(rho_stored, delta - delta_preprocess) - epsilon) <= 1e-6 * epsilon AS epsilon_ok,
-       abs(epsilon_preprocess + lvt_zcdp_eps(rho_ledger_stored, delta - delta_preprocess) - epsilon_ledger)
+       abs(rho_domain - rho_domain_stored) <= 1e-9 * rho_domain AS rho_domain_ok,
+       abs(epsilon_preprocess + lvt_zcdp_eps(rho_stored + rho_domain, delta - delta_preprocess) - epsilon) <= 1e-6 * epsilon AS epsilon_ok,
+       abs(epsilon_preprocess + lvt_zcdp_eps(rho_ledger_stored + 2 * rho_domain, delta - delta_preprocess) - epsilon_ledger)
            <= 1e-6 * epsilon_ledger AS ledger_ok,
        epsilon <= epsilon_requested AS within_request,
        epsilon >= 0.999 * epsilon_requested AS budget_spent,
@@ -53,10 +60,33 @@ SELECT name, sens,
 -- negative controls: leaving out the selections, or the unit's sensitivity,
 -- would not match
 SELECT name,
-       abs(epsilon_preprocess + lvt_zcdp_eps(rho_measure, delta - delta_preprocess) - epsilon) <= 1e-6 * epsilon AS without_selection_matches,
-       abs(epsilon_preprocess + lvt_zcdp_eps(rho_measure / sens / sens + rho_select, delta - delta_preprocess) - epsilon)
-           <= 1e-6 * epsilon AS without_sensitivity_matches
+       abs(epsilon_preprocess + lvt_zcdp_eps(rho_measure + rho_domain, delta - delta_preprocess) - epsilon) <= 1e-6 * epsilon AS without_selection_matches,
+       abs(epsilon_preprocess + lvt_zcdp_eps(rho_measure / sens / sens + rho_select + rho_domain, delta - delta_preprocess) - epsilon)
+           <= 1e-6 * epsilon AS without_sensitivity_matches,
+       rho_domain = 0 OR abs(epsilon_preprocess + lvt_zcdp_eps(rho_stored, delta - delta_preprocess) - epsilon)
+           > 1e-6 * epsilon AS domain_needed
   FROM aim_models WHERE name LIKE 'lv\_aim%' ORDER BY name;
+-- the domain release (chapter's categories on lv_aim): its threshold
+-- recomputed (lv_domain.h: tau = r + ceil(sd sqrt(2 ln(k_cat r 2 e^eps_max / delta_dom)))),
+-- its delta is the model's delta_preprocess, the replace-one epsilon is
+-- within what the threshold covers, and it kept the large categories
+SELECT m.name, p->'columns' AS columns,
+       (p->>'threshold')::float8 = (p->>'unit_rows')::float8 + ceil((p->>'noise_sd')::float8 * sqrt(2 * (
+           ln((SELECT count(*) FROM jsonb_array_elements(m.columns) c
+                WHERE c->>'categories_source' = 'dp') * (p->>'unit_rows')::float8)
+           + ln(2) + (p->>'epsilon_max')::float8 - ln((p->>'delta')::float8)))) AS threshold_ok,
+       (p->>'delta')::float8 = m.delta_preprocess AS delta_ok,
+       m.epsilon_ledger <= (p->>'epsilon_max')::float8 AS ledger_covered,
+       (SELECT jsonb_array_length(c->'categories') FROM jsonb_array_elements(m.columns) c
+         WHERE c->>'name' = 'chapter') AS chapter_categories
+  FROM lipvae.models m, jsonb_array_elements(m.preprocess) p
+ WHERE m.name = 'lv_aim' AND p->>'what' = 'domain';
+SELECT count(*) >= 2 AS kept_the_large_ones
+  FROM (SELECT chapter FROM flsmall WHERE chapter IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 2) big
+  JOIN lipvae.models m ON m.name = 'lv_aim'
+  JOIN jsonb_array_elements(m.columns) c ON c->>'name' = 'chapter'
+ WHERE c->'categories' ? big.chapter;
+
 -- every column is measured first (no selection), then one clique per round
 SELECT count(*) FILTER (WHERE o <= 4 AND jsonb_array_length(x->'columns') = 1 AND (x->>'epsilon_select')::float8 = 0) AS first_one_way,
        bool_and((x->>'epsilon_select')::float8 > 0) FILTER (WHERE o > 4) AS rounds_selected,

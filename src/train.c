@@ -36,6 +36,7 @@
 #include "utils/typcache.h"
 
 #include "lipvae.h"
+#include "train.h"
 #include "lv_accountant.h"
 #include "lv_dpsgd.h"
 #include "lv_marginals.h"
@@ -45,7 +46,6 @@
 #include "lv_privacy.h"
 
 #define LIPVAE_CENTRAL_EPOCHS 30
-#define LIPVAE_COUNT_SHARE 0.02       /* of epsilon: the DP row count (central) */
 #define LIPVAE_CENTRAL_SHARE 0.75     /* central+latent: DP-SGD's share (measured: eval/results/sweeps.md) */
 #define LIPVAE_NAME_LOCK 1818849398   /* advisory lock class of model names ("lipv") */
 #define LIPVAE_MARGINALS_SHARE 0.5    /* central: the DP marginals (measured: eval/results/sweeps.md) */
@@ -65,121 +65,6 @@ PG_FUNCTION_INFO_V1(lipvae_train);
 #define LIPVAE_EXACT_BINS_MAX 128
 #define FETCH_BATCH 10000
 
-/* Training options after validation. */
-typedef struct TrainOptions
-{
-	char *model;
-	char *query;
-	double epsilon;
-	double delta;
-	int passes;
-	int mechanism; /* LV_MECH_* */
-	Jsonb *bounds;
-	Jsonb *categories;
-	List *not_null; /* of char * */
-	int epochs;     /* 0 = default */
-	int batch;
-	int latent;
-	int hidden;
-	double lr;
-	int bins;
-	double share;
-	bool seeded;
-	int64 seed;
-	bool replace;
-	/* central (DP-SGD) options */
-	char *unit;             /* column identifying a person, or NULL */
-	int unit_rows;          /* k: rows kept per unit */
-	double clip;            /* C */
-	int clip_mode;          /* LV_CLIP_* */
-	double central_share;   /* composed: DP-SGD's share of the budget */
-	double layer_bound;     /* spectral bound of every DP-SGD layer; 0: none */
-	double ema;             /* weight moving average of DP-SGD */
-	double marginals_share; /* central: share of the DP marginals */
-	bool marginals_tree;    /* central: a tree of DP pair marginals too */
-	bool marginals_aim;     /* central: select-measure-generate, no DP-SGD */
-	bool lr_given;          /* learning_rate was given */
-	int unit_att;           /* 0-based attribute of the unit column, or -1 */
-	Oid unit_type;
-} TrainOptions;
-
-/*
- * What a training spends and guarantees: every part of the privacy
- * arithmetic, as stored in the catalog and returned in the summary.
- */
-typedef struct PrivacyPlan
-{
-	const char *mech_name; /* 'central', 'central+latent', 'latent', 'none' */
-	char *scope;           /* scope of the guarantee, on every row */
-	const char *relation;  /* neighbouring relation; NULL for none */
-	const char *spend;     /* ledger total it counts in */
-	double eps_pre;        /* preprocessing (bounds, categories, count) */
-	double delta_pre;
-	double eps_count;   /* part of eps_pre: the DP row count (central) */
-	double n_hat;       /* central: the DP row count (0 otherwise) */
-	double count_scale; /* its discrete Laplace scale (before rounding up) */
-	double eps_sgd;     /* DP-SGD alone, in relation */
-	double delta_sgd;
-	double q; /* DP-SGD: Poisson rate (over units), noise, clip, steps */
-	double sigma;
-	double clip;
-	double normalizer;
-	int64 steps;
-	int epochs;
-	double mu_marginals;        /* central: GDP parameter of the noisy marginals
-						  * (0: none), in relation */
-	double marginals_sd;        /* the one-way counts' noise sd */
-	double mu_one_way;          /* GDP parameter of the one-way counts */
-	int tree_rounds;            /* tree: selection rounds accounted (ncols - 1) */
-	double tree_eps_round;      /* tree: epsilon of each selection round */
-	double mu_pairs;            /* tree: GDP parameter of the pair counts */
-	double pairs_sd;            /* tree: their noise sd */
-	int tree_edges;             /* tree: edges chosen */
-	double mu_marginals_ledger; /* mu_marginals under replace-one */
-	double clip_mean;           /* clip used per step (derived clipping: <= clip) */
-	double clip_max;
-	int64 bound_steps;  /* steps clipped at the derived bound */
-	double delta_rest;  /* composed: delta of the one RDP conversion */
-	double eps_release; /* per-record release alone, at its last pass */
-	double delta_release;
-	double mu1;
-	double eps_total; /* the guarantee: of every row (central), of the last
-					   * allowed row (per-record, composed) */
-	double delta_total;
-	double eps_ledger; /* the same guarantee under replace-one */
-	double delta_ledger;
-	int64 units;           /* unit-level: units kept (owner only) */
-	lv_aim_result *aim;    /* marginals 'aim': the measurements, else NULL */
-	double aim_rho;        /* their zCDP rho (add/remove), recomputed */
-	double aim_rho_ledger; /* the same under replace-one */
-} PrivacyPlan;
-
-/* Per-column training state: what the glue learns about each column. */
-typedef struct TrainColumn
-{
-	LipvaeColumn col;
-	bool numeric;
-	bool not_null;
-	bool integer;
-	bool have_bounds;
-	double lo,
-		hi;
-	const char *bounds_source;
-	const char *categories_source;
-	/* categorical raw values: label -> raw id */
-	HTAB *raw;
-	int nraw;
-	char **raw_labels;
-	double *raw_counts;
-	int raw_cap;
-	int *raw_to_cat;
-	/* enum: enum value oid -> index */
-	Oid *enum_oids;
-	int64 nonnull;
-	double eps_used;
-	double delta_used;
-} TrainColumn;
-
 typedef struct CatEntry
 {
 	char *key;
@@ -191,9 +76,6 @@ static TrainColumn *describe_columns(TupleDesc desc, TrainOptions *o, int *ncols
 static lv_cell *read_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols,
 						  TrainOptions *o, uint64 **units, int64 *nrows);
 static void apply_user_settings(TrainColumn *tc, int ncols, TrainOptions *o);
-static void preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n,
-					   TrainOptions *o, const uint8 *pkey, double *eps_pre,
-					   double *delta_pre, StringInfo components);
 static void existing_model(const char *name, bool replace, bool *exists);
 static Oid store_model(TrainOptions *o, PrivacyPlan *pp, TrainColumn *tc,
 					   int ncols, bool exists, const char *columns_json,
@@ -201,7 +83,6 @@ static Oid store_model(TrainOptions *o, PrivacyPlan *pp, TrainColumn *tc,
 					   const char *training_json, lv_model *m, int64 n,
 					   double diameter, bytea *blob);
 static int interrupt_pending(void *arg);
-static void json_num(StringInfo s, double v);
 static void describe_plan(TrainOptions *o, PrivacyPlan *pp);
 static lv_cell *bound_units(TrainColumn *tc, int ncols, lv_cell *cells,
 							uint64 *uh, int64 *n, int k, const uint8 *key,
@@ -225,10 +106,6 @@ static void append_aim(StringInfo j, const PrivacyPlan *pp, const TrainColumn *t
 static void append_settings(StringInfo j, const TrainOptions *o, const PrivacyPlan *pp);
 static void report_multiplicity(const LipvaeSources *src, double eps, double delta);
 static void append_sources(StringInfo s, const LipvaeSources *src, double eps, double delta);
-static void warn_clipped(TrainColumn *t, const double *vals, int64 m);
-static void warn_dropped(TrainColumn *t, const int *keep);
-static int select_kept_labels(TrainColumn *t, double eps, double delta, int k,
-							  lv_stream *rng, int *keep);
 
 /*
  * lipvae_train is the SQL entry point: it trains and stores a model and
@@ -329,7 +206,7 @@ lipvae_train(PG_FUNCTION_ARGS)
 	pp.units = nunits;
 
 	initStringInfo(&components);
-	preprocess(tc, ncols, cells, n, &o, pkey, &pp.eps_pre, &pp.delta_pre, &components);
+	preprocess(tc, ncols, cells, n, &o, pkey, &pp, &components);
 	if (o.mechanism == LV_MECH_CENTRAL)
 		dp_row_count(&o, &pp, n, pkey, &components);
 
@@ -1088,7 +965,9 @@ train_dpsgd(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const float *X,
  * mu the Gaussian that fills (epsilon - eps_pre, delta - delta_pre) in the
  * accountant's RDP conversion, goes to AIM's rounds; no DP-SGD runs. The
  * guarantee is recomputed from the rho the rounds report (never above the
- * budget): eps = eps_pre + eps_RDP(mu = sqrt(2 rho)). Under replace-one
+ * budget): eps = eps_pre + eps_RDP(mu = sqrt(2 (rho + rho_domain))),
+ * rho_domain the joint domain release's (train_domain.c), which took its
+ * share of the same rho before the marginals. Under replace-one
  * (the ledger) each Gaussian's rho doubles (L2 sensitivity sqrt 2) and each
  * selection's quadruples (its score moves by 2).
  */
@@ -1114,7 +993,7 @@ train_aim(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const int32 *T,
 						errmsg("cannot calibrate the marginals for epsilon %g and delta %g", eps_avail, delta_avail),
 						errhint("Raise epsilon or delta.")));
 	memset(&c, 0, sizeof(c));
-	c.rho = mu * mu / 2 * (1 - 1e-9);
+	c.rho = mu * mu / 2 * (1 - 1e-9) - pp->rho_domain; /* the domain's share is spent */
 	c.sens = o->unit ? o->unit_rows : 1;
 	c.n_hat = pp->n_hat;
 	c.max_k = 2;
@@ -1136,8 +1015,8 @@ train_aim(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const int32 *T,
 
 	pp->aim_rho = lv_aim_rho(pp->aim->ms, pp->aim->nmeasured, c.sens);
 	pp->aim_rho_ledger = lv_round_up(2 * pp->aim->rho_measure + 4 * pp->aim->rho_select);
-	pp->mu_marginals = lv_round_up(sqrt(2 * pp->aim_rho));
-	pp->mu_marginals_ledger = lv_round_up(sqrt(2 * pp->aim_rho_ledger));
+	pp->mu_marginals = lv_round_up(sqrt(2 * lv_round_up(pp->aim_rho + pp->rho_domain)));
+	pp->mu_marginals_ledger = lv_round_up(sqrt(2 * lv_round_up(pp->aim_rho_ledger + 2 * pp->rho_domain)));
 	pp->delta_sgd = delta_avail;
 	pp->epochs = 0;
 	pp->eps_total = lipvae_rdp_epsilon(pp->eps_pre, delta_avail, 0, 0, 0, LV_REL_ADD_REMOVE, pp->mu_marginals);
@@ -1146,6 +1025,10 @@ train_aim(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const int32 *T,
 										pp->mu_marginals_ledger);
 	pp->delta_ledger = o->delta;
 	res->final_loss = pp->aim->final_loss;
+	if (pp->domain_tau > 0 && !(pp->eps_ledger <= domain_eps_max(o)))
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+						errmsg("the replace-one guarantee %.17g exceeds what the category threshold covers (%g)",
+							   pp->eps_ledger, domain_eps_max(o))));
 	if (!(pp->eps_total <= o->epsilon * (1 + 1e-9)))
 		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
 						errmsg("the calibrated guarantee %.17g exceeds the requested epsilon %g",
@@ -1167,6 +1050,8 @@ append_aim(StringInfo j, const PrivacyPlan *pp, const TrainColumn *tc)
 	json_num(j, pp->aim_rho);
 	appendStringInfoString(j, ", \"rho_replace_one\": ");
 	json_num(j, pp->aim_rho_ledger);
+	appendStringInfoString(j, ", \"rho_domain\": ");
+	json_num(j, pp->rho_domain);
 	appendStringInfoString(j, ", \"mu\": ");
 	json_num(j, pp->mu_marginals);
 	appendStringInfoString(j, ", \"n_hat\": ");
@@ -1297,7 +1182,7 @@ plan_marginals(const TrainOptions *o, PrivacyPlan *pp, int ncols)
 }
 
 /* json_num appends a finite double as a JSON number, else a string. */
-static void
+void
 json_num(StringInfo s, double v)
 {
 	if (isfinite(v))
@@ -2140,298 +2025,6 @@ apply_user_settings(TrainColumn *tc, int ncols, TrainOptions *o)
 		}
 	}
 	error_context_stack = errcb.previous;
-}
-
-/* cmp_labels orders category labels bytewise (a stable, public order). */
-static int
-cmp_labels(const void *a, const void *b)
-{
-	return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-/*
- * warn_clipped tells the owner (who may read the data anyway) what share of
- * a column's values fall outside its DP bounds: a share, never a value.
- */
-static void
-warn_clipped(TrainColumn *t, const double *vals, int64 m)
-{
-	int64 out = 0,
-		  i;
-
-	for (i = 0; i < m; i++)
-		if (vals[i] < t->lo || vals[i] > t->hi)
-			out++;
-	if (m > 0 && out > 3 * m / 100) /* the quantiles clip 1% by design */
-		ereport(WARNING, (errmsg("the DP bounds of column \"%s\" clip %.0f%% of its values", t->col.name,
-								 100.0 * out / m),
-						  errdetail("Estimating bounds privately needs many rows per unit of epsilon; this column got epsilon %g.",
-									t->eps_used),
-						  errhint("Give its public bounds: bounds => '{\"%s\": [low, high]}'.", t->col.name)));
-}
-
-/*
- * warn_dropped tells the owner what share of a column's non-NULL values
- * fall outside its DP category list (they become "other" or NULL).
- */
-static void
-warn_dropped(TrainColumn *t, const int *keep)
-{
-	double all = 0,
-		   lost = 0;
-	int j;
-
-	for (j = 0; j < t->nraw; j++)
-	{
-		all += t->raw_counts[j];
-		if (!keep[j])
-			lost += t->raw_counts[j];
-	}
-	if (all > 0 && lost > 0.05 * all)
-		ereport(WARNING, (errmsg("the DP category list of column \"%s\" leaves out %.0f%% of its values", t->col.name,
-								 100.0 * lost / all),
-						  errdetail("A value is listed only when its noisy count clears a threshold that grows as epsilon shrinks; this column got epsilon %g.",
-									t->eps_used),
-						  errhint("Give its public list: categories => '{\"%s\": [...]}'.", t->col.name)));
-}
-
-/*
- * select_kept_labels runs the DP selection of category labels over the
- * labels of the kept rows only (count > 0): with unit => ..., the rows
- * bound_units dropped keep their labels in the raw list with a zero count,
- * and a label that only they carry must not be a candidate. Sets keep[j]
- * for raw ids j; returns how many are kept.
- */
-static int
-select_kept_labels(TrainColumn *t, double eps, double delta, int k,
-				   lv_stream *rng, int *keep)
-{
-	int *cand = palloc(sizeof(int) * Max(t->nraw, 1));
-	double *counts = palloc(sizeof(double) * Max(t->nraw, 1));
-	int *keep_c = palloc0(sizeof(int) * Max(t->nraw, 1));
-	int nc = 0,
-		kept,
-		j;
-
-	for (j = 0; j < t->nraw; j++)
-		if (t->raw_counts[j] > 0)
-		{
-			cand[nc] = j;
-			counts[nc++] = t->raw_counts[j];
-		}
-	kept = lv_dp_select_categories_units(counts, nc, eps, delta, k, LV_MAX_CATEGORIES, rng, keep_c);
-	for (j = 0; j < nc; j++)
-		keep[cand[j]] = keep_c[j];
-	pfree(cand);
-	pfree(counts);
-	pfree(keep_c);
-	return kept;
-}
-
-/*
- * preprocess fixes public bounds and category lists the user did not give:
- * with DP (two-stage noisy histograms for bounds, noisy counts over a
- * threshold for categories), each needing column spending an equal part of
- * preprocess_share * epsilon (and of preprocess_share * delta for category
- * lists); or, for mechanism 'none' only, read off the data (non-private).
- * Records every component in components (a JSON array).
- */
-static void
-preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n, TrainOptions *o,
-		   const uint8 *pkey, double *eps_pre, double *delta_pre,
-		   StringInfo components)
-{
-	int nbounds = 0,
-		ncats = 0,
-		i;
-	double eps_col = 0,
-		   delta_col = 0;
-	bool first = true;
-	int k = o->unit ? o->unit_rows : 1; /* rows one unit contributes */
-
-	for (i = 0; i < ncols; i++)
-	{
-		if (tc[i].numeric && !tc[i].have_bounds)
-			nbounds++;
-		if (tc[i].col.tclass == LVT_TEXT && tc[i].col.labels == NULL)
-			ncats++;
-	}
-	*eps_pre = 0;
-	*delta_pre = 0;
-	if (o->mechanism != LV_MECH_NONE && nbounds + ncats > 0)
-	{
-		eps_col = o->share * o->epsilon / (nbounds + ncats);
-		if (ncats > 0)
-			delta_col = o->share * o->delta / ncats;
-	}
-	appendStringInfoChar(components, '[');
-	for (i = 0; i < ncols; i++)
-	{
-		TrainColumn *t = &tc[i];
-		lv_stream rng;
-		int64 r;
-
-		CHECK_FOR_INTERRUPTS();
-		lv_stream_init(&rng, pkey, LV_DOMAIN_PREPROCESS, (uint64) i);
-		if (t->numeric && !t->have_bounds)
-		{
-			double *vals = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * t->nonnull);
-			int64 m = 0;
-			double tlo,
-				thi;
-
-			for (r = 0; r < n; r++)
-				if (!cells[r * ncols + i].isnull)
-					vals[m++] = cells[r * ncols + i].value;
-			if (o->mechanism != LV_MECH_NONE)
-			{
-				/* a unit moves up to k values: the mechanism at eps / k */
-				if (lv_dp_bounds(vals, m, eps_col / k, t->integer, &rng, &t->lo, &t->hi) != 0)
-					ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-									errmsg("too few rows to estimate bounds of column \"%s\" privately", t->col.name),
-									errdetail("The DP bounds estimate got epsilon %g for this column and found no populated range.", eps_col),
-									errhint("Give the column's public bounds: bounds => '{\"%s\": [low, high]}'.", t->col.name)));
-				t->bounds_source = "dp";
-				t->eps_used = eps_col;
-				*eps_pre += eps_col;
-			}
-			else
-			{
-				/* non-private model: exact range, labelled as such */
-				double mn = vals[0],
-					   mx = vals[0];
-
-				for (r = 1; r < m; r++)
-				{
-					mn = Min(mn, vals[r]);
-					mx = Max(mx, vals[r]);
-				}
-				if (t->integer)
-				{
-					mn = floor(mn);
-					mx = ceil(mx);
-				}
-				if (!(mx > mn))
-					mx = mn + (t->integer ? 1 : Max(fabs(mn) * 1e-9, 1e-9));
-				t->lo = mn;
-				t->hi = mx;
-				t->bounds_source = "data (non-private)";
-			}
-			lipvae_type_range(t->col.tclass, t->col.typmod, &tlo, &thi);
-			t->lo = Max(t->lo, tlo);
-			t->hi = Min(t->hi, thi);
-			if (!(t->hi > t->lo))
-				t->hi = t->lo + 1;
-			if (o->mechanism != LV_MECH_NONE)
-				warn_clipped(t, vals, m);
-			pfree(vals);
-		}
-		else if (t->col.tclass == LVT_TEXT && t->col.labels == NULL)
-		{
-			int *keep = palloc0(sizeof(int) * Max(t->nraw, 1));
-			int kept = 0,
-				j;
-
-			if (o->mechanism != LV_MECH_NONE)
-			{
-				kept = select_kept_labels(t, eps_col, delta_col, k, &rng, keep);
-				t->categories_source = "dp";
-				t->eps_used = eps_col;
-				t->delta_used = delta_col;
-				*eps_pre += eps_col;
-				*delta_pre += delta_col;
-			}
-			else
-			{
-				for (j = 0; j < t->nraw; j++)
-					keep[j] = 1;
-				kept = t->nraw;
-				if (kept > LV_MAX_CATEGORIES)
-					ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-									errmsg("column \"%s\" has %d distinct values, the limit is %d",
-										   t->col.name, kept, LV_MAX_CATEGORIES)));
-				t->categories_source = "data (non-private)";
-			}
-			if (o->mechanism != LV_MECH_NONE)
-				warn_dropped(t, keep);
-			t->col.ncat = kept;
-			t->col.labels = palloc(sizeof(char *) * Max(kept, 1));
-			kept = 0;
-			for (j = 0; j < t->nraw; j++)
-				if (keep[j])
-					t->col.labels[kept++] = t->raw_labels[j];
-			qsort(t->col.labels, kept, sizeof(char *), cmp_labels);
-			pfree(keep);
-		}
-		if (t->eps_used > 0)
-		{
-			if (!first)
-				appendStringInfoString(components, ", ");
-			first = false;
-			appendStringInfoString(components, "{\"column\": ");
-			escape_json(components, t->col.name);
-			appendStringInfo(components, ", \"what\": \"%s\", \"mechanism\": \"%s\", \"epsilon\": ",
-							 t->numeric ? "bounds" : "categories",
-							 t->numeric ? "Laplace power-of-two histogram, then exponential-mechanism quantiles" : "Laplace counts over a threshold");
-			json_num(components, t->eps_used);
-			appendStringInfoString(components, ", \"delta\": ");
-			json_num(components, t->delta_used);
-			appendStringInfoChar(components, '}');
-		}
-		/* map raw ids to list indices (-1 = other) */
-		if (t->col.tclass == LVT_TEXT)
-		{
-			int j;
-
-			t->raw_to_cat = palloc(sizeof(int) * Max(t->nraw, 1));
-			for (j = 0; j < t->nraw; j++)
-			{
-				int lo = 0,
-					hi = t->col.ncat - 1;
-
-				t->raw_to_cat[j] = -1;
-				while (lo <= hi)
-				{
-					int mid = (lo + hi) / 2;
-					int c = strcmp(t->col.labels[mid], t->raw_labels[j]);
-
-					if (c == 0)
-					{
-						t->raw_to_cat[j] = mid;
-						break;
-					}
-					if (c < 0)
-						lo = mid + 1;
-					else
-						hi = mid - 1;
-				}
-			}
-			/* user lists keep the user's order: fall back to linear search */
-			if (strcmp(t->categories_source, "user") == 0)
-				for (j = 0; j < t->nraw; j++)
-				{
-					int k;
-
-					t->raw_to_cat[j] = -1;
-					for (k = 0; k < t->col.ncat; k++)
-						if (strcmp(t->col.labels[k], t->raw_labels[j]) == 0)
-						{
-							t->raw_to_cat[j] = k;
-							break;
-						}
-				}
-		}
-	}
-	appendStringInfoChar(components, ']');
-	/* rounding must only overstate the loss */
-	if (*eps_pre > 0)
-		*eps_pre = lv_round_up(*eps_pre);
-	if (*delta_pre > 0)
-		*delta_pre = lv_round_up(*delta_pre);
-	if (o->mechanism != LV_MECH_NONE && o->delta > 0 && n > 0 && o->delta > 1.0 / n)
-		ereport(WARNING, (errmsg("delta %g is above 1/rows", o->delta),
-						  errdetail("A delta above 1/n allows releasing a whole row with probability delta."),
-						  errhint("Choose delta far below 1/n.")));
 }
 
 /*
