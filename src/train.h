@@ -1,8 +1,15 @@
 /*
  * train.h - the training pipeline's shared state (lipvae_train, train.c):
  * the validated options, the privacy plan that every stage fills in, and
- * each column's state; and the stages that live in their own files:
- *   train_domain.c  public bounds and category lists (user, type or DP)
+ * each column's state; and the stages, one file each, in the order
+ * lipvae_train (train.c) runs them:
+ *   train_options.c  the arguments, checked and defaulted
+ *   train_plan.c     the privacy plan, the DP row count, per-pass epsilons
+ *   train_source.c   the query's columns and rows (SPI, as the caller), units
+ *   train_domain.c   bounds and category lists (user, type or DP)
+ *   train_dpsgd.c    fit: DP-SGD (and the tree correction) or non-private
+ *   train_aim.c      fit: select, measure, generate (marginals => 'aim')
+ *   train_store.c    the catalog row, the row type, the ledger's sources
  */
 #ifndef LIPVAE_TRAIN_H
 #define LIPVAE_TRAIN_H
@@ -17,7 +24,23 @@
 #include "lipvae.h"
 #include "lv_aim.h"
 
-#define LIPVAE_COUNT_SHARE 0.02 /* of epsilon: the DP row count (central) */
+#define LIPVAE_CENTRAL_EPOCHS 30
+#define LIPVAE_COUNT_SHARE 0.02       /* of epsilon: the DP row count (central) */
+#define LIPVAE_CENTRAL_SHARE 0.75     /* central+latent: DP-SGD's share (measured: eval/results/sweeps.md) */
+#define LIPVAE_NAME_LOCK 1818849398   /* advisory lock class of model names ("lipv") */
+#define LIPVAE_MARGINALS_SHARE 0.5    /* central: the DP marginals (measured: eval/results/sweeps.md) */
+#define LIPVAE_TREE_ONE_WAY_SHARE 0.1 /* of the marginals' mu^2: one-way counts */
+#define LIPVAE_TREE_SELECT_SHARE 0.1  /* of the marginals' mu^2: the tree's selection */
+#define LIPVAE_MARGINAL_DRAWS 4096    /* prior draws that estimate the model's marginals */
+#define LIPVAE_AIM_MAX_CELLS 4096     /* marginals 'aim': largest measured table */
+#define LIPVAE_AIM_ROUND_STEPS 50     /* Adam steps after each round */
+#define LIPVAE_AIM_FINAL_STEPS 2000   /* Adam steps after the last round */
+#define LIPVAE_AIM_BATCH 1024         /* prior draws per Adam step */
+#define LIPVAE_AIM_LR 0.002           /* Adam's rate (flchain, eps 4: 0.002/0.005/0.01/0.02 tried) */
+#define LIPVAE_AIM_BOUND_LAMBDA 0.05  /* the error bounds hold together with probability 0.95 */
+#define LIPVAE_MAX_EPSILON 100.0
+#define LIPVAE_EXACT_BINS_MAX 128
+#define FETCH_BATCH 10000
 
 /* Training options after validation. */
 typedef struct TrainOptions
@@ -156,4 +179,51 @@ void preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n,
  * release's category threshold covers (lv_domain.h): 4 epsilon + 1. */
 double domain_eps_max(const TrainOptions *o);
 
+/* train.c */
+int interrupt_pending(void *arg);
+
+/* train_store.c */
+void report_multiplicity(const LipvaeSources *src, double eps, double delta);
+void append_sources(StringInfo s, const LipvaeSources *src, double eps, double delta);
+void append_settings(StringInfo j, const TrainOptions *o, const PrivacyPlan *pp);
+void existing_model(const char *name, bool replace, bool *exists);
+Oid store_model(TrainOptions *o, PrivacyPlan *pp, TrainColumn *tc, int ncols,
+				bool exists, const char *columns_json, const char *settings_json,
+				const char *preprocess_json, const char *training_json,
+				lv_model *m, int64 n, double diameter, bytea *blob);
+
+/* train_plan.c */
+void describe_plan(TrainOptions *o, PrivacyPlan *pp);
+void dp_row_count(TrainOptions *o, PrivacyPlan *pp, int64 n, const uint8 *key,
+				  StringInfo components);
+double pass_epsilon(const PrivacyPlan *pp, int64 pass);
+double composed_mu1(const PrivacyPlan *pp, int passes, double eps, double delta);
+void plan_marginals(const TrainOptions *o, PrivacyPlan *pp, int ncols);
+
+/* train_source.c */
+lv_cell *bound_units(TrainColumn *tc, int ncols, lv_cell *cells, uint64 *uh, int64 *n,
+					 int k, const uint8 *key, int64 **unit_start, int64 *nunits);
+TrainColumn *describe_columns(TupleDesc desc, TrainOptions *o, int *ncols);
+lv_cell *read_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
+				   uint64 **units, int64 *nrows);
+
+/* train_dpsgd.c */
+void train_plain(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const float *X,
+				 const int32 *T, int64 n, double diameter, const uint8 *tkey,
+				 lv_train_result *res);
+void train_dpsgd(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const float *X,
+				 const int32 *T, int64 n, const int64 *unit_start, int64 nunits,
+				 double diameter, const uint8 *tkey, lv_train_result *res);
+
+/* train_aim.c */
+void train_aim(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const int32 *T,
+			   int64 n, const uint8 *tkey, lv_train_result *res);
+void append_aim(StringInfo j, const PrivacyPlan *pp, const TrainColumn *tc);
+
+/* train_options.c */
+void bad_option(const char *name, const char *detail, const char *hint) pg_attribute_noreturn();
+void parse_options(FunctionCallInfo fcinfo, TrainOptions *o);
+
+/* train_domain.c */
+void apply_user_settings(TrainColumn *tc, int ncols, TrainOptions *o);
 #endif

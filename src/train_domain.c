@@ -20,9 +20,175 @@
 #include "train.h"
 #include "lv_accountant.h"
 #include "lv_domain.h"
-#include "lv_dpsgd.h"
-#include "lv_exact.h"
 #include "lv_privacy.h"
+
+static void check_json_keys(Jsonb *jb, TrainColumn *tc, int ncols, const char *option);
+static JsonbValue *array_elem(JsonbValue *arr, int i);
+static bool is_array(JsonbValue *v, int *len);
+static void setting_context(void *arg);
+
+/* check_json_keys refuses keys of an options object that name no column. */
+static void
+check_json_keys(Jsonb *jb, TrainColumn *tc, int ncols, const char *option)
+{
+	JsonbIterator *it = JsonbIteratorInit(&jb->root);
+	JsonbValue v;
+	JsonbIteratorToken tok;
+	int depth = 0;
+
+	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		if (tok == WJB_BEGIN_OBJECT || tok == WJB_BEGIN_ARRAY)
+			depth++;
+		else if (tok == WJB_END_OBJECT || tok == WJB_END_ARRAY)
+			depth--;
+		else if (tok == WJB_KEY && depth == 1)
+		{
+			char *key = pnstrdup(v.val.string.val, v.val.string.len);
+			int i;
+
+			for (i = 0; i < ncols; i++)
+				if (strcmp(tc[i].col.name, key) == 0)
+					break;
+			if (i == ncols)
+				bad_option(option, psprintf("The query has no column named \"%s\".", key), NULL);
+		}
+	}
+}
+
+/* array_elem returns element i of a jsonb array value (binary form). */
+static JsonbValue *
+array_elem(JsonbValue *arr, int i)
+{
+	return getIthJsonbValueFromContainer(arr->val.binary.data, i);
+}
+
+/* is_array says whether a jsonb value is an array container. */
+static bool
+is_array(JsonbValue *v, int *len)
+{
+	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
+		return false;
+	*len = JsonContainerSize(v->val.binary.data);
+	return true;
+}
+
+/* setting_context names the option being read in error messages. */
+static void
+setting_context(void *arg)
+{
+	const char *where = *(const char **) arg;
+
+	if (where)
+		errcontext("reading the %s", where);
+}
+
+/*
+ * apply_user_settings reads user-given bounds and category lists, checking
+ * that each fits its column.
+ */
+void
+apply_user_settings(TrainColumn *tc, int ncols, TrainOptions *o)
+{
+	int i;
+	ErrorContextCallback errcb;
+	const char *where = NULL;
+
+	errcb.callback = setting_context;
+	errcb.arg = &where;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	if (o->bounds)
+		check_json_keys(o->bounds, tc, ncols, "bounds");
+	if (o->categories)
+		check_json_keys(o->categories, tc, ncols, "categories");
+	for (i = 0; i < ncols; i++)
+	{
+		TrainColumn *t = &tc[i];
+		JsonbValue *b = o->bounds ? lipvae_jsonb_get(&o->bounds->root, t->col.name) : NULL;
+		JsonbValue *c = o->categories ? lipvae_jsonb_get(&o->categories->root, t->col.name) : NULL;
+		int len;
+
+		where = psprintf("bounds of column \"%s\"", t->col.name);
+		if (b)
+		{
+			double tlo,
+				thi;
+
+			if (!t->numeric)
+				bad_option("bounds", psprintf("Column \"%s\" is categorical; give its values in categories instead.", t->col.name), NULL);
+			if (!is_array(b, &len) || len != 2)
+				bad_option("bounds", psprintf("The bounds of column \"%s\" must be an array [low, high].", t->col.name), NULL);
+			t->lo = lipvae_parse_bound(&t->col, o->bounds, array_elem(b, 0), "low");
+			t->hi = lipvae_parse_bound(&t->col, o->bounds, array_elem(b, 1), "high");
+			if (!(t->lo < t->hi))
+				bad_option("bounds", psprintf("The low bound of column \"%s\" must be below its high bound.", t->col.name), NULL);
+			lipvae_type_range(t->col.tclass, t->col.typmod, &tlo, &thi);
+			t->lo = Max(t->lo, tlo);
+			t->hi = Min(t->hi, thi);
+			if (t->integer)
+			{
+				/* the integers inside: a sampled value never leaves the bounds */
+				t->lo = ceil(t->lo);
+				t->hi = floor(t->hi);
+				if (!(t->lo < t->hi))
+					bad_option("bounds", psprintf("The bounds of integer column \"%s\" must contain at least two integers.", t->col.name), NULL);
+			}
+			t->have_bounds = true;
+			t->bounds_source = "user";
+		}
+		where = psprintf("categories of column \"%s\"", t->col.name);
+		if (c)
+		{
+			JsonbValue *vals = c;
+			JsonbValue *other = NULL;
+			int j;
+
+			if (t->numeric)
+				bad_option("categories", psprintf("Column \"%s\" is numeric; give its range in bounds instead.", t->col.name), NULL);
+			if (t->col.tclass != LVT_TEXT)
+				bad_option("categories", psprintf("The categories of column \"%s\" are fixed by its type.", t->col.name), NULL);
+			if (c->type == jbvBinary && JsonContainerIsObject(c->val.binary.data))
+			{
+				vals = lipvae_jsonb_get(c->val.binary.data, "values");
+				other = lipvae_jsonb_get(c->val.binary.data, "other");
+				if (!vals)
+					bad_option("categories", psprintf("The categories of column \"%s\" need a \"values\" array.", t->col.name), NULL);
+			}
+			if (!is_array(vals, &len) || len < 1)
+				bad_option("categories", psprintf("The categories of column \"%s\" must be a non-empty array of strings.", t->col.name), NULL);
+			if (len > LV_MAX_CATEGORIES)
+				ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+								errmsg("column \"%s\" has %d categories, the limit is %d",
+									   t->col.name, len, LV_MAX_CATEGORIES)));
+			t->col.ncat = len;
+			t->col.labels = palloc(sizeof(char *) * len);
+			for (j = 0; j < len; j++)
+			{
+				JsonbValue *e = array_elem(vals, j);
+				int k;
+
+				if (e->type != jbvString)
+					bad_option("categories", psprintf("The categories of column \"%s\" must be strings.", t->col.name), NULL);
+				t->col.labels[j] = pnstrdup(e->val.string.val, e->val.string.len);
+				(void) lipvae_label_datum(&t->col, t->col.labels[j]); /* fits the type? */
+				for (k = 0; k < j; k++)
+					if (strcmp(t->col.labels[k], t->col.labels[j]) == 0)
+						bad_option("categories", psprintf("Column \"%s\" lists a category twice.", t->col.name), NULL);
+			}
+			if (other && other->type != jbvNull)
+			{
+				if (other->type != jbvString)
+					bad_option("categories", "\"other\" must be a string.", NULL);
+				t->col.other = pnstrdup(other->val.string.val, other->val.string.len);
+				(void) lipvae_label_datum(&t->col, t->col.other);
+			}
+			t->categories_source = "user";
+		}
+	}
+	error_context_stack = errcb.previous;
+}
 
 /* cmp_labels orders category labels bytewise (a stable, public order). */
 static int
