@@ -469,7 +469,7 @@ BEGIN
 	INSERT INTO pg_temp.lipvae_report_out
 	SELECT 10, pg_catalog.min(b.o), 'tvd_bound', b.shown, NULL, NULL, pg_catalog.min(b.bound),
 		   pg_catalog.format('measured %s time(s), noise sd %s; with probability %s all bounds hold together (from the DP measurements only)',
-							 pg_catalog.count(*), pg_catalog.round(pg_catalog.min(b.sd)::pg_catalog.numeric, 2),
+							 pg_catalog.count(*), pg_catalog.round((pg_catalog.array_agg(b.sd ORDER BY b.bound, b.o))[1]::pg_catalog.numeric, 2),
 							 v_details->'dpsgd'->>'bound_confidence')
 	  FROM (SELECT x.o, (x.m->>'tvd_bound')::pg_catalog.float8 AS bound, (x.m->>'noise_sd')::pg_catalog.float8 AS sd,
 				   (SELECT pg_catalog.string_agg(CASE WHEN c.n = 'overall' THEN '"overall"' ELSE pg_catalog.quote_ident(c.n) END,

@@ -67,16 +67,20 @@ SELECT name,
            > 1e-6 * epsilon AS domain_needed
   FROM aim_models WHERE name LIKE 'lv\_aim%' ORDER BY name;
 -- the domain release (chapter's categories on lv_aim): its threshold
--- recomputed (lv_domain.h: tau = r + ceil(sd sqrt(2 ln(k_cat r 2 e^eps_max / delta_dom)))),
+-- recomputed (lv_domain.h: tau = r + ceil(sd (1 + 1e-9) sqrt(2 ln(k_cat r 2 e^eps_max / delta_dom)))),
 -- its delta is the model's delta_preprocess, the replace-one epsilon is
 -- within what the threshold covers, and it kept the large categories
 SELECT m.name, p->'columns' AS columns,
-       (p->>'threshold')::float8 = (p->>'unit_rows')::float8 + ceil((p->>'noise_sd')::float8 * sqrt(2 * (
+       (p->>'threshold')::float8 = (p->>'unit_rows')::float8 + ceil((p->>'noise_sd')::float8 * (1 + 1e-9) * sqrt(2 * (
            ln((SELECT count(*) FROM jsonb_array_elements(m.columns) c
                 WHERE c->>'categories_source' = 'dp') * (p->>'unit_rows')::float8)
            + ln(2) + (p->>'epsilon_max')::float8 - ln((p->>'delta')::float8)))) AS threshold_ok,
        (p->>'delta')::float8 = m.delta_preprocess AS delta_ok,
        m.epsilon_ledger <= (p->>'epsilon_max')::float8 AS ledger_covered,
+       abs((p->>'epsilon_max')::float8 - (m.epsilon_preprocess + lvt_zcdp_eps(4 * (p->>'rho_budget')::float8,
+           m.delta - m.delta_preprocess))) <= 1e-6 * (p->>'epsilon_max')::float8 AS epsilon_max_ok,
+       m.epsilon_requested + 1e-9 >= m.epsilon_preprocess + lvt_zcdp_eps((p->>'rho_budget')::float8,
+           m.delta - m.delta_preprocess) AS budget_within_request,
        (SELECT jsonb_array_length(c->'categories') FROM jsonb_array_elements(m.columns) c
          WHERE c->>'name' = 'chapter') AS chapter_categories
   FROM lipvae.models m, jsonb_array_elements(m.preprocess) p
@@ -86,6 +90,12 @@ SELECT count(*) >= 2 AS kept_the_large_ones
   JOIN lipvae.models m ON m.name = 'lv_aim'
   JOIN jsonb_array_elements(m.columns) c ON c->>'name' = 'chapter'
  WHERE c->'categories' ? big.chapter;
+
+-- a large delta: the threshold's epsilon bound still covers the ledger's
+-- (4 epsilon + 1 did not at delta 0.9)
+SELECT (s->>'epsilon')::float8 <= 0.1 AS trained
+  FROM (SELECT lipvae.lipvae_train('lv_aim_delta', 'SELECT sex, chapter FROM flsmall', epsilon => 0.1, delta => 0.9,
+               marginals => 'aim', seed => 5, hidden => 16) AS s) t;
 
 -- every column is measured first (no selection), then one clique per round
 SELECT count(*) FILTER (WHERE o <= 4 AND jsonb_array_length(x->'columns') = 1 AND (x->>'epsilon_select')::float8 = 0) AS first_one_way,
@@ -115,7 +125,8 @@ SELECT lipvae.lipvae_train('lv_aim_bad', 'SELECT age FROM flsmall', marginals =>
 
 -- error bounds: every measured marginal's 95% TVD bound, recomputed from
 -- the catalog alone (lv_aim.h):
---   lr = 0.05 / (2 nm), m cells, sd its noise, t the row count's Laplace scale
+--   lr = 0.05 / (4 N), N = bound_terms (the public maximum of measurements:
+--   columns + 16 columns rounds), m cells, sd its noise, t the row count's Laplace scale
 --   noise = sd sqrt(2 m (m ln 2 + ln(1/lr))), mc = sqrt(m/S) + sqrt(2 ln(1/lr) / S)
 --   C = t ln(4 / 0.05);  bound = min(1, (noise + fit_l1 + mc n_hat + C) / (2 (n_hat - C)))
 CREATE TEMP VIEW aim_bounds AS
@@ -124,16 +135,17 @@ SELECT m.name, x->'columns' AS cols, (x->>'tvd_bound')::float8 AS bound,
        (x->>'cells')::float8 AS cells, (x->>'noise_sd')::float8 AS sd,
        (m.dpsgd->>'n_hat')::float8 AS n_hat, (m.dpsgd->>'count_scale')::float8 AS t,
        (m.dpsgd->>'bound_draws')::float8 AS draws,
-       jsonb_array_length(m.dpsgd->'measurements') AS nm
+       (m.dpsgd->>'bound_terms')::float8 AS nm, jsonb_array_length(m.columns) AS ncols
   FROM lipvae.models m, jsonb_array_elements(m.dpsgd->'measurements') x
  WHERE m.settings->>'marginals' = 'aim';
 SELECT name, count(*) AS measured,
-       bool_and(abs(bound - least(1, (sd * sqrt(2 * cells * (cells * ln(2) + ln(2 * nm / 0.05)))
-                                      + fit_l1 + (sqrt(cells / draws) + sqrt(2 * ln(2 * nm / 0.05) / draws)) * n_hat
+       bool_and(abs(bound - least(1, (sd * sqrt(2 * cells * (cells * ln(2) + ln(4 * nm / 0.05)))
+                                      + fit_l1 + (sqrt(cells / draws) + sqrt(2 * ln(4 * nm / 0.05) / draws)) * n_hat
                                       + t * ln(4 / 0.05))
                                      / (2 * (n_hat - t * ln(4 / 0.05))))) <= 1e-8 * bound) AS bounds_recomputed,
        bool_or(bound < 1) AS some_informative,
        bool_and(abs(fit_tvd - fit_l1 / (2 * n_hat)) <= 1e-12) AS fit_tvd_recomputed,
+       bool_and(nm = 17 * ncols) AS terms_public,
        bool_and(bound >= least(1, fit_tvd) AND bound > 0) AS bounds_above_fit,
        (SELECT bound_confidence FROM (SELECT (dpsgd->>'bound_confidence')::float8 AS bound_confidence
           FROM lipvae.models WHERE models.name = aim_bounds.name) b) AS confidence
@@ -166,7 +178,7 @@ SELECT lipvae.lipvae_train('lv_aim_granted', 'SELECT age, sex FROM flsmall', eps
 SELECT lipvae.lipvae_grant('lv_aim_granted', 'lvt_aim_analyst');
 SET ROLE lvt_aim_analyst;
 SELECT name, is_owner, array(SELECT jsonb_object_keys(details) ORDER BY 1) AS detail_keys,
-       (SELECT count(*) FROM jsonb_array_elements(details->'measured_marginals')) AS marginals_listed,
+       (SELECT count(*) FROM jsonb_array_elements(details->'measured_marginals')) >= 3 AS marginals_listed,
        (SELECT bool_and((x->>'tvd_bound')::float8 > 0 AND (x->>'tvd_bound')::float8 <= 1)
           FROM jsonb_array_elements(details->'measured_marginals') x) AS bounds_listed,
        (SELECT array_agg(DISTINCT k ORDER BY k) FROM jsonb_array_elements(details->'measured_marginals') x,

@@ -218,7 +218,7 @@ lipvae_datum_to_double(Datum d, LipvaeTypeClass c, const char *colname)
  * (the core has already rounded integer columns and clamped to bounds).
  */
 Datum
-lipvae_double_to_datum(double v, LipvaeColumn *col)
+lipvae_double_to_datum(double v, const LipvaeColumn *col)
 {
 	switch (col->tclass)
 	{
@@ -310,7 +310,7 @@ lipvae_parse_bound(LipvaeColumn *col, Jsonb *jb, JsonbValue *v,
  * type's text form (for bounds shown to the owner).
  */
 char *
-lipvae_format_value(LipvaeColumn *col, double v)
+lipvae_format_value(const LipvaeColumn *col, double v)
 {
 	Oid typoutput;
 	bool isvarlena;

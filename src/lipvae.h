@@ -101,13 +101,13 @@ extern bool lipvae_class_is_numeric(LipvaeTypeClass c);
 extern bool lipvae_class_is_integer(LipvaeTypeClass c, int32 typmod);
 extern double lipvae_datum_to_double(Datum d, LipvaeTypeClass c,
 									 const char *colname);
-extern Datum lipvae_double_to_datum(double v, LipvaeColumn *col);
+extern Datum lipvae_double_to_datum(double v, const LipvaeColumn *col);
 extern Datum lipvae_label_datum(LipvaeColumn *col, const char *label);
 extern void lipvae_type_range(LipvaeTypeClass c, int32 typmod, double *lo,
 							  double *hi);
 extern double lipvae_parse_bound(LipvaeColumn *col, Jsonb *jb, JsonbValue *v,
 								 const char *which);
-extern char *lipvae_format_value(LipvaeColumn *col, double v);
+extern char *lipvae_format_value(const LipvaeColumn *col, double v);
 extern JsonbValue *lipvae_jsonb_get(JsonbContainer *c, const char *key);
 
 /* ---- a model loaded for sampling (catalog.c) ---- */

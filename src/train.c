@@ -18,115 +18,35 @@
 
 PG_FUNCTION_INFO_V1(lipvae_train);
 
-/*
- * lipvae_train is the SQL entry point: it trains and stores a model and
- * returns a jsonb summary of what it did.
- */
-Datum
-lipvae_train(PG_FUNCTION_ARGS)
+/* make_keys draws the stage keys: cryptographic, or from the test seed. */
+static void
+make_keys(const TrainOptions *o, uint8 *pkey, uint8 *tkey, uint8 *rkey)
 {
-	TrainOptions o;
-	PrivacyPlan pp;
-	LipvaeSources sources;
-	MemoryContext cxt;
-	MemoryContext old;
-	LipvaeQuery *lq;
-	TrainColumn *tc;
-	int ncols;
-	int64 n;
-	lv_cell *cells;
-	uint64 *unit_hash = NULL;
-	int64 *unit_start = NULL;
-	int64 nunits = 0;
-	lv_schema schema;
-	lv_model m;
-	lv_train_result res;
-	float *X;
-	float *xrow;
-	bool aim;
-	int32 *T;
-	int d;
-	int i;
-	int64 r;
-	uint8 pkey[LV_KEY_BYTES];
-	uint8 tkey[LV_KEY_BYTES];
-	double diameter;
-	StringInfoData components,
-		cols_json,
-		settings_json,
-		training_json,
-		summary;
-	bool exists;
-	instr_time t0,
-		t1;
-	int rc;
-	uint8 *blob_bytes;
-	size_t blob_len;
-	bytea *blob;
-	Jsonb *result;
-
-	INSTR_TIME_SET_CURRENT(t0);
-	parse_options(fcinfo, &o);
-	memset(&pp, 0, sizeof(pp));
-	memset(&m, 0, sizeof(m));
-	memset(&res, 0, sizeof(res));
-
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "lipvae training",
-								ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-	lipvae_use_palloc();
-	lipvae_memory_budget(cxt);
-	lipvae_set_blas_threads();
-
-	existing_model(o.model, o.replace, &exists);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	MemoryContextSwitchTo(cxt);
-
-	lq = lipvae_query_parse(o.query);
-	describe_plan(&o, &pp);
-	lipvae_query_sources(lq->queries, &sources);
-	lipvae_query_multiplicity(lq->queries, &sources);
-	lipvae_query_plan(lq, &sources);
-	/* the requested epsilon first: a lower bound of the final charge */
-	lipvae_ledger_check(&sources, pp.spend, o.mechanism == LV_MECH_NONE ? 0 : o.epsilon,
-						o.mechanism == LV_MECH_NONE ? 0 : o.delta);
-	tc = describe_columns(lq->desc, &o, &ncols);
-	apply_user_settings(tc, ncols, &o);
-	cells = read_rows(lq, tc, ncols, &o, &unit_hash, &n);
-
-	/* keys: cryptographic, or derived from the test seed */
-	if (o.seeded)
+	if (o->seeded)
 	{
-		lipvae_seed_key(o.seed, "preprocess", pkey);
-		lipvae_seed_key(o.seed, "train", tkey);
-		lipvae_seed_key(o.seed, "release", m.key);
+		lipvae_seed_key(o->seed, "preprocess", pkey);
+		lipvae_seed_key(o->seed, "train", tkey);
+		lipvae_seed_key(o->seed, "release", rkey);
 	}
 	else
 	{
 		lipvae_strong_key(pkey);
 		lipvae_strong_key(tkey);
-		lipvae_strong_key(m.key);
+		lipvae_strong_key(rkey);
 	}
+}
 
-	/* user-level privacy: at most unit_rows rows per unit, grouped */
-	if (unit_hash)
-		cells = bound_units(tc, ncols, cells, unit_hash, &n, o.unit_rows, pkey,
-							&unit_start, &nunits);
-	pp.units = nunits;
+/* build_schema turns the columns' fixed domains into the encoding schema. */
+static void
+build_schema(const TrainColumn *tc, int ncols, const TrainOptions *o, lv_schema *schema)
+{
+	int i;
 
-	initStringInfo(&components);
-	preprocess(tc, ncols, cells, n, &o, pkey, &pp, &components);
-	if (o.mechanism == LV_MECH_CENTRAL)
-		dp_row_count(&o, &pp, n, pkey, &components);
-
-	/* the encoding schema */
-	schema.ncols = ncols;
-	schema.cols = palloc0(sizeof(lv_column) * ncols);
+	schema->ncols = ncols;
+	schema->cols = palloc0(sizeof(lv_column) * ncols);
 	for (i = 0; i < ncols; i++)
 	{
-		lv_column *c = &schema.cols[i];
+		lv_column *c = &schema->cols[i];
 
 		if (tc[i].numeric)
 		{
@@ -143,7 +63,7 @@ lipvae_train(PG_FUNCTION_ARGS)
 				c->nbins = (int) range + 1;
 			}
 			else
-				c->nbins = o.bins;
+				c->nbins = o->bins;
 		}
 		else
 		{
@@ -152,16 +72,28 @@ lipvae_train(PG_FUNCTION_ARGS)
 			c->ncat = tc[i].col.ncat;
 		}
 	}
-	d = lv_schema_input_dim(&schema);
-	diameter = lv_schema_diameter(&schema);
+}
 
-	/* encode: raw category ids become list indices, other = -1 (the
-	 * marginals need only the targets T, not the network inputs X) */
-	aim = o.mechanism == LV_MECH_CENTRAL && o.marginals_aim;
+/*
+ * encode_rows encodes every row (raw category ids become list indices,
+ * other = -1) into the network inputs X (NULL for marginals => 'aim',
+ * which needs only the targets) and the targets T; frees cells.
+ */
+static void
+encode_rows(const TrainColumn *tc, int ncols, lv_cell *cells, int64 n,
+			const lv_schema *schema, bool aim, float **Xp, int32 **Tp)
+{
+	int d = lv_schema_input_dim(schema);
+	float *X;
+	float *xrow;
+	int32 *T;
+	int64 r;
+	int i;
+
 	lipvae_check_memory((aim ? 0 : sizeof(float) * (Size) n * d) + sizeof(int32) * (Size) n * ncols);
-	X = aim ? NULL : MemoryContextAllocHuge(cxt, sizeof(float) * (Size) n * d);
+	X = aim ? NULL : MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * (Size) n * d);
 	xrow = aim ? palloc(sizeof(float) * d) : NULL;
-	T = MemoryContextAllocHuge(cxt, sizeof(int32) * (Size) n * ncols);
+	T = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * (Size) n * ncols);
 	for (r = 0; r < n; r++)
 	{
 		lv_cell *row = &cells[r * ncols];
@@ -169,36 +101,58 @@ lipvae_train(PG_FUNCTION_ARGS)
 		for (i = 0; i < ncols; i++)
 			if (!tc[i].numeric && !row[i].isnull && tc[i].raw_to_cat)
 				row[i].cat = tc[i].raw_to_cat[row[i].cat];
-		lv_encode_row(&schema, row, aim ? xrow : &X[r * d], &T[r * ncols]);
+		lv_encode_row(schema, row, aim ? xrow : &X[r * d], &T[r * ncols]);
 		if ((r & 0xffff) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
 	pfree(cells);
+	*Xp = X;
+	*Tp = T;
+}
 
-	/* calibrate, train and certify */
-	m.schema = schema;
-	m.mechanism = o.mechanism;
-	m.passes = lv_mech_per_record(o.mechanism) ? o.passes : 0;
-	if (aim)
-		train_aim(&o, &pp, &m, T, n, tkey, &res);
-	else if (o.mechanism == LV_MECH_CENTRAL || o.mechanism == LV_MECH_COMPOSED)
-		train_dpsgd(&o, &pp, &m, X, T, n, unit_start, nunits, diameter, tkey, &res);
+/* fit_model calibrates, trains and certifies m by its mechanism's stage. */
+static void
+fit_model(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const float *X,
+		  const int32 *T, int64 n, const int64 *unit_start, int64 nunits,
+		  const uint8 *tkey, lv_train_result *res)
+{
+	double diameter = lv_schema_diameter(&m->schema);
+
+	if (o->mechanism == LV_MECH_CENTRAL && o->marginals_aim)
+		train_aim(o, pp, m, T, n, tkey, res);
+	else if (o->mechanism == LV_MECH_CENTRAL || o->mechanism == LV_MECH_COMPOSED)
+		train_dpsgd(o, pp, m, X, T, n, unit_start, nunits, diameter, tkey, res);
 	else
-		train_plain(&o, &pp, &m, X, T, n, diameter, tkey, &res);
+		train_plain(o, pp, m, X, T, n, diameter, tkey, res);
+}
 
-	rc = lv_model_serialize(&m, &blob_bytes, &blob_len);
-	lipvae_core_error(rc, "serializing the model");
-	blob = palloc(VARHDRSZ + blob_len);
-	SET_VARSIZE(blob, VARHDRSZ + blob_len);
-	memcpy(VARDATA(blob), blob_bytes, blob_len);
+/* serialize_model returns m as the catalog's bytea (*len: its payload). */
+static bytea *
+serialize_model(const lv_model *m, size_t *len)
+{
+	uint8 *bytes;
+	bytea *blob;
 
-	/* catalog descriptions */
+	lipvae_core_error(lv_model_serialize(m, &bytes, len), "serializing the model");
+	blob = palloc(VARHDRSZ + *len);
+	SET_VARSIZE(blob, VARHDRSZ + *len);
+	memcpy(VARDATA(blob), bytes, *len);
+	return blob;
+}
+
+/* columns_json describes the columns for the catalog (a JSON array). */
+static char *
+columns_json(const TrainColumn *tc, int ncols, const lv_schema *schema)
+{
+	StringInfoData cols_json;
+	int i;
+
 	initStringInfo(&cols_json);
 	appendStringInfoChar(&cols_json, '[');
 	for (i = 0; i < ncols; i++)
 	{
-		TrainColumn *t = &tc[i];
-		lv_column *c = &schema.cols[i];
+		const TrainColumn *t = &tc[i];
+		lv_column *c = &schema->cols[i];
 		int j;
 
 		if (i > 0)
@@ -247,100 +201,212 @@ lipvae_train(PG_FUNCTION_ARGS)
 	}
 	appendStringInfoChar(&cols_json, ']');
 
+	return cols_json.data;
+}
+
+/* training_json describes the fit for the catalog. */
+static char *
+training_json_of(const lv_train_result *res, double seconds, size_t blob_len)
+{
+	StringInfoData training_json;
+
+	initStringInfo(&training_json);
+	appendStringInfo(&training_json, "{\"epochs_run\": %d, \"final_loss\": ", res->epochs_run);
+	json_num(&training_json, res->final_loss);
+	appendStringInfoString(&training_json, ", \"final_reconstruction\": ");
+	json_num(&training_json, res->final_recon);
+	appendStringInfoString(&training_json, ", \"final_kl\": ");
+	json_num(&training_json, res->final_kl);
+	appendStringInfoString(&training_json, ", \"seconds\": ");
+	json_num(&training_json, seconds);
+	appendStringInfo(&training_json, ", \"model_bytes\": %zu}", blob_len);
+
+	return training_json.data;
+}
+
+/* summary_json is what lipvae_train returns to the caller (the owner). */
+static char *
+summary_json(const TrainOptions *o, const PrivacyPlan *pp, const LipvaeSources *sources,
+			 const lv_model *m, const lv_train_result *res, int64 n, int ncols,
+			 int64 nunits, double seconds)
+{
+	StringInfoData summary;
+
+	initStringInfo(&summary);
+	appendStringInfoString(&summary, "{\"model\": ");
+	escape_json(&summary, o->model);
+	appendStringInfo(&summary, ", \"rows\": " INT64_FORMAT ", \"columns\": %d, \"epochs\": %d, \"final_loss\": ",
+					 n, ncols, res->epochs_run);
+	json_num(&summary, res->final_loss);
+	appendStringInfo(&summary, ", \"mechanism\": \"%s\", \"scope\": ", pp->mech_name);
+	escape_json(&summary, pp->scope);
+	appendStringInfoString(&summary, ", \"epsilon\": ");
+	if (o->mechanism != LV_MECH_NONE)
+	{
+		json_num(&summary, pp->eps_total);
+		appendStringInfoString(&summary, ", \"delta\": ");
+		json_num(&summary, pp->delta_total);
+		appendStringInfoString(&summary, ", \"epsilon_preprocess\": ");
+		json_num(&summary, pp->eps_pre);
+	}
+	else
+		appendStringInfoString(&summary, "\"Infinity\", \"delta\": null");
+	if (o->mechanism == LV_MECH_CENTRAL || o->mechanism == LV_MECH_COMPOSED)
+	{
+		appendStringInfoString(&summary, ", \"epsilon_dpsgd\": ");
+		json_num(&summary, pp->eps_sgd);
+		appendStringInfoString(&summary, ", \"noise_multiplier\": ");
+		json_num(&summary, pp->sigma);
+		appendStringInfoString(&summary, ", \"sampling_rate\": ");
+		json_num(&summary, pp->q);
+		appendStringInfo(&summary, ", \"steps\": " INT64_FORMAT, pp->steps);
+		if (o->unit)
+			appendStringInfo(&summary, ", \"units\": " INT64_FORMAT, nunits);
+		if (pp->aim)
+		{
+			appendStringInfo(&summary, ", \"marginals\": \"aim\", \"measurements\": %d, \"rho\": ",
+							 pp->aim->nmeasured);
+			json_num(&summary, pp->aim_rho);
+		}
+	}
+	if (lv_mech_per_record(o->mechanism))
+	{
+		appendStringInfoString(&summary, ", \"epsilon_first_pass\": ");
+		json_num(&summary, pass_epsilon(pp, 1));
+		appendStringInfo(&summary, ", \"passes\": %d, \"max_rows\": " INT64_FORMAT,
+						 o->passes, (int64) o->passes * n);
+	}
+	if (o->mechanism != LV_MECH_NONE)
+	{
+		appendStringInfoString(&summary, ", \"epsilon_ledger\": ");
+		json_num(&summary, pp->eps_ledger);
+		appendStringInfoString(&summary, ", \"delta_ledger\": ");
+		json_num(&summary, pp->delta_ledger);
+		append_sources(&summary, sources, pp->eps_ledger, pp->delta_ledger);
+	}
+	appendStringInfoString(&summary, ", \"lipschitz_certified\": ");
+	json_num(&summary, m->lipschitz_certified);
+	appendStringInfoString(&summary, ", \"row_type\": ");
+	escape_json(&summary, psprintf("lipvae_types.%s", quote_identifier(o->model)));
+	appendStringInfoString(&summary, ", \"seconds\": ");
+	json_num(&summary, seconds);
+	appendStringInfoChar(&summary, '}');
+
+	return summary.data;
+}
+
+/*
+ * lipvae_train is the SQL entry point: it trains and stores a model and
+ * returns a jsonb summary of what it did. The stages, in order: options,
+ * plan, source (query checked, sources and their multiplicity, rows),
+ * domain, DP row count, encode, fit, store (catalog and ledger together).
+ */
+Datum
+lipvae_train(PG_FUNCTION_ARGS)
+{
+	TrainOptions o;
+	PrivacyPlan pp;
+	LipvaeSources sources;
+	MemoryContext cxt;
+	MemoryContext old;
+	LipvaeQuery *lq;
+	TrainColumn *tc;
+	int ncols;
+	int64 n;
+	lv_cell *cells;
+	uint64 *unit_hash = NULL;
+	int64 *unit_start = NULL;
+	int64 nunits = 0;
+	lv_model m;
+	lv_train_result res;
+	float *X;
+	int32 *T;
+	uint8 pkey[LV_KEY_BYTES];
+	uint8 tkey[LV_KEY_BYTES];
+	StringInfoData components,
+		settings_json;
+	bool exists;
+	instr_time t0,
+		t1;
+	size_t blob_len;
+	bytea *blob;
+	char *summary;
+	Jsonb *result;
+
+	INSTR_TIME_SET_CURRENT(t0);
+	parse_options(fcinfo, &o);
+	memset(&pp, 0, sizeof(pp));
+	memset(&m, 0, sizeof(m));
+	memset(&res, 0, sizeof(res));
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "lipvae training",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	lipvae_use_palloc();
+	lipvae_memory_budget(cxt);
+	lipvae_set_blas_threads();
+
+	existing_model(o.model, o.replace, &exists);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	MemoryContextSwitchTo(cxt);
+
+	lq = lipvae_query_parse(o.query);
+	describe_plan(&o, &pp);
+	lipvae_query_sources(lq->queries, &sources);
+	lipvae_query_multiplicity(lq->queries, &sources);
+	lipvae_query_plan(lq, &sources);
+	/* the requested epsilon first: a lower bound of the final charge */
+	lipvae_ledger_check(&sources, pp.spend, o.mechanism == LV_MECH_NONE ? 0 : o.epsilon,
+						o.mechanism == LV_MECH_NONE ? 0 : o.delta);
+	tc = describe_columns(lq->desc, &o, &ncols);
+	apply_user_settings(tc, ncols, &o);
+	cells = read_rows(lq, tc, ncols, &o, &unit_hash, &n);
+	make_keys(&o, pkey, tkey, m.key);
+
+	/* user-level privacy: at most unit_rows rows per unit, grouped */
+	if (unit_hash)
+		cells = bound_units(tc, ncols, cells, unit_hash, &n, o.unit_rows, pkey,
+							&unit_start, &nunits);
+	pp.units = nunits;
+
+	initStringInfo(&components);
+	preprocess(tc, ncols, cells, n, &o, pkey, &pp, &components);
+	if (o.mechanism == LV_MECH_CENTRAL)
+		dp_row_count(&o, &pp, n, pkey, &components);
+
+	build_schema(tc, ncols, &o, &m.schema);
+	encode_rows(tc, ncols, cells, n, &m.schema, o.mechanism == LV_MECH_CENTRAL && o.marginals_aim, &X, &T);
+	m.mechanism = o.mechanism;
+	m.passes = lv_mech_per_record(o.mechanism) ? o.passes : 0;
+	fit_model(&o, &pp, &m, X, T, n, unit_start, nunits, tkey, &res);
+	blob = serialize_model(&m, &blob_len);
+
 	initStringInfo(&settings_json);
 	append_settings(&settings_json, &o, &pp);
-
 	INSTR_TIME_SET_CURRENT(t1);
 	INSTR_TIME_SUBTRACT(t1, t0);
-	initStringInfo(&training_json);
-	appendStringInfo(&training_json, "{\"epochs_run\": %d, \"final_loss\": ", res.epochs_run);
-	json_num(&training_json, res.final_loss);
-	appendStringInfoString(&training_json, ", \"final_reconstruction\": ");
-	json_num(&training_json, res.final_recon);
-	appendStringInfoString(&training_json, ", \"final_kl\": ");
-	json_num(&training_json, res.final_kl);
-	appendStringInfoString(&training_json, ", \"seconds\": ");
-	json_num(&training_json, INSTR_TIME_GET_DOUBLE(t1));
-	appendStringInfo(&training_json, ", \"model_bytes\": %zu}", blob_len);
 
 	/* the exact charge, then the model and the ledger entry together */
 	if (o.mechanism != LV_MECH_NONE)
 		report_multiplicity(&sources, pp.eps_ledger, pp.delta_ledger);
 	lipvae_ledger_check(&sources, pp.spend, pp.eps_ledger, pp.delta_ledger);
-	store_model(&o, &pp, tc, ncols, exists, cols_json.data, settings_json.data,
-				components.data, training_json.data, &m, n, diameter, blob);
+	store_model(&o, &pp, tc, ncols, exists, columns_json(tc, ncols, &m.schema), settings_json.data,
+				components.data, training_json_of(&res, INSTR_TIME_GET_DOUBLE(t1), blob_len), &m, n,
+				lv_schema_diameter(&m.schema), blob);
 	lipvae_note_trained(o.model);
 	lipvae_ledger_record(&sources, o.model, pp.spend, pp.mech_name,
 						 o.mechanism == LV_MECH_NONE ? NULL : "replace-one",
 						 pp.eps_ledger, pp.delta_ledger);
-
-	/* the summary returned to the caller (the owner) */
-	initStringInfo(&summary);
-	appendStringInfoString(&summary, "{\"model\": ");
-	escape_json(&summary, o.model);
-	appendStringInfo(&summary, ", \"rows\": " INT64_FORMAT ", \"columns\": %d, \"epochs\": %d, \"final_loss\": ",
-					 n, ncols, res.epochs_run);
-	json_num(&summary, res.final_loss);
-	appendStringInfo(&summary, ", \"mechanism\": \"%s\", \"scope\": ", pp.mech_name);
-	escape_json(&summary, pp.scope);
-	appendStringInfoString(&summary, ", \"epsilon\": ");
-	if (o.mechanism != LV_MECH_NONE)
-	{
-		json_num(&summary, pp.eps_total);
-		appendStringInfoString(&summary, ", \"delta\": ");
-		json_num(&summary, pp.delta_total);
-		appendStringInfoString(&summary, ", \"epsilon_preprocess\": ");
-		json_num(&summary, pp.eps_pre);
-	}
-	else
-		appendStringInfoString(&summary, "\"Infinity\", \"delta\": null");
-	if (o.mechanism == LV_MECH_CENTRAL || o.mechanism == LV_MECH_COMPOSED)
-	{
-		appendStringInfoString(&summary, ", \"epsilon_dpsgd\": ");
-		json_num(&summary, pp.eps_sgd);
-		appendStringInfoString(&summary, ", \"noise_multiplier\": ");
-		json_num(&summary, pp.sigma);
-		appendStringInfoString(&summary, ", \"sampling_rate\": ");
-		json_num(&summary, pp.q);
-		appendStringInfo(&summary, ", \"steps\": " INT64_FORMAT, pp.steps);
-		if (o.unit)
-			appendStringInfo(&summary, ", \"units\": " INT64_FORMAT, nunits);
-		if (pp.aim)
-		{
-			appendStringInfo(&summary, ", \"marginals\": \"aim\", \"measurements\": %d, \"rho\": ",
-							 pp.aim->nmeasured);
-			json_num(&summary, pp.aim_rho);
-		}
-	}
-	if (lv_mech_per_record(o.mechanism))
-	{
-		appendStringInfoString(&summary, ", \"epsilon_first_pass\": ");
-		json_num(&summary, pass_epsilon(&pp, 1));
-		appendStringInfo(&summary, ", \"passes\": %d, \"max_rows\": " INT64_FORMAT,
-						 o.passes, (int64) o.passes * n);
-	}
-	if (o.mechanism != LV_MECH_NONE)
-	{
-		appendStringInfoString(&summary, ", \"epsilon_ledger\": ");
-		json_num(&summary, pp.eps_ledger);
-		appendStringInfoString(&summary, ", \"delta_ledger\": ");
-		json_num(&summary, pp.delta_ledger);
-		append_sources(&summary, &sources, pp.eps_ledger, pp.delta_ledger);
-	}
-	appendStringInfoString(&summary, ", \"lipschitz_certified\": ");
-	json_num(&summary, m.lipschitz_certified);
-	appendStringInfoString(&summary, ", \"row_type\": ");
-	escape_json(&summary, psprintf("lipvae_types.%s", quote_identifier(o.model)));
-	appendStringInfoString(&summary, ", \"seconds\": ");
-	json_num(&summary, INSTR_TIME_GET_DOUBLE(t1));
-	appendStringInfoChar(&summary, '}');
+	summary = summary_json(&o, &pp, &sources, &m, &res, n, ncols, nunits, INSTR_TIME_GET_DOUBLE(t1));
 
 	/*
 	 * Every SPI call leaves CurrentMemoryContext in SPI's procedure context,
 	 * which SPI_finish frees: build the result in the caller's context first.
 	 */
 	MemoryContextSwitchTo(old);
-	result = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(summary.data)));
+	result = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(summary)));
 	SPI_finish();
 	MemoryContextSwitchTo(old);
 	lv_set_allocator(NULL);

@@ -132,6 +132,8 @@ typedef struct PrivacyPlan
 	double rho_domain;     /* aim: the joint domain release's zCDP rho (add/remove) */
 	double domain_sd;      /* its noise sd (0: no such release) */
 	double domain_tau;     /* its category threshold (0: no categories) */
+	double domain_eps_max; /* the epsilon (either relation) the threshold covers */
+	double rho_budget;     /* aim: the zCDP budget after the row count */
 } PrivacyPlan;
 
 /* Per-column training state: what the glue learns about each column. */
@@ -174,10 +176,6 @@ void json_num(StringInfo s, double v);
 void preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n,
 				TrainOptions *o, const uint8 *pkey, PrivacyPlan *pp,
 				StringInfo components);
-
-/* domain_eps_max is the largest epsilon (either relation) the joint domain
- * release's category threshold covers (lv_domain.h): 4 epsilon + 1. */
-double domain_eps_max(const TrainOptions *o);
 
 /* train.c */
 int interrupt_pending(void *arg);

@@ -78,10 +78,10 @@ train_aim(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const int32 *T,
 										pp->mu_marginals_ledger);
 	pp->delta_ledger = o->delta;
 	res->final_loss = pp->aim->final_loss;
-	if (pp->domain_tau > 0 && !(pp->eps_ledger <= domain_eps_max(o)))
+	if (pp->domain_tau > 0 && !(pp->eps_ledger <= pp->domain_eps_max))
 		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
 						errmsg("the replace-one guarantee %.17g exceeds what the category threshold covers (%g)",
-							   pp->eps_ledger, domain_eps_max(o))));
+							   pp->eps_ledger, pp->domain_eps_max)));
 	if (!(pp->eps_total <= o->epsilon * (1 + 1e-9)))
 		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
 						errmsg("the calibrated guarantee %.17g exceeds the requested epsilon %g",
@@ -115,7 +115,8 @@ append_aim(StringInfo j, const PrivacyPlan *pp, const TrainColumn *tc)
 	json_num(j, pp->count_scale);
 	appendStringInfoString(j, ", \"bound_confidence\": ");
 	json_num(j, 1 - LIPVAE_AIM_BOUND_LAMBDA);
-	appendStringInfo(j, ", \"bound_draws\": %d", LV_AIM_BOUND_DRAWS);
+	appendStringInfo(j, ", \"bound_draws\": %d, \"bound_terms\": %d", LV_AIM_BOUND_DRAWS,
+					 pp->aim->max_measurements);
 	appendStringInfo(j, ", \"candidates\": %d, \"measurements\": [", pp->aim->candidates);
 	for (i = 0; i < pp->aim->nmeasured; i++)
 	{
@@ -138,7 +139,7 @@ append_aim(StringInfo j, const PrivacyPlan *pp, const TrainColumn *tc)
 		json_num(j, ms->fit_l1 / (2 * pp->n_hat));
 		appendStringInfoString(j, ", \"tvd_bound\": ");
 		json_num(j, lv_aim_tvd_bound(ms->sd, ms->q.cells, ms->fit_l1, pp->n_hat, pp->count_scale,
-									 pp->aim->nmeasured, LIPVAE_AIM_BOUND_LAMBDA));
+									 pp->aim->max_measurements, LIPVAE_AIM_BOUND_LAMBDA));
 		appendStringInfoChar(j, '}');
 	}
 	appendStringInfoString(j, "]}");

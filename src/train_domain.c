@@ -253,6 +253,38 @@ warn_dropped(TrainColumn *t, const int *keep)
 						  errhint("Give its public list: categories => '{\"%s\": [...]}'.", t->col.name)));
 }
 
+/* cmp_raw_ids orders raw ids by their labels (arg: the raw labels). */
+static int
+cmp_raw_ids(const void *a, const void *b, void *arg)
+{
+	char **labels = (char **) arg;
+
+	return strcmp(labels[*(const int *) a], labels[*(const int *) b]);
+}
+
+/*
+ * kept_candidates lists the raw ids of the values of the kept rows
+ * (count > 0: with unit => ..., the rows bound_units dropped keep their
+ * labels in the raw list with a zero count, and a label only they carry
+ * must not be a candidate), in label order: the order in which rows came
+ * must not break ties at the LV_MAX_CATEGORIES cap. Returns how many, and
+ * their counts in counts.
+ */
+static int
+kept_candidates(const TrainColumn *t, int *cand, double *counts)
+{
+	int nc = 0,
+		j;
+
+	for (j = 0; j < t->nraw; j++)
+		if (t->raw_counts[j] > 0)
+			cand[nc++] = j;
+	qsort_arg(cand, nc, sizeof(int), cmp_raw_ids, t->raw_labels);
+	for (j = 0; j < nc; j++)
+		counts[j] = t->raw_counts[cand[j]];
+	return nc;
+}
+
 /*
  * select_kept_labels runs the DP selection of category labels over the
  * labels of the kept rows only (count > 0): with unit => ..., the rows
@@ -267,16 +299,10 @@ select_kept_labels(TrainColumn *t, double eps, double delta, int k,
 	int *cand = palloc(sizeof(int) * Max(t->nraw, 1));
 	double *counts = palloc(sizeof(double) * Max(t->nraw, 1));
 	int *keep_c = palloc0(sizeof(int) * Max(t->nraw, 1));
-	int nc = 0,
+	int nc = kept_candidates(t, cand, counts),
 		kept,
 		j;
 
-	for (j = 0; j < t->nraw; j++)
-		if (t->raw_counts[j] > 0)
-		{
-			cand[nc] = j;
-			counts[nc++] = t->raw_counts[j];
-		}
 	kept = lv_dp_select_categories_units(counts, nc, eps, delta, k, LV_MAX_CATEGORIES, rng, keep_c);
 	for (j = 0; j < nc; j++)
 		keep[cand[j]] = keep_c[j];
@@ -503,11 +529,19 @@ laplace_column(TrainColumn *t, int i, const lv_cell *cells, int64 n, int ncols,
 	}
 }
 
-/* domain_eps_max: see train.h. */
-double
-domain_eps_max(const TrainOptions *o)
+/*
+ * domain_eps_max bounds the training's epsilon under either relation before
+ * it runs (public): the ledger's replace-one rho is at most 2 rho_measure +
+ * 4 rho_select + 2 rho_domain <= 4 rho_all, and the row count's epsilon
+ * comes first, as in train_aim's conversion.
+ */
+static double
+domain_eps_max(const TrainOptions *o, double rho_all, double delta_avail)
 {
-	return 4 * o->epsilon + 1;
+	double eps_count = lv_round_up(lv_round_up(LIPVAE_COUNT_SHARE * o->epsilon));
+
+	return lv_round_up(lipvae_rdp_epsilon(eps_count, delta_avail, 0, 0, 0, LV_REL_ADD_REMOVE,
+										  lv_round_up(sqrt(8 * rho_all * (1 + 1e-6)))));
 }
 
 /*
@@ -534,7 +568,9 @@ plan_joint(const TrainOptions *o, int nb, int nc, int r, PrivacyPlan *pp)
 	pp->domain_sd = lv_domain_sd(nb + nc, r, o->share * rho_all);
 	lipvae_check_noise(pp->domain_sd, "the domain's noisy counts");
 	pp->rho_domain = lv_domain_rho(nb + nc, r, pp->domain_sd);
-	pp->domain_tau = nc > 0 ? lv_domain_threshold(pp->domain_sd, r, nc, domain_eps_max(o), delta_dom) : 0;
+	pp->rho_budget = rho_all;
+	pp->domain_eps_max = domain_eps_max(o, rho_all, o->delta - lv_round_up(delta_dom));
+	pp->domain_tau = nc > 0 ? lv_domain_threshold(pp->domain_sd, r, nc, pp->domain_eps_max, delta_dom) : 0;
 	pp->delta_pre = delta_dom > 0 ? lv_round_up(delta_dom) : 0;
 }
 
@@ -573,17 +609,10 @@ joint_categories(TrainColumn *t, const PrivacyPlan *pp, lv_stream *rng)
 	double *counts = palloc(sizeof(double) * Max(t->nraw, 1));
 	double *noisy = palloc(sizeof(double) * Max(t->nraw, 1));
 	int *keep_c = palloc0(sizeof(int) * Max(t->nraw, 1));
-	int nc = 0,
+	int nc = kept_candidates(t, cand, counts),
 		kept,
 		j;
 
-	/* candidates: the values of the kept rows only (see select_kept_labels) */
-	for (j = 0; j < t->nraw; j++)
-		if (t->raw_counts[j] > 0)
-		{
-			cand[nc] = j;
-			counts[nc++] = t->raw_counts[j];
-		}
 	lipvae_core_error(lv_domain_noise(rng, pp->domain_sd, counts, nc, noisy),
 					  "drawing the domain's noisy counts");
 	kept = lv_domain_select(noisy, nc, pp->domain_tau, LV_MAX_CATEGORIES, keep_c);
@@ -625,8 +654,10 @@ append_joint(StringInfo components, const TrainColumn *tc, int ncols,
 	json_num(components, pp->rho_domain);
 	appendStringInfoString(components, ", \"threshold\": ");
 	json_num(components, pp->domain_tau);
+	appendStringInfoString(components, ", \"rho_budget\": ");
+	json_num(components, pp->rho_budget);
 	appendStringInfoString(components, ", \"epsilon_max\": ");
-	json_num(components, domain_eps_max(o));
+	json_num(components, pp->domain_eps_max);
 	appendStringInfoString(components, ", \"epsilon\": 0, \"delta\": ");
 	json_num(components, pp->delta_pre);
 	appendStringInfoChar(components, '}');

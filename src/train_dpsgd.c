@@ -6,7 +6,6 @@
 
 #include <math.h>
 
-
 #include "train.h"
 #include "lv_accountant.h"
 #include "lv_dpsgd.h"

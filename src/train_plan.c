@@ -7,7 +7,6 @@
 
 #include <math.h>
 
-
 #include "train.h"
 #include "lv_tree.h"
 #include "lv_exact.h"

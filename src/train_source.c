@@ -6,7 +6,6 @@
  */
 #include "postgres.h"
 
-
 #include "catalog/namespace.h"
 #include "catalog/pg_enum.h"
 #include "catalog/pg_type.h"

@@ -403,7 +403,7 @@ test_error_bounds(void **state)
 		assert_int_equal(lv_model_fit_aim(&m, T, n, &c, &r), LV_OK);
 		for (int i = 0; i < r.nmeasured; i++)
 		{
-			double b = lv_aim_tvd_bound(r.ms[i].sd, r.ms[i].q.cells, r.ms[i].fit_l1, 2000, 10, r.nmeasured, 0.05);
+			double b = lv_aim_tvd_bound(r.ms[i].sd, r.ms[i].q.cells, r.ms[i].fit_l1, 2000, 10, r.max_measurements, 0.05);
 			double tvd = clique_tvd(&m, &r.ms[i].q, T, n);
 
 			assert_true(r.ms[i].fit_l1 >= 0);

@@ -480,15 +480,15 @@ lv_aim_residuals(const lv_model *m, lv_aim_state *st, const lv_aim_config *cfg)
 /* lv_aim_tvd_bound returns the high-probability TVD bound (lv_aim.h). */
 double
 lv_aim_tvd_bound(double sd, int64_t cells, double fit_l1, double n_hat,
-				 double count_scale, int nm, double lambda)
+				 double count_scale, int nmax, double lambda)
 {
 	double m = (double) cells;
-	double lr = lambda / (2.0 * nm); /* each measurement's share */
+	double lr = lambda / (4.0 * nmax); /* each term's share */
 	double noise = sd * (1 + 1e-9) * sqrt(2.0 * m * (m * log(2.0) + log(1.0 / lr)));
 	double mc = sqrt(m / LV_AIM_BOUND_DRAWS) + sqrt(2.0 * log(1.0 / lr) / LV_AIM_BOUND_DRAWS);
 	double cnt = count_scale * (1 + 1e-9) * log(2.0 / (lambda / 2.0));
 
-	if (!(nm >= 1) || !(lambda > 0 && lambda < 1) || !(n_hat > cnt) || !(fit_l1 >= 0))
+	if (!(nmax >= 1) || !(lambda > 0 && lambda < 1) || !(n_hat > cnt) || !(fit_l1 >= 0))
 		return NAN;
 	return fmin(1.0, lv_round_up((noise + fit_l1 + mc * n_hat + cnt) / (2.0 * (n_hat - cnt))));
 }
@@ -517,6 +517,7 @@ lv_model_fit_aim(lv_model *m, const int32_t *T, int64_t n,
 	st.arg = cfg->fit.arg;
 	d = m->schema.ncols;
 	rounds = cfg->max_rounds > 0 ? cfg->max_rounds : 16 * d;
+	res->max_measurements = d + rounds;
 	sd = lv_aim_first_sd(cfg, d);
 	if (!(sd <= LV_EXACT_MAX_SCALE))
 		return LV_ERR_ARG;

@@ -61,6 +61,7 @@ typedef struct lv_aim_result
 	double rho_select;  /* sum of eps^2 / 8 */
 	double final_loss;
 	int candidates;
+	int max_measurements; /* public: d + the rounds allowed (the error bounds' union) */
 } lv_aim_result;
 
 /*
@@ -93,8 +94,11 @@ double lv_aim_first_sd(const lv_aim_config *cfg, int ncols);
  *   || c_r - n mu_r ||_1 <= ||z_r||_1 + || y_r - n_hat mu'_r ||_1
  *                           + n_hat || mu'_r - mu_r ||_1 + |n_hat - n|
  * and, simultaneously for every r with probability >= 1 - lambda
- * (lambda/2 shared by the nm noise terms and the nm Monte Carlo terms, lambda/2
- * to the count; lr = lambda / (2 nm)):
+ * (lambda/4 shared by the noise terms and lambda/4 by the Monte Carlo terms
+ * of at most N measurements, lambda/2 to the count; lr = lambda / (4 N)). N
+ * is the public maximum d + rounds, not the number measured: that one
+ * depends on the noise (the annealing stops the loop), and a union over a
+ * noise-dependent count would not hold:
  *   ||z_r||_1 <= sd sqrt(2 m (m ln 2 + ln(1/lr)))   (Chernoff on sum |z_i|:
  *                E e^(s|z|) <= 2 e^(s^2 sd^2 / 2))
  *   || mu'_r - mu_r ||_1 <= sqrt(m / S) + sqrt(2 ln(1/lr) / S)
@@ -109,10 +113,10 @@ double lv_aim_first_sd(const lv_aim_config *cfg, int ncols);
 /*
  * lv_aim_tvd_bound returns that bound for one measurement (rounded up, at
  * most 1: a TVD never exceeds it); NaN when n_hat <= C or on bad input.
- * count_scale is t.
+ * count_scale is t, nmax is N.
  */
 double lv_aim_tvd_bound(double sd, int64_t cells, double fit_l1, double n_hat,
-						double count_scale, int nm, double lambda);
+						double count_scale, int nmax, double lambda);
 
 /* lv_aim_result_free releases what res owns. */
 void lv_aim_result_free(lv_aim_result *res);

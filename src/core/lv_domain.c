@@ -91,7 +91,7 @@ lv_domain_threshold(double sd, int r, int k_cat, double eps_max,
 		return NAN;
 	/* ln(k_cat r (1 + e^eps_max) / delta_dom), with 1 + e^x <= 2 e^x */
 	lnv = log((double) k_cat * r) + log(2.0) + eps_max - log(delta_dom);
-	return (double) r + ceil(lv_round_up(sd * sqrt(2.0 * lnv)));
+	return (double) r + ceil(lv_round_up(sd * (1 + 1e-9) * sqrt(2.0 * lnv)));
 }
 
 /* lv_domain_noise adds exact discrete Gaussian noise to integer counts. */
@@ -174,7 +174,7 @@ lv_domain_bounds(const double *noisy, double sd, int integer, double *lo,
 	}
 	if (!(b > a))
 		b = a + 1.0;
-	*lo = a;
+	*lo = a + 0.0; /* no -0 */
 	*hi = b;
 	return 0;
 }

@@ -20,12 +20,16 @@
  * numeric bins (a fixed public list) and the categories both neighbours
  * hold. A category that only one neighbour holds (at most r per column,
  * r rows together) is released only if c + X >= tau, c <= r, so with
- * probability <= k_cat r exp(-(tau - r)^2 / (2 sd^2)) =: delta_new (the
- * discrete Gaussian is sd-sub-Gaussian). Coupling the two runs outside that
+ * probability <= k_cat r exp(-(tau - r)^2 / (2 sd'^2)) =: delta_new (the
+ * discrete Gaussian of variance parameter sd'^2 = lv_gaussian_var_up(sd),
+ * sd' < sd (1 + 1e-9), is sd'-sub-Gaussian). Coupling the two runs outside that
  * event, the whole training, whose later stages may depend on the released
  * domain, is (eps, delta_rdp + (1 + e^eps) delta_new)-DP when the rest,
  * with rho_dom included, is (eps, delta_rdp)-DP: lv_domain_threshold picks
- * tau so that (1 + e^eps_max) delta_new <= delta_dom.
+ * tau so that (1 + e^eps_max) delta_new <= delta_dom, eps_max a public
+ * bound, fixed before the release, on the training's epsilon under either
+ * relation (train_domain.c). Ties at the LV_MAX_CATEGORIES cap go to the
+ * lower index: callers index the categories in a public order (by label).
  */
 #ifndef LV_DOMAIN_H
 #define LV_DOMAIN_H
@@ -59,8 +63,8 @@ double lv_domain_sd(int k, int r, double rho);
 double lv_domain_rho(int k, int r, double sd);
 
 /*
- * lv_domain_threshold returns the integer tau = r + ceil(sd sqrt(2 ln(k_cat
- * r (1 + e^eps_max) / delta_dom))): a category count c <= r plus noise
+ * lv_domain_threshold returns the integer tau = r + ceil(sd (1 + 1e-9)
+ * sqrt(2 ln(2 k_cat r e^eps_max / delta_dom))): a category count c <= r plus noise
  * reaches it with probability <= delta_dom / ((1 + e^eps_max) k_cat r).
  * NaN on bad input.
  */
