@@ -230,6 +230,37 @@ SELECT lipvae.lipvae_train('lv_aim_wide_sgd', 'SELECT x, y FROM public.aim_wide_
 RESET lipvae.training_memory;
 DROP TABLE aim_wide_cats;
 
+-- no row held: marginals => 'aim' reads the query in two streaming passes
+-- (the domain's counts, then the candidates' counts), so under
+-- lipvae.max_training_rows = 100 (flsmall has 787 rows) it trains, and
+-- with unit => (rows held to group them, each row its own unit here) it
+-- trains the very same model bytes from the held rows; the held paths
+-- refuse under the cap, each with its own hint
+SELECT lipvae.lipvae_train('lv_aim_held', 'SELECT id, age, sex, creatinine, chapter FROM flsmall', epsilon => 2,
+  marginals => 'aim', unit => 'id', unit_rows => 1, bounds => '{"age": [40, 105]}', seed => 73,
+  hidden => 16) IS NOT NULL AS held_trained;
+SET lipvae.max_training_rows = 100;
+SELECT lipvae.lipvae_train('lv_aim_stream', 'SELECT age, sex, creatinine, chapter FROM flsmall', epsilon => 2,
+  marginals => 'aim', bounds => '{"age": [40, 105]}', seed => 73, hidden => 16) IS NOT NULL AS streamed_over_cap;
+SELECT (SELECT md5(model) FROM lipvae.models WHERE name = 'lv_aim_stream')
+     = (SELECT md5(model) FROM lipvae.models WHERE name = 'lv_aim_held') AS streamed_equals_held;
+SELECT lipvae.lipvae_train('lv_aim_capped', 'SELECT id, age, sex FROM flsmall', epsilon => 2,
+  marginals => 'aim', unit => 'id', unit_rows => 1, bounds => '{"age": [40, 105]}');
+SELECT lipvae.lipvae_train('lv_aim_capped', 'SELECT age, sex FROM flsmall', epsilon => 2,
+  bounds => '{"age": [40, 105]}');
+RESET lipvae.max_training_rows;
+
+-- a volatile query sees other rows in each pass: labels the first pass did
+-- not see (2% of rows get a fresh one) count as "other" in the second,
+-- nothing breaks (each pass is a DP measurement of the table, both
+-- accounted)
+SELECT (s->>'epsilon')::float8 <= 1 AS volatile_trained
+  FROM (SELECT lipvae.lipvae_train('lv_aim_volatile',
+          'SELECT age, CASE WHEN random() < 0.02 THEN ''x'' || (random() * 1e9)::int ELSE (random() * 2)::int::text END AS r
+             FROM flsmall WHERE random() < 0.7', epsilon => 1,
+          marginals => 'aim', bounds => '{"age": [40, 105]}', hidden => 16) AS s) t;
+SELECT count(*) AS volatile_rows FROM lipvae.lipvae_sample('lv_aim_volatile', 50);
+
 SELECT lipvae.lipvae_drop(name) FROM lipvae.models WHERE name LIKE 'lv\_aim%' ORDER BY name;
 DROP ROLE lvt_aim_analyst;
 DROP FUNCTION lvt_zcdp_eps(float8, float8);

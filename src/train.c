@@ -37,7 +37,7 @@ make_keys(const TrainOptions *o, uint8 *pkey, uint8 *tkey, uint8 *rkey)
 }
 
 /* build_schema turns the columns' fixed domains into the encoding schema. */
-static void
+void
 build_schema(const TrainColumn *tc, int ncols, const TrainOptions *o, lv_schema *schema)
 {
 	int i;
@@ -76,23 +76,20 @@ build_schema(const TrainColumn *tc, int ncols, const TrainOptions *o, lv_schema 
 
 /*
  * encode_rows encodes every row (raw category ids become list indices,
- * other = -1) into the network inputs X (NULL for marginals => 'aim',
- * which needs only the targets) and the targets T; frees cells.
+ * other = -1) into the network inputs X and the targets T; frees cells.
  */
 static void
 encode_rows(const TrainColumn *tc, int ncols, lv_cell *cells, int64 n,
-			const lv_schema *schema, bool aim, float **Xp, int32 **Tp)
+			const lv_schema *schema, float **Xp, int32 **Tp)
 {
 	int d = lv_schema_input_dim(schema);
 	float *X;
-	float *xrow;
 	int32 *T;
 	int64 r;
 	int i;
 
-	lipvae_check_memory((aim ? 0 : sizeof(float) * (Size) n * d) + sizeof(int32) * (Size) n * ncols);
-	X = aim ? NULL : MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * (Size) n * d);
-	xrow = aim ? palloc(sizeof(float) * d) : NULL;
+	lipvae_check_memory(sizeof(float) * (Size) n * d + sizeof(int32) * (Size) n * ncols);
+	X = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(float) * (Size) n * d);
 	T = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * (Size) n * ncols);
 	for (r = 0; r < n; r++)
 	{
@@ -101,7 +98,7 @@ encode_rows(const TrainColumn *tc, int ncols, lv_cell *cells, int64 n,
 		for (i = 0; i < ncols; i++)
 			if (!tc[i].numeric && !row[i].isnull && tc[i].raw_to_cat)
 				row[i].cat = tc[i].raw_to_cat[row[i].cat];
-		lv_encode_row(schema, row, aim ? xrow : &X[r * d], &T[r * ncols]);
+		lv_encode_row(schema, row, &X[r * d], &T[r * ncols]);
 		if ((r & 0xffff) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
@@ -110,16 +107,19 @@ encode_rows(const TrainColumn *tc, int ncols, lv_cell *cells, int64 n,
 	*Tp = T;
 }
 
-/* fit_model calibrates, trains and certifies m by its mechanism's stage. */
+/*
+ * fit_model calibrates, trains and certifies m by its mechanism's stage
+ * (marginals => 'aim': from the counts in w; else from the rows X, T).
+ */
 static void
 fit_model(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const float *X,
 		  const int32 *T, int64 n, const int64 *unit_start, int64 nunits,
-		  const uint8 *tkey, lv_train_result *res)
+		  const lv_aim_workload *w, const uint8 *tkey, lv_train_result *res)
 {
 	double diameter = lv_schema_diameter(&m->schema);
 
 	if (o->mechanism == LV_MECH_CENTRAL && o->marginals_aim)
-		train_aim(o, pp, m, T, n, tkey, res);
+		train_aim(o, pp, m, w, tkey, res);
 	else if (o->mechanism == LV_MECH_CENTRAL || o->mechanism == LV_MECH_COMPOSED)
 		train_dpsgd(o, pp, m, X, T, n, unit_start, nunits, diameter, tkey, res);
 	else
@@ -314,13 +314,15 @@ lipvae_train(PG_FUNCTION_ARGS)
 	int ncols;
 	int64 n;
 	lv_cell *cells;
+	lv_aim_workload work;
 	uint64 *unit_hash = NULL;
 	int64 *unit_start = NULL;
 	int64 nunits = 0;
 	lv_model m;
 	lv_train_result res;
-	float *X;
-	int32 *T;
+	float *X = NULL;
+	int32 *T = NULL;
+	bool aim;
 	uint8 pkey[LV_KEY_BYTES];
 	uint8 tkey[LV_KEY_BYTES];
 	StringInfoData components,
@@ -335,7 +337,9 @@ lipvae_train(PG_FUNCTION_ARGS)
 
 	INSTR_TIME_SET_CURRENT(t0);
 	parse_options(fcinfo, &o);
+	aim = o.mechanism == LV_MECH_CENTRAL && o.marginals_aim;
 	memset(&pp, 0, sizeof(pp));
+	memset(&work, 0, sizeof(work));
 	memset(&m, 0, sizeof(m));
 	memset(&res, 0, sizeof(res));
 
@@ -362,25 +366,30 @@ lipvae_train(PG_FUNCTION_ARGS)
 						o.mechanism == LV_MECH_NONE ? 0 : o.delta);
 	tc = describe_columns(lq->desc, &o, &ncols);
 	apply_user_settings(tc, ncols, &o);
-	cells = read_rows(lq, tc, ncols, &o, &unit_hash, &n);
 	make_keys(&o, pkey, tkey, m.key);
-
-	/* user-level privacy: at most unit_rows rows per unit, grouped */
-	if (unit_hash)
-		cells = bound_units(tc, ncols, cells, unit_hash, &n, o.unit_rows, pkey,
-							&unit_start, &nunits);
-	pp.units = nunits;
-
 	initStringInfo(&components);
-	preprocess(tc, ncols, cells, n, &o, pkey, &pp, &components);
-	if (o.mechanism == LV_MECH_CENTRAL)
-		dp_row_count(&o, &pp, n, pkey, &components);
-
-	build_schema(tc, ncols, &o, &m.schema);
-	encode_rows(tc, ncols, cells, n, &m.schema, o.mechanism == LV_MECH_CENTRAL && o.marginals_aim, &X, &T);
+	if (aim)
+	{
+		n = measure_aim(lq, tc, ncols, &o, pkey, &pp, &components, &m.schema, &work);
+		nunits = pp.units;
+	}
+	else
+	{
+		cells = read_rows(lq, tc, ncols, &o, &unit_hash, &n);
+		/* user-level privacy: at most unit_rows rows per unit, grouped */
+		if (unit_hash)
+			cells = bound_units(tc, ncols, cells, unit_hash, &n, o.unit_rows, pkey,
+								&unit_start, &nunits);
+		pp.units = nunits;
+		preprocess(tc, ncols, cells, n, &o, pkey, &pp, &components);
+		if (o.mechanism == LV_MECH_CENTRAL)
+			dp_row_count(&o, &pp, n, pkey, &components);
+		build_schema(tc, ncols, &o, &m.schema);
+		encode_rows(tc, ncols, cells, n, &m.schema, &X, &T);
+	}
 	m.mechanism = o.mechanism;
 	m.passes = lv_mech_per_record(o.mechanism) ? o.passes : 0;
-	fit_model(&o, &pp, &m, X, T, n, unit_start, nunits, tkey, &res);
+	fit_model(&o, &pp, &m, X, T, n, unit_start, nunits, &work, tkey, &res);
 	blob = serialize_model(&m, &blob_len);
 
 	initStringInfo(&settings_json);

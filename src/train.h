@@ -7,6 +7,8 @@
  *   train_plan.c     the privacy plan, the DP row count, per-pass epsilons
  *   train_source.c   the query's columns and rows (SPI, as the caller), units
  *   train_domain.c   bounds and category lists (user, type or DP)
+ *   train_measure.c  marginals => 'aim': the domain and the candidates'
+ *                    counts, in two streaming passes (no row held)
  *   train_dpsgd.c    fit: DP-SGD (and the tree correction) or non-private
  *   train_aim.c      fit: select, measure, generate (marginals => 'aim')
  *   train_store.c    the catalog row, the row type, the ledger's sources
@@ -33,6 +35,7 @@
 #define LIPVAE_TREE_SELECT_SHARE 0.1  /* of the marginals' mu^2: the tree's selection */
 #define LIPVAE_MARGINAL_DRAWS 4096    /* prior draws that estimate the model's marginals */
 #define LIPVAE_AIM_MAX_CELLS 4096     /* marginals 'aim': largest measured table */
+#define LIPVAE_AIM_MAX_K 2            /* marginals 'aim': largest clique measured */
 #define LIPVAE_AIM_ROUND_STEPS 50     /* Adam steps after each round */
 #define LIPVAE_AIM_FINAL_STEPS 2000   /* Adam steps after the last round */
 #define LIPVAE_AIM_BATCH 1024         /* prior draws per Adam step */
@@ -160,7 +163,8 @@ typedef struct TrainColumn
 	int64 nonnull;
 	double eps_used;
 	double delta_used;
-	double noise_sd; /* the joint domain release's noise sd, or 0 */
+	double noise_sd;       /* the joint domain release's noise sd, or 0 */
+	double *domain_counts; /* aim: LV_DOMAIN_NBINS histogram counts, or NULL */
 } TrainColumn;
 
 /* json_num appends v as a JSON number (shortest exact form; NaN, inf as strings). */
@@ -170,8 +174,9 @@ void json_num(StringInfo s, double v);
  * preprocess fixes the bounds and category lists the user did not give
  * (train_domain.c): per column with pure-DP mechanisms, or, for marginals
  * => 'aim', with one joint discrete Gaussian release (lv_domain.h) whose
- * rho it records in pp->rho_domain. Sets pp->eps_pre and pp->delta_pre and
- * records every component in components (a JSON array).
+ * rho it records in pp->rho_domain (cells unused, NULL: the measure stage
+ * counted each column's domain_counts). Sets pp->eps_pre and pp->delta_pre
+ * and records every component in components (a JSON array).
  */
 void preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n,
 				TrainOptions *o, const uint8 *pkey, PrivacyPlan *pp,
@@ -179,6 +184,18 @@ void preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n,
 
 /* train.c */
 int interrupt_pending(void *arg);
+void build_schema(const TrainColumn *tc, int ncols, const TrainOptions *o, lv_schema *schema);
+
+/*
+ * measure_aim (train_measure.c) runs the domain stage and the measurement
+ * of marginals => 'aim': the domain's histograms and the row count from a
+ * first pass, then preprocess, the DP row count and the schema, then every
+ * candidate's counts in w from a second pass (or both from the held rows
+ * with unit => ..., grouped by bound_units: pp->units). Returns the rows.
+ */
+int64 measure_aim(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
+				  const uint8 *pkey, PrivacyPlan *pp, StringInfo components,
+				  lv_schema *schema, lv_aim_workload *w);
 
 /* train_store.c */
 void report_multiplicity(const LipvaeSources *src, double eps, double delta);
@@ -204,6 +221,9 @@ lv_cell *bound_units(TrainColumn *tc, int ncols, lv_cell *cells, uint64 *uh, int
 TrainColumn *describe_columns(TupleDesc desc, TrainOptions *o, int *ncols);
 lv_cell *read_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 				   uint64 **units, int64 *nrows);
+typedef void (*RowSink)(void *arg, lv_cell *rows, int64 n);
+int64 scan_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
+				bool first, RowSink sink, void *arg);
 
 /* train_dpsgd.c */
 void train_plain(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const float *X,
@@ -214,8 +234,8 @@ void train_dpsgd(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const float *X,
 				 double diameter, const uint8 *tkey, lv_train_result *res);
 
 /* train_aim.c */
-void train_aim(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const int32 *T,
-			   int64 n, const uint8 *tkey, lv_train_result *res);
+void train_aim(TrainOptions *o, PrivacyPlan *pp, lv_model *m,
+			   const lv_aim_workload *w, const uint8 *tkey, lv_train_result *res);
 void append_aim(StringInfo j, const PrivacyPlan *pp, const TrainColumn *tc);
 
 /* train_options.c */
@@ -224,4 +244,5 @@ void parse_options(FunctionCallInfo fcinfo, TrainOptions *o);
 
 /* train_domain.c */
 void apply_user_settings(TrainColumn *tc, int ncols, TrainOptions *o);
+void warn_clipped_share(TrainColumn *t, int64 out, int64 m);
 #endif

@@ -25,8 +25,8 @@
  * selection's quadruples (its score moves by 2).
  */
 void
-train_aim(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const int32 *T,
-		  int64 n, const uint8 *tkey, lv_train_result *res)
+train_aim(TrainOptions *o, PrivacyPlan *pp, lv_model *m,
+		  const lv_aim_workload *w, const uint8 *tkey, lv_train_result *res)
 {
 	double eps_avail = o->epsilon - pp->eps_pre;
 	double delta_avail = o->delta - pp->delta_pre;
@@ -49,7 +49,7 @@ train_aim(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const int32 *T,
 	c.rho = mu * mu / 2 * (1 - 1e-9) - pp->rho_domain; /* the domain's share is spent */
 	c.sens = o->unit ? o->unit_rows : 1;
 	c.n_hat = pp->n_hat;
-	c.max_k = 2;
+	c.max_k = LIPVAE_AIM_MAX_K;
 	c.max_cells = LIPVAE_AIM_MAX_CELLS;
 	c.latent = o->latent;
 	c.hidden = o->hidden;
@@ -62,7 +62,7 @@ train_aim(TrainOptions *o, PrivacyPlan *pp, lv_model *m, const int32 *T,
 	memcpy(c.key, tkey, LV_KEY_BYTES);
 	lipvae_check_noise(lv_aim_first_sd(&c, m->schema.ncols), "the marginals");
 	pp->aim = palloc0(sizeof(lv_aim_result));
-	rc = lv_model_fit_aim(m, T, n, &c, pp->aim);
+	rc = lv_model_fit_aim_counts(m, w, &c, pp->aim);
 	lipvae_core_error(rc, "fitting the model to the DP marginals");
 	m->lipschitz_certified = lv_model_certify(m);
 

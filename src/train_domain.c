@@ -208,9 +208,22 @@ budget_detail(const TrainColumn *t)
 }
 
 /*
- * warn_clipped tells the owner (who may read the data anyway) what share of
- * a column's values fall outside its DP bounds: a share, never a value.
+ * warn_clipped_share tells the owner (who may read the data anyway) what
+ * share of a column's m values, out of them outside its DP bounds: a
+ * share, never a value.
  */
+void
+warn_clipped_share(TrainColumn *t, int64 out, int64 m)
+{
+	if (m > 0 && out > 3 * m / 100) /* the quantiles clip 1% by design */
+		ereport(WARNING, (errmsg("the DP bounds of column \"%s\" clip %.0f%% of its values", t->col.name,
+								 100.0 * out / m),
+						  errdetail("Estimating bounds privately needs many rows per unit of epsilon; %s.",
+									budget_detail(t)),
+						  errhint("Give its public bounds: bounds => '{\"%s\": [low, high]}'.", t->col.name)));
+}
+
+/* warn_clipped counts the values outside the DP bounds and warns (above). */
 static void
 warn_clipped(TrainColumn *t, const double *vals, int64 m)
 {
@@ -220,12 +233,7 @@ warn_clipped(TrainColumn *t, const double *vals, int64 m)
 	for (i = 0; i < m; i++)
 		if (vals[i] < t->lo || vals[i] > t->hi)
 			out++;
-	if (m > 0 && out > 3 * m / 100) /* the quantiles clip 1% by design */
-		ereport(WARNING, (errmsg("the DP bounds of column \"%s\" clip %.0f%% of its values", t->col.name,
-								 100.0 * out / m),
-						  errdetail("Estimating bounds privately needs many rows per unit of epsilon; %s.",
-									budget_detail(t)),
-						  errhint("Give its public bounds: bounds => '{\"%s\": [low, high]}'.", t->col.name)));
+	warn_clipped_share(t, out, m);
 }
 
 /*
@@ -574,29 +582,23 @@ plan_joint(const TrainOptions *o, int nb, int nc, int r, PrivacyPlan *pp)
 	pp->delta_pre = delta_dom > 0 ? lv_round_up(delta_dom) : 0;
 }
 
-/* joint_bounds fixes a numeric column's bounds from its noisy bin counts. */
+/*
+ * joint_bounds fixes a numeric column's bounds from its noisy bin counts
+ * (the measure stage counted the histogram and warns of clipping).
+ */
 static void
-joint_bounds(TrainColumn *t, int i, const lv_cell *cells, int64 n, int ncols,
-			 const PrivacyPlan *pp, lv_stream *rng)
+joint_bounds(TrainColumn *t, const PrivacyPlan *pp, lv_stream *rng)
 {
-	double *counts = palloc0(sizeof(double) * LV_DOMAIN_NBINS);
 	double *noisy = palloc(sizeof(double) * LV_DOMAIN_NBINS);
-	int64 m,
-		r;
-	double *vals = column_values(t, i, cells, n, ncols, &m);
 
-	for (r = 0; r < m; r++)
-		if (lv_domain_bin(vals[r]) >= 0)
-			counts[lv_domain_bin(vals[r])] += 1;
-	lipvae_core_error(lv_domain_noise(rng, pp->domain_sd, counts, LV_DOMAIN_NBINS, noisy),
+	Assert(t->domain_counts != NULL);
+	lipvae_core_error(lv_domain_noise(rng, pp->domain_sd, t->domain_counts, LV_DOMAIN_NBINS, noisy),
 					  "drawing the domain's noisy counts");
 	t->bounds_source = "dp";
 	t->noise_sd = pp->domain_sd;
 	if (lv_domain_bounds(noisy, pp->domain_sd, t->integer, &t->lo, &t->hi) != 0)
 		no_bounds_error(t);
-	finish_bounds(t, vals, m, true);
-	pfree(vals);
-	pfree(counts);
+	finish_bounds(t, NULL, 0, false);
 	pfree(noisy);
 }
 
@@ -711,7 +713,7 @@ preprocess(TrainColumn *tc, int ncols, lv_cell *cells, int64 n, TrainOptions *o,
 		CHECK_FOR_INTERRUPTS();
 		lv_stream_init(&rng, pkey, LV_DOMAIN_PREPROCESS, (uint64) i);
 		if (joint && needs_bounds(t))
-			joint_bounds(t, i, cells, n, ncols, pp, &rng);
+			joint_bounds(t, pp, &rng);
 		else if (joint && needs_categories(t))
 			joint_categories(t, pp, &rng);
 		else

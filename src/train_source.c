@@ -366,9 +366,178 @@ raw_category(TrainColumn *t, char *s)
 	return e->id;
 }
 
+/* raw_lookup returns the raw id of a text value seen before, or -1. */
+static int
+raw_lookup(TrainColumn *t, char *s)
+{
+	CatEntry *e = hash_search(t->raw, &s, HASH_FIND, NULL);
+
+	return e ? e->id : -1;
+}
+
+/* unit_hash returns a 64-bit hash of the unit column's text form. */
+static uint64
+unit_hash(HeapTuple tup, TupleDesc desc, const TrainOptions *o, Oid unit_out)
+{
+	bool isnull;
+	Datum v = SPI_getbinval(tup, desc, o->unit_att + 1, &isnull);
+	char *s;
+	uint64 h;
+
+	if (isnull)
+		ereport(ERROR, (errcode(ERRCODE_NOT_NULL_VIOLATION),
+						errmsg("unit column \"%s\" contains NULL", o->unit),
+						errhint("Every row must name its unit (person); filter or coalesce NULLs in the query.")));
+	/* a 64-bit hash of the text form: a collision merges two units */
+	s = OidOutputFunctionCall(unit_out, v);
+	h = hash_bytes_extended((const unsigned char *) s, strlen(s), 0x6c697076u);
+	pfree(s);
+	return h;
+}
+
+/*
+ * value_cell converts one non-NULL value of column t into *cell: a number,
+ * a boolean or enum index, or a text value's raw id (lookup: only labels
+ * the first pass saw, -1 for a new one; else added and counted).
+ */
+static void
+value_cell(TrainColumn *t, Datum v, bool lookup, lv_cell *cell)
+{
+	switch (t->col.tclass)
+	{
+		case LVT_BOOL:
+			cell->cat = DatumGetBool(v) ? 1 : 0;
+			break;
+		case LVT_ENUM:
+		{
+			Oid eo = DatumGetObjectId(v);
+			int c;
+
+			for (c = 0; c < t->col.ncat; c++)
+				if (t->enum_oids[c] == eo)
+					break;
+			if (c == t->col.ncat)
+				elog(ERROR, "lipvae: enum value of column \"%s\" not found", t->col.name);
+			cell->cat = c;
+		}
+		break;
+		case LVT_TEXT:
+		{
+			char *s = TextDatumGetCString(v);
+
+			/* char(n): trailing blanks are padding, not part of the label */
+			if (t->col.typid == BPCHAROID)
+				s[bpchartruelen(s, strlen(s))] = '\0';
+			cell->cat = lookup ? raw_lookup(t, s) : raw_category(t, s);
+			pfree(s);
+		}
+		break;
+		default:
+			cell->value = lipvae_datum_to_double(v, t->col.tclass, t->col.name);
+	}
+}
+
+/*
+ * tuple_cells converts one row of the query into its ncols cells (the
+ * unit column and dropped attributes skipped); counts non-NULL values
+ * unless lookup (a later pass over rows already counted).
+ */
+static void
+tuple_cells(HeapTuple tup, TupleDesc desc, TrainColumn *tc, int ncols,
+			const TrainOptions *o, bool lookup, lv_cell *row)
+{
+	int att = 0,
+		i;
+
+	for (i = 0; i < ncols; i++)
+	{
+		TrainColumn *t = &tc[i];
+		bool isnull;
+		Datum v;
+
+		while (TupleDescAttr(desc, att)->attisdropped || att == o->unit_att)
+			att++;
+		v = SPI_getbinval(tup, desc, att + 1, &isnull);
+		att++;
+		row[i].value = 0;
+		row[i].cat = 0;
+		row[i].isnull = isnull;
+		if (isnull)
+		{
+			if (t->not_null)
+				ereport(ERROR, (errcode(ERRCODE_NOT_NULL_VIOLATION),
+								errmsg("column \"%s\" was declared not_null but contains NULL",
+									   t->col.name),
+								errhint("Remove it from not_null, or filter NULLs in the query.")));
+			continue;
+		}
+		if (!lookup)
+			t->nonnull++;
+		value_cell(t, v, lookup, &row[i]);
+	}
+}
+
+/* check_rows refuses a training set of fewer than two rows or an all-NULL column. */
+static void
+check_rows(const TrainColumn *tc, int ncols, int64 n)
+{
+	int i;
+
+	if (n == 0)
+		ereport(ERROR, (errcode(ERRCODE_NO_DATA),
+						errmsg("the training query returned no rows"),
+						errhint("A model needs training rows; check the query's WHERE clause.")));
+	if (n < 2)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("the training query returned only one row"),
+						errhint("Train on at least two rows; a useful model needs thousands.")));
+	for (i = 0; i < ncols; i++)
+		if (tc[i].nonnull == 0)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							errmsg("column \"%s\" is NULL in every row", tc[i].col.name),
+							errhint("Leave the column out of the query.")));
+}
+
+/* too_many_rows refuses rows above lipvae.max_training_rows, by mechanism. */
+static void
+too_many_rows(const TrainOptions *o)
+{
+	if (lv_mech_per_record(o->mechanism))
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						errmsg("the training query returns more than %d rows", lipvae_max_training_rows),
+						errdetail("A per-record model stores one latent vector per training row."),
+						errhint("Sample rows in the query (TABLESAMPLE, LIMIT) or raise lipvae.max_training_rows.")));
+	if (o->marginals_aim)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						errmsg("the training query returns more than %d rows", lipvae_max_training_rows),
+						errdetail("With unit => the rows are held in memory to group them by unit; without it marginals => 'aim' reads them in a stream and has no such limit."),
+						errhint("Sample units in the query, or raise lipvae.max_training_rows.")));
+	ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					errmsg("the training query returns more than %d rows", lipvae_max_training_rows),
+					errdetail("This training holds every row in memory; marginals => 'aim' without unit => reads them in a stream and has no such limit."),
+					errhint("Use marginals => 'aim', sample rows in the query (TABLESAMPLE, LIMIT), or raise lipvae.max_training_rows.")));
+}
+
+/* grow_rows makes room for need rows of cells (and unit hashes). */
+static void
+grow_rows(const TrainOptions *o, lv_cell **cells, uint64 **uh, int64 *cap, int64 need, int ncols)
+{
+	if (need > lipvae_max_training_rows)
+		too_many_rows(o);
+	while (need > *cap)
+	{
+		*cap *= 2;
+		lipvae_check_memory(sizeof(lv_cell) * *cap * ncols);
+		*cells = repalloc_huge(*cells, sizeof(lv_cell) * *cap * ncols);
+		if (*uh)
+			*uh = repalloc_huge(*uh, sizeof(uint64) * *cap);
+	}
+}
+
 /*
  * read_rows runs the checked plan of the query as the caller and converts
- * every value into a cell (numbers, raw category ids, NULL flags).
+ * every value into a cell (numbers, raw category ids, NULL flags), holding
+ * every row (and with unit => its unit's hash in *units).
  */
 lv_cell *
 read_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
@@ -378,7 +547,6 @@ read_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 		  cap = 1024;
 	lv_cell *cells = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(lv_cell) * cap * ncols);
 	MemoryContext cxt = CurrentMemoryContext;
-	int i;
 	uint64 *uh = NULL;
 	Oid unit_out = InvalidOid;
 
@@ -399,117 +567,55 @@ read_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 		if (nt == 0)
 			break;
 		MemoryContextSwitchTo(cxt);
-		if (n + (int64) nt > lipvae_max_training_rows)
-			ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-							errmsg("the training query returns more than %d rows", lipvae_max_training_rows),
-							errdetail("A per-record model stores one latent vector per training row."),
-							errhint("Sample rows in the query (TABLESAMPLE, LIMIT) or raise lipvae.max_training_rows.")));
-		while (n + (int64) nt > cap)
+		grow_rows(o, &cells, &uh, &cap, n + (int64) nt, ncols);
+		for (k = 0; k < nt; k++, n++)
 		{
-			cap *= 2;
-			lipvae_check_memory(sizeof(lv_cell) * cap * ncols);
-			cells = repalloc_huge(cells, sizeof(lv_cell) * cap * ncols);
 			if (uh)
-				uh = repalloc_huge(uh, sizeof(uint64) * cap);
-		}
-		for (k = 0; k < nt; k++)
-		{
-			HeapTuple tup = tups[k];
-			TupleDesc desc = lq->desc;
-			lv_cell *row = &cells[n * ncols];
-			int att = 0;
-
-			if (uh)
-			{
-				bool isnull;
-				Datum v = SPI_getbinval(tup, desc, o->unit_att + 1, &isnull);
-				char *s;
-
-				if (isnull)
-					ereport(ERROR, (errcode(ERRCODE_NOT_NULL_VIOLATION),
-									errmsg("unit column \"%s\" contains NULL", o->unit),
-									errhint("Every row must name its unit (person); filter or coalesce NULLs in the query.")));
-				/* a 64-bit hash of the text form: a collision merges two units */
-				s = OidOutputFunctionCall(unit_out, v);
-				uh[n] = hash_bytes_extended((const unsigned char *) s, strlen(s), 0x6c697076u);
-				pfree(s);
-			}
-			for (i = 0; i < ncols; i++)
-			{
-				TrainColumn *t = &tc[i];
-				bool isnull;
-				Datum v;
-
-				while (TupleDescAttr(desc, att)->attisdropped || att == o->unit_att)
-					att++;
-				v = SPI_getbinval(tup, desc, att + 1, &isnull);
-				att++;
-				row[i].value = 0;
-				row[i].cat = 0;
-				row[i].isnull = isnull;
-				if (isnull)
-				{
-					if (t->not_null)
-						ereport(ERROR, (errcode(ERRCODE_NOT_NULL_VIOLATION),
-										errmsg("column \"%s\" was declared not_null but contains NULL",
-											   t->col.name),
-										errhint("Remove it from not_null, or filter NULLs in the query.")));
-					continue;
-				}
-				t->nonnull++;
-				switch (t->col.tclass)
-				{
-					case LVT_BOOL:
-						row[i].cat = DatumGetBool(v) ? 1 : 0;
-						break;
-					case LVT_ENUM:
-					{
-						Oid eo = DatumGetObjectId(v);
-						int c;
-
-						for (c = 0; c < t->col.ncat; c++)
-							if (t->enum_oids[c] == eo)
-								break;
-						if (c == t->col.ncat)
-							elog(ERROR, "lipvae: enum value of column \"%s\" not found", t->col.name);
-						row[i].cat = c;
-					}
-					break;
-					case LVT_TEXT:
-					{
-						char *s = TextDatumGetCString(v);
-
-						/* char(n): trailing blanks are padding, not part of the label */
-						if (t->col.typid == BPCHAROID)
-							s[bpchartruelen(s, strlen(s))] = '\0';
-						row[i].cat = raw_category(t, s);
-						pfree(s);
-					}
-					break;
-					default:
-						row[i].value = lipvae_datum_to_double(v, t->col.tclass, t->col.name);
-				}
-			}
-			n++;
+				uh[n] = unit_hash(tups[k], lq->desc, o, unit_out);
+			tuple_cells(tups[k], lq->desc, tc, ncols, o, false, &cells[n * ncols]);
 		}
 	}
 	lipvae_query_close(lq);
 	MemoryContextSwitchTo(cxt);
-
-	if (n == 0)
-		ereport(ERROR, (errcode(ERRCODE_NO_DATA),
-						errmsg("the training query returned no rows"),
-						errhint("A model needs training rows; check the query's WHERE clause.")));
-	if (n < 2)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("the training query returned only one row"),
-						errhint("Train on at least two rows; a useful model needs thousands.")));
-	for (i = 0; i < ncols; i++)
-		if (tc[i].nonnull == 0)
-			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							errmsg("column \"%s\" is NULL in every row", tc[i].col.name),
-							errhint("Leave the column out of the query.")));
+	check_rows(tc, ncols, n);
 	*nrows = n;
 	*units = uh;
 	return cells;
+}
+
+/*
+ * scan_rows runs the checked plan of the query once more as the caller and
+ * hands its rows to sink a batch of at most FETCH_BATCH at a time, never
+ * holding more (first: counts values and labels, and checks the row count;
+ * later passes look labels up). Returns how many rows it read.
+ */
+int64
+scan_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
+		  bool first, RowSink sink, void *arg)
+{
+	lv_cell *cells = palloc(sizeof(lv_cell) * FETCH_BATCH * ncols);
+	MemoryContext cxt = CurrentMemoryContext;
+	int64 n = 0;
+
+	lipvae_query_open(lq);
+	for (;;)
+	{
+		uint64 k;
+		HeapTuple *tups;
+		uint64 nt = lipvae_query_fetch(lq, FETCH_BATCH, &tups);
+
+		if (nt == 0)
+			break;
+		MemoryContextSwitchTo(cxt);
+		for (k = 0; k < nt; k++)
+			tuple_cells(tups[k], lq->desc, tc, ncols, o, !first, &cells[k * ncols]);
+		sink(arg, cells, (int64) nt);
+		n += (int64) nt;
+	}
+	lipvae_query_close(lq);
+	MemoryContextSwitchTo(cxt);
+	if (first)
+		check_rows(tc, ncols, n);
+	pfree(cells);
+	return n;
 }

@@ -256,6 +256,63 @@ indep_tvd(const lv_schema *s, const int32_t *T, int n)
 }
 
 /*
+ * test_workload_batches: counting the rows in uneven batches gives every
+ * candidate the counts of one pass, and the fit on those counts is the fit
+ * on the rows (same measurements, same decoder); a workload of another
+ * schema is refused.
+ */
+static void
+test_workload_batches(void **state)
+{
+	int n = 1500;
+	int32_t *T = lv_alloc(sizeof(int32_t) * 3 * n);
+	lv_model a,
+		b;
+	lv_aim_workload w;
+	lv_aim_config c;
+	lv_aim_result ra,
+		rb;
+	int64_t done = 0,
+			step = 1;
+
+	dependent_rows(T, n);
+	make_model(&a, 9);
+	make_model(&b, 9);
+	base_config(&c, 1.0);
+	assert_int_equal(lv_aim_workload_init(&w, &b.schema, c.max_k, c.max_cells), LV_OK);
+	while (done < n)
+	{
+		int64_t nb = done + step > n ? n - done : step;
+
+		assert_int_equal(lv_aim_workload_add(&w, T + done * 3, nb, NULL, NULL), LV_OK);
+		done += nb;
+		step = step * 3 + 1;
+	}
+	assert_int_equal(w.rows, n);
+	for (int i = 0; i < w.ncand; i++)
+	{
+		double *one = lv_alloc(sizeof(double) * (size_t) w.cand[i].cells);
+
+		lv_clique_counts(&b.schema, &w.cand[i], T, n, one);
+		assert_memory_equal(one, w.cnt + w.at[i], sizeof(double) * (size_t) w.cand[i].cells);
+		lv_free(one);
+	}
+	assert_int_equal(lv_model_fit_aim(&a, T, n, &c, &ra), LV_OK);
+	assert_int_equal(lv_model_fit_aim_counts(&b, &w, &c, &rb), LV_OK);
+	assert_int_equal(ra.nmeasured, rb.nmeasured);
+	for (int i = 0; i < ra.nmeasured; i++)
+		assert_memory_equal(ra.ms[i].y, rb.ms[i].y, sizeof(double) * (size_t) ra.ms[i].q.cells);
+	assert_true(ra.final_loss == rb.final_loss);
+	assert_int_equal(lv_model_fit_aim_counts(&a, &w, &c, &rb), LV_ERR_ARG); /* b's schema */
+	lv_aim_result_free(&ra);
+	lv_aim_result_free(&rb);
+	lv_aim_workload_free(&w);
+	lv_model_free(&a);
+	lv_model_free(&b);
+	lv_free(T);
+}
+
+/*
  * test_aim_budget_and_fit: the loop spends at most rho (recomputed from the
  * steps it returns), measures every column first, and at a large budget
  * its decoder reproduces a dependent pair (TVD well below independence's).
@@ -452,6 +509,7 @@ main(void)
 		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_clique_grad),
 		cmocka_unit_test(test_heads_backward),
+		cmocka_unit_test(test_workload_batches),
 		cmocka_unit_test(test_aim_budget_and_fit),
 		cmocka_unit_test(test_interrupt),
 		cmocka_unit_test(test_error_bounds),

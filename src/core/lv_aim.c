@@ -24,15 +24,10 @@
 typedef struct lv_aim_state
 {
 	const lv_schema *s;
-	int ncand;
-	lv_clique *cand;
-	double *weight; /* w_r */
-	int64_t *at;    /* each candidate's counts in cnt */
-	double *cnt;
-	double *P;    /* LV_AIM_POOL x o probabilities of the current decoder */
-	double *mu;   /* scratch: a candidate's model marginal (max cells) */
-	double *work; /* scratch: max cells */
-	int64_t max_cells;
+	const lv_aim_workload *w; /* the candidates and the data's counts */
+	double *P;                /* LV_AIM_POOL x o probabilities of the current decoder */
+	double *mu;               /* scratch: a candidate's model marginal (max cells) */
+	double *work;             /* scratch: max cells */
 	lv_measurement *ms;
 	int nm,
 		cap;
@@ -91,81 +86,119 @@ lv_aim_result_free(lv_aim_result *res)
 
 /* lv_aim_add_candidate appends the clique of cols if its table fits. */
 static void
-lv_aim_add_candidate(lv_aim_state *st, int k, const int *cols, int64_t max_cells)
+lv_aim_add_candidate(lv_aim_workload *w, int k, const int *cols, int64_t max_cells)
 {
 	lv_clique q;
 	int a,
 		b,
 		i;
-	double w = 0.0;
+	double wt = 0.0;
 
-	if (lv_clique_make(st->s, k, cols, &q) != LV_OK || q.cells > max_cells)
+	if (lv_clique_make(w->s, k, cols, &q) != LV_OK || q.cells > max_cells)
 		return;
 	/* workload: every pair; w_r = sum over pairs of |r n W| */
-	for (a = 0; a < st->s->ncols; a++)
-		for (b = a + 1; b < st->s->ncols; b++)
+	for (a = 0; a < w->s->ncols; a++)
+		for (b = a + 1; b < w->s->ncols; b++)
 			for (i = 0; i < k; i++)
-				w += (cols[i] == a) + (cols[i] == b);
-	st->cand[st->ncand] = q;
-	st->weight[st->ncand] = w > 0 ? w : 1.0;
-	st->ncand++;
+				wt += (cols[i] == a) + (cols[i] == b);
+	w->cand[w->ncand] = q;
+	w->weight[w->ncand] = wt > 0 ? wt : 1.0;
+	w->ncand++;
 }
 
-/* lv_aim_candidates lists the candidates and counts the data in each. */
-static int
-lv_aim_candidates(lv_aim_state *st, const lv_aim_config *cfg, const int32_t *T,
-				  int64_t n)
+/* lv_aim_list_candidates lists every column, pair and (max_k 3) triple that fits. */
+static void
+lv_aim_list_candidates(lv_aim_workload *w, int max_k, int64_t max_cells)
 {
-	int d = st->s->ncols;
-	int64_t most = d + (int64_t) d * (d - 1) / 2 +
-				   (cfg->max_k >= 3 ? (int64_t) d * (d - 1) * (d - 2) / 6 : 0);
-	int64_t total = 0;
+	int d = w->s->ncols;
 	int a,
 		b,
-		c,
-		i;
+		c;
 
-	st->cand = lv_alloc(sizeof(lv_clique) * (size_t) most);
-	st->weight = lv_alloc(sizeof(double) * (size_t) most);
-	st->at = lv_alloc(sizeof(int64_t) * (size_t) (most + 1));
-	if (st->cand == NULL || st->weight == NULL || st->at == NULL)
-		return LV_ERR_NOMEM;
 	for (a = 0; a < d; a++)
 	{
 		int one[1] = {a};
 
-		lv_aim_add_candidate(st, 1, one, INT64_MAX);
+		lv_aim_add_candidate(w, 1, one, INT64_MAX);
 		for (b = a + 1; b < d; b++)
 		{
 			int two[2] = {a, b};
 
-			lv_aim_add_candidate(st, 2, two, cfg->max_cells);
-			for (c = b + 1; cfg->max_k >= 3 && c < d; c++)
+			lv_aim_add_candidate(w, 2, two, max_cells);
+			for (c = b + 1; max_k >= 3 && c < d; c++)
 			{
 				int three[3] = {a, b, c};
 
-				lv_aim_add_candidate(st, 3, three, cfg->max_cells);
+				lv_aim_add_candidate(w, 3, three, max_cells);
 			}
 		}
 	}
-	for (i = 0; i < st->ncand; i++)
-	{
-		st->at[i] = total;
-		total += st->cand[i].cells;
-		if (st->cand[i].cells > st->max_cells)
-			st->max_cells = st->cand[i].cells;
-	}
-	st->at[st->ncand] = total;
-	st->cnt = lv_alloc(sizeof(double) * (size_t) total);
-	if (st->cnt == NULL)
+}
+
+/* lv_aim_workload_init lists the candidates, with zero counts (lv_aim.h). */
+int
+lv_aim_workload_init(lv_aim_workload *w, const lv_schema *s, int max_k,
+					 int64_t max_cells)
+{
+	int64_t d = s ? s->ncols : 0;
+	int64_t most = d + d * (d - 1) / 2 + (max_k >= 3 ? d * (d - 1) * (d - 2) / 6 : 0);
+	int i;
+
+	memset(w, 0, sizeof(*w));
+	if (s == NULL || d < 1 || max_k < 1 || max_k > LV_CLIQUE_MAX)
+		return LV_ERR_ARG;
+	w->s = s;
+	w->cand = lv_alloc(sizeof(lv_clique) * (size_t) most);
+	w->weight = lv_alloc(sizeof(double) * (size_t) most);
+	w->at = lv_alloc(sizeof(int64_t) * (size_t) (most + 1));
+	if (w->cand == NULL || w->weight == NULL || w->at == NULL)
 		return LV_ERR_NOMEM;
-	for (i = 0; i < st->ncand; i++)
+	lv_aim_list_candidates(w, max_k, max_cells);
+	for (i = 0; i < w->ncand; i++)
 	{
-		if (lv_aim_stop(st))
-			return LV_ERR_INTERRUPTED;
-		lv_clique_counts(st->s, &st->cand[i], T, n, st->cnt + st->at[i]);
+		w->at[i] = w->total;
+		w->total += w->cand[i].cells;
+		if (w->cand[i].cells > w->max_cells)
+			w->max_cells = w->cand[i].cells;
 	}
+	w->at[w->ncand] = w->total;
+	w->cnt = lv_alloc(sizeof(double) * (size_t) w->total);
+	if (w->cnt == NULL)
+		return LV_ERR_NOMEM;
+	memset(w->cnt, 0, sizeof(double) * (size_t) w->total);
 	return LV_OK;
+}
+
+/* lv_aim_workload_add counts n more encoded rows in every candidate (lv_aim.h). */
+int
+lv_aim_workload_add(lv_aim_workload *w, const int32_t *T, int64_t n,
+					int (*interrupted)(void *arg), void *arg)
+{
+	int i;
+
+	if (w == NULL || w->cnt == NULL || (T == NULL && n > 0) || n < 0)
+		return LV_ERR_ARG;
+	for (i = 0; i < w->ncand; i++)
+	{
+		if (interrupted != NULL && (i & 63) == 0 && interrupted(arg))
+			return LV_ERR_INTERRUPTED;
+		lv_clique_add_counts(w->s, &w->cand[i], T, n, w->cnt + w->at[i]);
+	}
+	w->rows += n;
+	return LV_OK;
+}
+
+/* lv_aim_workload_free releases what w owns (lv_aim.h). */
+void
+lv_aim_workload_free(lv_aim_workload *w)
+{
+	if (w == NULL)
+		return;
+	lv_free(w->cand);
+	lv_free(w->weight);
+	lv_free(w->at);
+	lv_free(w->cnt);
+	memset(w, 0, sizeof(*w));
 }
 
 /*
@@ -178,7 +211,7 @@ lv_aim_measure(lv_aim_state *st, int i, double sd, double eps_select,
 			   double n_hat)
 {
 	lv_measurement *m;
-	int64_t cells = st->cand[i].cells;
+	int64_t cells = st->w->cand[i].cells;
 	int rc;
 
 	if (st->nm == st->cap)
@@ -195,7 +228,7 @@ lv_aim_measure(lv_aim_state *st, int i, double sd, double eps_select,
 		st->cap = cap;
 	}
 	m = &st->ms[st->nm];
-	m->q = st->cand[i];
+	m->q = st->w->cand[i];
 	m->sd = sd;
 	m->eps_select = eps_select;
 	m->y = lv_alloc(sizeof(double) * (size_t) cells);
@@ -204,7 +237,7 @@ lv_aim_measure(lv_aim_state *st, int i, double sd, double eps_select,
 	st->nm++;
 	if (m->y == NULL || m->raw == NULL)
 		return LV_ERR_NOMEM;
-	memcpy(st->work, st->cnt + st->at[i], sizeof(double) * (size_t) cells);
+	memcpy(st->work, st->w->cnt + st->w->at[i], sizeof(double) * (size_t) cells);
 	rc = lv_marginal_noise(st->work, (int) cells, sd, &st->noise);
 	if (rc != LV_OK)
 		return rc;
@@ -238,14 +271,14 @@ static double
 lv_aim_error(lv_aim_state *st, int i, double n_hat)
 {
 	int off[LV_MAX_COLUMNS];
-	const double *c = st->cnt + st->at[i];
+	const double *c = st->w->cnt + st->w->at[i];
 	double l1 = 0.0;
 	int64_t j;
 
 	lv_slot_offsets(st->s, off);
-	lv_clique_expect(&st->cand[i], st->P, LV_AIM_POOL,
+	lv_clique_expect(&st->w->cand[i], st->P, LV_AIM_POOL,
 					 lv_schema_output_dim(st->s), off, st->mu);
-	for (j = 0; j < st->cand[i].cells; j++)
+	for (j = 0; j < st->w->cand[i].cells; j++)
 		l1 += fabs(c[j] - n_hat * st->mu[j]);
 	return l1;
 }
@@ -267,11 +300,11 @@ lv_aim_select(lv_aim_state *st, double eps, double sd, double sens,
 		   u;
 	int i;
 
-	*pick = st->ncand - 1;
-	score = lv_alloc(sizeof(double) * (size_t) st->ncand);
+	*pick = st->w->ncand - 1;
+	score = lv_alloc(sizeof(double) * (size_t) st->w->ncand);
 	if (score == NULL)
 		return LV_ERR_NOMEM;
-	for (i = 0; i < st->ncand; i++)
+	for (i = 0; i < st->w->ncand; i++)
 	{
 		double err;
 
@@ -282,17 +315,17 @@ lv_aim_select(lv_aim_state *st, double eps, double sd, double sens,
 		}
 		err = lv_aim_error(st, i, n_hat);
 
-		score[i] = st->weight[i] * (err - sqrt(2.0 / M_PI) * sd * st->cand[i].cells);
-		wmax = fmax(wmax, st->weight[i]);
+		score[i] = st->w->weight[i] * (err - sqrt(2.0 / M_PI) * sd * st->w->cand[i].cells);
+		wmax = fmax(wmax, st->w->weight[i]);
 		mx = fmax(mx, score[i]);
 	}
-	for (i = 0; i < st->ncand; i++)
+	for (i = 0; i < st->w->ncand; i++)
 	{
 		score[i] = exp(eps * (score[i] - mx) / (2.0 * sens * wmax));
 		sum += score[i];
 	}
 	u = lv_stream_uniform(rng) * sum;
-	for (i = 0; i < st->ncand; i++)
+	for (i = 0; i < st->w->ncand; i++)
 	{
 		acc += score[i];
 		if (u < acc)
@@ -345,10 +378,6 @@ lv_aim_fit(lv_model *m, lv_aim_state *st, const lv_aim_config *cfg, int steps,
 static void
 lv_aim_free_state(lv_aim_state *st)
 {
-	lv_free(st->cand);
-	lv_free(st->weight);
-	lv_free(st->at);
-	lv_free(st->cnt);
 	lv_free(st->P);
 	lv_free(st->mu);
 	lv_free(st->work);
@@ -362,8 +391,8 @@ lv_aim_start(lv_model *m, lv_aim_state *st, const lv_aim_config *cfg,
 	int i,
 		rc = LV_OK;
 
-	for (i = 0; i < st->ncand && rc == LV_OK; i++)
-		if (st->cand[i].k == 1)
+	for (i = 0; i < st->w->ncand && rc == LV_OK; i++)
+		if (st->w->cand[i].k == 1)
 			rc = lv_aim_measure(st, i, sd, 0.0, cfg->n_hat);
 	if (rc == LV_OK)
 		rc = lv_aim_fit(m, st, cfg, cfg->fit.steps, 0, NULL);
@@ -406,19 +435,19 @@ lv_aim_rounds(lv_model *m, lv_aim_state *st, const lv_aim_config *cfg,
 			(rc = lv_aim_select(st, eps, sd, sens, cfg->n_hat, &rng, &i)) != LV_OK)
 			break;
 		(void) lv_aim_error(st, i, cfg->n_hat); /* st->mu: the old marginal */
-		old = lv_alloc(sizeof(double) * (size_t) st->cand[i].cells);
+		old = lv_alloc(sizeof(double) * (size_t) st->w->cand[i].cells);
 		if (old == NULL)
 			return LV_ERR_NOMEM;
-		memcpy(old, st->mu, sizeof(double) * (size_t) st->cand[i].cells);
+		memcpy(old, st->mu, sizeof(double) * (size_t) st->w->cand[i].cells);
 		if ((rc = lv_aim_measure(st, i, sd, eps, cfg->n_hat)) == LV_OK &&
 			(rc = lv_aim_fit(m, st, cfg, cfg->fit.steps, round, NULL)) == LV_OK &&
 			(rc = lv_aim_pool(st, m, cfg->key, LV_AIM_POOL_STREAM + ((uint64_t) round << 32))) == LV_OK)
 		{
 			(void) lv_aim_error(st, i, cfg->n_hat);
 			moved = 0.0;
-			for (j = 0; j < st->cand[i].cells; j++)
+			for (j = 0; j < st->w->cand[i].cells; j++)
 				moved += fabs(cfg->n_hat * (st->mu[j] - old[j]));
-			if (moved <= sqrt(2.0 / M_PI) * sd * st->cand[i].cells)
+			if (moved <= sqrt(2.0 / M_PI) * sd * st->w->cand[i].cells)
 			{
 				sd /= 2.0;
 				eps *= 2.0;
@@ -493,10 +522,35 @@ lv_aim_tvd_bound(double sd, int64_t cells, double fit_l1, double n_hat,
 	return fmin(1.0, lv_round_up((noise + fit_l1 + mc * n_hat + cnt) / (2.0 * (n_hat - cnt))));
 }
 
-/* lv_model_fit_aim runs select-measure-generate (lv_aim.h). */
+/* lv_aim_bad_config says whether cfg or m cannot run the loop. */
+static int
+lv_aim_bad_config(const lv_model *m, const lv_aim_config *cfg)
+{
+	return m == NULL || cfg == NULL || !(cfg->rho > 0) || !(cfg->sens >= 1) ||
+		   !(cfg->n_hat > 0) || cfg->max_k < 1 || cfg->max_k > LV_CLIQUE_MAX ||
+		   cfg->latent < 1 || cfg->hidden < 1 || m->schema.ncols < 1;
+}
+
+/* lv_aim_collect moves the measurements into res and adds up their rho. */
+static void
+lv_aim_collect(lv_aim_state *st, const lv_aim_config *cfg, lv_aim_result *res)
+{
+	int i;
+
+	res->ms = st->ms;
+	res->nmeasured = st->nm;
+	res->candidates = st->w->ncand;
+	for (i = 0; i < st->nm; i++)
+	{
+		res->rho_measure += cfg->sens * cfg->sens / (2.0 * st->ms[i].sd * st->ms[i].sd);
+		res->rho_select += st->ms[i].eps_select * st->ms[i].eps_select / 8.0;
+	}
+}
+
+/* lv_model_fit_aim_counts runs select-measure-generate on w (lv_aim.h). */
 int
-lv_model_fit_aim(lv_model *m, const int32_t *T, int64_t n,
-				 const lv_aim_config *cfg, lv_aim_result *res)
+lv_model_fit_aim_counts(lv_model *m, const lv_aim_workload *w,
+						const lv_aim_config *cfg, lv_aim_result *res)
 {
 	lv_aim_state st;
 	int d,
@@ -505,14 +559,13 @@ lv_model_fit_aim(lv_model *m, const int32_t *T, int64_t n,
 	double sd,
 		eps;
 
-	if (m == NULL || T == NULL || n < 0 || cfg == NULL || res == NULL ||
-		!(cfg->rho > 0) || !(cfg->sens >= 1) || !(cfg->n_hat > 0) ||
-		cfg->max_k < 1 || cfg->max_k > LV_CLIQUE_MAX || cfg->latent < 1 ||
-		cfg->hidden < 1 || m->schema.ncols < 1)
+	if (lv_aim_bad_config(m, cfg) || res == NULL || w == NULL || w->s != &m->schema ||
+		w->cnt == NULL)
 		return LV_ERR_ARG;
 	memset(res, 0, sizeof(*res));
 	memset(&st, 0, sizeof(st));
 	st.s = &m->schema;
+	st.w = w;
 	st.interrupted = cfg->fit.interrupted;
 	st.arg = cfg->fit.arg;
 	d = m->schema.ncols;
@@ -526,12 +579,10 @@ lv_model_fit_aim(lv_model *m, const int32_t *T, int64_t n,
 
 	rc = lv_aim_networks(m, cfg);
 	if (rc == LV_OK)
-		rc = lv_aim_candidates(&st, cfg, T, n);
-	if (rc == LV_OK)
 	{
 		st.P = lv_alloc(sizeof(double) * LV_AIM_POOL * (size_t) lv_schema_output_dim(st.s));
-		st.mu = lv_alloc(sizeof(double) * (size_t) st.max_cells);
-		st.work = lv_alloc(sizeof(double) * (size_t) st.max_cells);
+		st.mu = lv_alloc(sizeof(double) * (size_t) w->max_cells);
+		st.work = lv_alloc(sizeof(double) * (size_t) w->max_cells);
 		if (st.P == NULL || st.mu == NULL || st.work == NULL)
 			rc = LV_ERR_NOMEM;
 	}
@@ -543,18 +594,31 @@ lv_model_fit_aim(lv_model *m, const int32_t *T, int64_t n,
 		rc = lv_aim_fit(m, &st, cfg, cfg->final_steps, rounds + 1, &res->final_loss);
 	if (rc == LV_OK)
 		rc = lv_aim_residuals(m, &st, cfg);
-	res->ms = st.ms;
-	res->nmeasured = st.nm;
-	res->candidates = st.ncand;
-	for (d = 0; d < st.nm; d++)
-	{
-		res->rho_measure += cfg->sens * cfg->sens / (2.0 * st.ms[d].sd * st.ms[d].sd);
-		res->rho_select += st.ms[d].eps_select * st.ms[d].eps_select / 8.0;
-	}
+	lv_aim_collect(&st, cfg, res);
 	lv_aim_free_state(&st);
 	if (rc == LV_OK && !(lv_aim_rho(res->ms, res->nmeasured, cfg->sens) <= cfg->rho))
 		rc = LV_ERR_NUMERIC;
 	if (rc != LV_OK)
 		lv_aim_result_free(res);
+	return rc;
+}
+
+/* lv_model_fit_aim counts the n targets T, then fits (lv_aim.h). */
+int
+lv_model_fit_aim(lv_model *m, const int32_t *T, int64_t n,
+				 const lv_aim_config *cfg, lv_aim_result *res)
+{
+	lv_aim_workload w;
+	int rc;
+
+	if (lv_aim_bad_config(m, cfg) || T == NULL || n < 0 || res == NULL)
+		return LV_ERR_ARG;
+	memset(res, 0, sizeof(*res));
+	rc = lv_aim_workload_init(&w, &m->schema, cfg->max_k, cfg->max_cells);
+	if (rc == LV_OK)
+		rc = lv_aim_workload_add(&w, T, n, cfg->fit.interrupted, cfg->fit.arg);
+	if (rc == LV_OK)
+		rc = lv_model_fit_aim_counts(m, &w, cfg, res);
+	lv_aim_workload_free(&w);
 	return rc;
 }

@@ -65,12 +65,56 @@ typedef struct lv_aim_result
 } lv_aim_result;
 
 /*
- * lv_model_fit_aim sets up m's networks (decoder k -> hidden -> hidden ->
- * heads, encoder unused) and runs the loop above on the n targets T.
- * m->schema and m->key must be set; draws come from cfg->key;
- * cfg->fit.interrupted (if set) is polled while counting, selecting and
+ * The workload: AIM's candidates (every column, every pair and with max_k
+ * 3 every triple whose table has at most max_cells cells) and the data's
+ * counts in each, the only form in which the loop sees the data. Built
+ * once (lv_aim_workload_init: zero counts), filled a batch of encoded rows
+ * at a time (lv_aim_workload_add: rows are never held, memory is the
+ * candidates' cells), then measured (lv_model_fit_aim_counts).
+ */
+typedef struct lv_aim_workload
+{
+	const lv_schema *s;
+	int ncand;
+	lv_clique *cand;
+	double *weight; /* w_r */
+	int64_t *at;    /* each candidate's counts in cnt */
+	double *cnt;
+	int64_t total;     /* cells of every candidate */
+	int64_t max_cells; /* of the largest */
+	int64_t rows;      /* rows counted */
+} lv_aim_workload;
+
+/* lv_aim_workload_init lists s's candidates. LV_OK, LV_ERR_ARG or LV_ERR_NOMEM. */
+int lv_aim_workload_init(lv_aim_workload *w, const lv_schema *s, int max_k,
+						 int64_t max_cells);
+
+/*
+ * lv_aim_workload_add counts n encoded rows T (n x ncols, as lv_encode_row
+ * writes them) in every candidate; polls interrupted (if set) every 64
+ * candidates. LV_OK, LV_ERR_ARG or LV_ERR_INTERRUPTED (counts partial then).
+ */
+int lv_aim_workload_add(lv_aim_workload *w, const int32_t *T, int64_t n,
+						int (*interrupted)(void *arg), void *arg);
+
+/* lv_aim_workload_free releases what w owns. */
+void lv_aim_workload_free(lv_aim_workload *w);
+
+/*
+ * lv_model_fit_aim_counts sets up m's networks (decoder k -> hidden ->
+ * hidden -> heads, encoder unused) and runs the loop above on the counts of
+ * w, whose schema must be m->schema. m->key must be set; draws come from
+ * cfg->key; cfg->fit.interrupted (if set) is polled while selecting and
  * fitting. Returns LV_OK, LV_ERR_ARG, LV_ERR_NOMEM or LV_ERR_INTERRUPTED
  * (res empty then).
+ */
+int lv_model_fit_aim_counts(lv_model *m, const lv_aim_workload *w,
+							const lv_aim_config *cfg, lv_aim_result *res);
+
+/*
+ * lv_model_fit_aim counts the n targets T in a workload of m->schema
+ * (cfg->max_k, cfg->max_cells) and runs lv_model_fit_aim_counts on it
+ * (the rows held: unit tests and small callers).
  */
 int lv_model_fit_aim(lv_model *m, const int32_t *T, int64_t n,
 					 const lv_aim_config *cfg, lv_aim_result *res);

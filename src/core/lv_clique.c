@@ -57,9 +57,17 @@ void
 lv_clique_counts(const lv_schema *s, const lv_clique *q, const int32_t *T,
 				 int64_t n, double *counts)
 {
+	memset(counts, 0, sizeof(double) * (size_t) q->cells);
+	lv_clique_add_counts(s, q, T, n, counts);
+}
+
+/* lv_clique_add_counts adds the counts of T to q's cells (lv_clique.h). */
+void
+lv_clique_add_counts(const lv_schema *s, const lv_clique *q, const int32_t *T,
+					 int64_t n, double *counts)
+{
 	int64_t r;
 
-	memset(counts, 0, sizeof(double) * (size_t) q->cells);
 	for (r = 0; r < n; r++)
 	{
 		int64_t cell = 0;

@@ -50,6 +50,10 @@ int lv_clique_make(const lv_schema *s, int k, const int *cols, lv_clique *q);
 void lv_clique_counts(const lv_schema *s, const lv_clique *q,
 					  const int32_t *T, int64_t n, double *counts);
 
+/* lv_clique_add_counts adds the counts of T to q's cells (a batch at a time). */
+void lv_clique_add_counts(const lv_schema *s, const lv_clique *q,
+						  const int32_t *T, int64_t n, double *counts);
+
 /*
  * lv_clique_expect writes the generator's expected marginal of q (a
  * distribution over its cells) over the S probability rows P (S x o, each
