@@ -8,7 +8,7 @@ DATA = lipvae--0.1.sql lipvae--0.1--0.2.sql lipvae--0.2--0.3.sql
 PGFILEDESC = "lipvae - differentially private synthetic data"
 
 # lv_audit.c (membership-inference audit statistics) serves the tests and eval/ only
-CORE_OBJS = $(patsubst %.c,%.o,$(filter-out src/core/lv_audit.c,$(wildcard src/core/*.c)))
+CORE_OBJS = $(patsubst %.c,%.o,$(filter-out src/core/privacy/lv_audit.c,$(wildcard src/core/*/*.c)))
 GLUE_OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
 OBJS = $(GLUE_OBJS) $(CORE_OBJS)
 
@@ -17,7 +17,8 @@ REGRESS_OPTS = --inputdir=. --load-extension=lipvae
 ISOLATION = ledger_race model_race replan stale_index
 ISOLATION_OPTS = --inputdir=. --load-extension=lipvae
 
-PG_CPPFLAGS = -I$(srcdir)/src/core -I$(srcdir)/src
+CORE_DIRS = privacy model fit measure
+PG_CPPFLAGS = $(patsubst %,-I$(srcdir)/src/core/%,$(CORE_DIRS)) -I$(srcdir)/src
 PG_CFLAGS = -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers $(LIPVAE_CFLAGS)
 SHLINK_LIB = -lopenblas -lm
 SHLIB_LINK += -lopenblas -lm
@@ -34,7 +35,7 @@ unittest:
 
 .PHONY: unittest
 
-FORMAT_FILES = $(wildcard $(srcdir)/src/*.[ch] $(srcdir)/src/core/*.[ch] $(srcdir)/test/*.c)
+FORMAT_FILES = $(wildcard $(srcdir)/src/*.[ch] $(srcdir)/src/core/*/*.[ch] $(srcdir)/test/*.c)
 
 # format applies the project's one formatter (.clang-format); format-check
 # fails when a file is not formatted (CI runs it).

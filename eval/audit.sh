@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # audit.sh [--production] [audit options]: the larger canary
 # membership-inference audit of the central mechanism (eval/audit.c over
-# src/core/lv_audit.c; the CI version is test/test_audit.c). Builds the
+# src/core/privacy/lv_audit.c; the CI version is test/test_audit.c). Builds the
 # program against the core sources of this tree, runs it on one thread and
 # writes the table to eval/results/audit/results.md (results-production.md
 # with --production) as well as to the terminal.
@@ -34,7 +34,8 @@ fi
 bin=$(mktemp "${TMPDIR:-/tmp}/lipvae-audit.XXXXXX")
 trap 'rm -f "$bin"' EXIT
 gcc -O2 -std=gnu99 -Wall -Wextra -Werror -Wno-unused-parameter \
-	-I"$root/src/core" -o "$bin" "$here/audit.c" "$root"/src/core/*.c \
+	-I"$root/src/core/privacy" -I"$root/src/core/model" -I"$root/src/core/fit" -I"$root/src/core/measure" \
+	-o "$bin" "$here/audit.c" "$root"/src/core/*/*.c \
 	-lopenblas -lm
 mkdir -p "$here/results/audit"
 out="$here/results/audit/$name.md"

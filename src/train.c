@@ -267,6 +267,8 @@ summary_json(const TrainOptions *o, const PrivacyPlan *pp, const LipvaeSources *
 			appendStringInfo(&summary, ", \"marginals\": \"aim\", \"measurements\": %d, \"rho\": ",
 							 pp->aim->nmeasured);
 			json_num(&summary, pp->aim_rho);
+			appendStringInfoString(&summary, ", \"measure_seconds\": ");
+			json_num(&summary, pp->measure_seconds);
 		}
 	}
 	if (lv_mech_per_record(o->mechanism))

@@ -128,15 +128,16 @@ typedef struct PrivacyPlan
 	double delta_total;
 	double eps_ledger; /* the same guarantee under replace-one */
 	double delta_ledger;
-	int64 units;           /* unit-level: units kept (owner only) */
-	lv_aim_result *aim;    /* marginals 'aim': the measurements, else NULL */
-	double aim_rho;        /* their zCDP rho (add/remove), recomputed */
-	double aim_rho_ledger; /* the same under replace-one */
-	double rho_domain;     /* aim: the joint domain release's zCDP rho (add/remove) */
-	double domain_sd;      /* its noise sd (0: no such release) */
-	double domain_tau;     /* its category threshold (0: no categories) */
-	double domain_eps_max; /* the epsilon (either relation) the threshold covers */
-	double rho_budget;     /* aim: the zCDP budget after the row count */
+	int64 units;            /* unit-level: units kept (owner only) */
+	lv_aim_result *aim;     /* marginals 'aim': the measurements, else NULL */
+	double aim_rho;         /* their zCDP rho (add/remove), recomputed */
+	double aim_rho_ledger;  /* the same under replace-one */
+	double rho_domain;      /* aim: the joint domain release's zCDP rho (add/remove) */
+	double domain_sd;       /* its noise sd (0: no such release) */
+	double domain_tau;      /* its category threshold (0: no categories) */
+	double domain_eps_max;  /* the epsilon (either relation) the threshold covers */
+	double rho_budget;      /* aim: the zCDP budget after the row count */
+	double measure_seconds; /* aim: both passes over the query, and the domain */
 } PrivacyPlan;
 
 /* Per-column training state: what the glue learns about each column. */

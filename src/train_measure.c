@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 
 #include "train.h"
 #include "lv_domain.h"
@@ -132,7 +133,10 @@ measure_aim(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 	lv_cell *cells = NULL;
 	int64 n;
 	int i;
+	instr_time t0,
+		t1;
 
+	INSTR_TIME_SET_CURRENT(t0);
 	domain_histograms(tc, ncols);
 	if (o->unit)
 	{
@@ -159,5 +163,8 @@ measure_aim(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 	for (i = 0; i < ncols; i++)
 		if (tc[i].numeric && tc[i].noise_sd > 0)
 			warn_clipped_share(&tc[i], st.clipped[i], tc[i].nonnull);
+	INSTR_TIME_SET_CURRENT(t1);
+	INSTR_TIME_SUBTRACT(t1, t0);
+	pp->measure_seconds = INSTR_TIME_GET_DOUBLE(t1);
 	return n;
 }

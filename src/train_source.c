@@ -13,6 +13,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/catcache.h"
 #include "utils/syscache.h"
 
@@ -356,7 +357,8 @@ raw_category(TrainColumn *t, char *s)
 			t->raw_labels = repalloc_huge(t->raw_labels, sizeof(char *) * t->raw_cap);
 			t->raw_counts = repalloc_huge(t->raw_counts, sizeof(double) * t->raw_cap);
 		}
-		e->key = pstrdup(s);
+		/* the list's context, not the batch's (conversion runs in a short-lived one) */
+		e->key = MemoryContextStrdup(GetMemoryChunkContext(t->raw_labels), s);
 		e->id = t->nraw;
 		t->raw_labels[t->nraw] = e->key;
 		t->raw_counts[t->nraw] = 0;
@@ -547,6 +549,7 @@ read_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 		  cap = 1024;
 	lv_cell *cells = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(lv_cell) * cap * ncols);
 	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext conv = AllocSetContextCreate(cxt, "lipvae row conversion", ALLOCSET_DEFAULT_SIZES);
 	uint64 *uh = NULL;
 	Oid unit_out = InvalidOid;
 
@@ -568,15 +571,19 @@ read_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 			break;
 		MemoryContextSwitchTo(cxt);
 		grow_rows(o, &cells, &uh, &cap, n + (int64) nt, ncols);
+		MemoryContextSwitchTo(conv);
 		for (k = 0; k < nt; k++, n++)
 		{
 			if (uh)
 				uh[n] = unit_hash(tups[k], lq->desc, o, unit_out);
 			tuple_cells(tups[k], lq->desc, tc, ncols, o, false, &cells[n * ncols]);
 		}
+		MemoryContextSwitchTo(cxt);
+		MemoryContextReset(conv);
 	}
 	lipvae_query_close(lq);
 	MemoryContextSwitchTo(cxt);
+	MemoryContextDelete(conv);
 	check_rows(tc, ncols, n);
 	*nrows = n;
 	*units = uh;
@@ -595,6 +602,7 @@ scan_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 {
 	lv_cell *cells = palloc(sizeof(lv_cell) * FETCH_BATCH * ncols);
 	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext conv = AllocSetContextCreate(cxt, "lipvae row conversion", ALLOCSET_DEFAULT_SIZES);
 	int64 n = 0;
 
 	lipvae_query_open(lq);
@@ -606,9 +614,11 @@ scan_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 
 		if (nt == 0)
 			break;
-		MemoryContextSwitchTo(cxt);
+		MemoryContextSwitchTo(conv);
 		for (k = 0; k < nt; k++)
 			tuple_cells(tups[k], lq->desc, tc, ncols, o, !first, &cells[k * ncols]);
+		MemoryContextSwitchTo(cxt);
+		MemoryContextReset(conv);
 		sink(arg, cells, (int64) nt);
 		n += (int64) nt;
 	}
@@ -617,5 +627,6 @@ scan_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 	if (first)
 		check_rows(tc, ncols, n);
 	pfree(cells);
+	MemoryContextDelete(conv);
 	return n;
 }
