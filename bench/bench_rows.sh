@@ -57,7 +57,7 @@ make_rows() {
 DROP TABLE IF EXISTS public.rows;
 CREATE UNLOGGED TABLE public.rows AS
   SELECT (h % 90)::int + 18 AS a,
-         exp(((h >> 8) % 1000) / 120.0) AS x,
+         exp(((h >> 8) % 1000) / 120.0)::float8 AS x,
          CASE WHEN h % 7 < 3 THEN 'F' ELSE 'M' END AS s,
          DATE '2000-01-01' + ((h >> 16) % 7000)::int AS d,
          (h >> 24) % 3 = 0 AS b,

@@ -441,16 +441,20 @@ value_cell(TrainColumn *t, Datum v, bool lookup, lv_cell *cell)
 
 /*
  * tuple_cells converts one row of the query into its ncols cells (the
- * unit column and dropped attributes skipped); counts non-NULL values
- * unless lookup (a later pass over rows already counted).
+ * unit column and dropped attributes skipped; the tuple deformed once, in
+ * the caller's short-lived context); counts non-NULL values unless lookup
+ * (a later pass over rows already counted).
  */
 static void
 tuple_cells(HeapTuple tup, TupleDesc desc, TrainColumn *tc, int ncols,
 			const TrainOptions *o, bool lookup, lv_cell *row)
 {
+	Datum *vals = palloc(sizeof(Datum) * desc->natts);
+	bool *nulls = palloc(sizeof(bool) * desc->natts);
 	int att = 0,
 		i;
 
+	heap_deform_tuple(tup, desc, vals, nulls);
 	for (i = 0; i < ncols; i++)
 	{
 		TrainColumn *t = &tc[i];
@@ -459,7 +463,8 @@ tuple_cells(HeapTuple tup, TupleDesc desc, TrainColumn *tc, int ncols,
 
 		while (TupleDescAttr(desc, att)->attisdropped || att == o->unit_att)
 			att++;
-		v = SPI_getbinval(tup, desc, att + 1, &isnull);
+		v = vals[att];
+		isnull = nulls[att];
 		att++;
 		row[i].value = 0;
 		row[i].cat = 0;
