@@ -31,25 +31,10 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-started=0
-pgdir=${BENCH_PGDIR:-/tmp/lipvae-bench-rows}
-if [ -z "${PGHOST:-}" ]; then
-	export LIPVAE_TEST_PORT=${LIPVAE_TEST_PORT:-54341}
-	eval "$("$root/scripts/pgcluster.sh" start "$pgdir")"
-	started=1
-	echo "throw-away cluster in $pgdir (port $PGPORT)"
-fi
-cleanup() {
-	psql -X -q -d postgres -c 'DROP DATABASE IF EXISTS lipvae_bench' >/dev/null 2>&1 || true
-	if [ "$started" = 1 ]; then "$root/scripts/pgcluster.sh" stop "$pgdir"; fi
-}
-trap cleanup EXIT
-export PGDATABASE=lipvae_bench
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=error -c lipvae.max_training_rows=100000000"
-P() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+. "$here/server.sh"
+bench_server /tmp/lipvae-bench-rows 54341
 
-P -d postgres -c 'DROP DATABASE IF EXISTS lipvae_bench' -c 'CREATE DATABASE lipvae_bench'
-P -c 'CREATE EXTENSION lipvae'
 # make_rows N: an UNLOGGED table public.rows of N rows, 7 mixed columns,
 # deterministic pseudo-random values from the row number
 make_rows() {
@@ -95,7 +80,6 @@ SELECT round((extract(epoch FROM clock_timestamp()) - :t0)::numeric, 3);
 SQL
 }
 
-echo "server: $(P -Atc 'SHOW server_version'), work_mem $(P -Atc 'SHOW work_mem'), shared_buffers $(P -Atc 'SHOW shared_buffers')"
 for e in $(seq 4 "$max_exp"); do
 	n=$((10 ** e))
 	make_rows "$n"

@@ -36,27 +36,10 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-started=0
-pgdir=${BENCH_PGDIR:-/tmp/lipvae-bench-pg}
-if [ -z "${PGHOST:-}" ]; then
-	export LIPVAE_TEST_PORT=${LIPVAE_TEST_PORT:-54339}
-	eval "$("$root/scripts/pgcluster.sh" start "$pgdir")"
-	started=1
-	echo "throw-away cluster in $pgdir (port $PGPORT)"
-fi
-cleanup() {
-	psql -X -q -d postgres -c 'DROP DATABASE IF EXISTS lipvae_bench' >/dev/null 2>&1 || true
-	if [ "$started" = 1 ]; then "$root/scripts/pgcluster.sh" stop "$pgdir"; fi
-}
-trap cleanup EXIT
-export PGDATABASE=lipvae_bench
 # the bench samples 10^7 rows in one call: above the default lipvae.max_sample_rows
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning -c lipvae.max_sample_rows=100000000"
-P() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-
-P -d postgres -c 'DROP DATABASE IF EXISTS lipvae_bench' -c 'CREATE DATABASE lipvae_bench'
-P -c 'CREATE EXTENSION lipvae'
-echo "server: $(P -Atc 'SHOW server_version'), work_mem $(P -Atc 'SHOW work_mem'), shared_buffers $(P -Atc 'SHOW shared_buffers')"
+. "$here/server.sh"
+bench_server /tmp/lipvae-bench-pg 54339
 
 # ---------- data: lending_club, typed as lipvae sees it ----------
 P <<SQL

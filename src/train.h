@@ -222,7 +222,7 @@ lv_cell *bound_units(TrainColumn *tc, int ncols, lv_cell *cells, uint64 *uh, int
 TrainColumn *describe_columns(TupleDesc desc, TrainOptions *o, int *ncols);
 lv_cell *read_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 				   uint64 **units, int64 *nrows);
-typedef void (*RowSink)(void *arg, lv_cell *rows, int64 n);
+typedef void (*RowSink)(void *arg, lv_cell *rows, const uint64 *units, int64 n);
 int64 scan_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 				bool first, RowSink sink, void *arg);
 

@@ -30,7 +30,7 @@ typedef struct MeasureState
 
 /* domain_sink adds a batch to the histograms of columns without public bounds. */
 static void
-domain_sink(void *arg, lv_cell *rows, int64 n)
+domain_sink(void *arg, lv_cell *rows, const uint64 *units, int64 n)
 {
 	MeasureState *st = arg;
 	int64 r;
@@ -73,7 +73,7 @@ encode_cell(MeasureState *st, int i, lv_cell *c)
 
 /* measure_sink encodes a batch and adds it to every candidate's counts. */
 static void
-measure_sink(void *arg, lv_cell *rows, int64 n)
+measure_sink(void *arg, lv_cell *rows, const uint64 *units, int64 n)
 {
 	MeasureState *st = arg;
 	int64 done = 0;
@@ -145,7 +145,7 @@ measure_aim(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 
 		cells = read_rows(lq, tc, ncols, o, &uh, &n);
 		cells = bound_units(tc, ncols, cells, uh, &n, o->unit_rows, pkey, &unit_start, &pp->units);
-		domain_sink(&st, cells, n);
+		domain_sink(&st, cells, NULL, n);
 	}
 	else
 		n = scan_rows(lq, tc, ncols, o, true, domain_sink, &st);
@@ -155,7 +155,7 @@ measure_aim(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 	start_workload(&st, schema, w);
 	if (cells)
 	{
-		measure_sink(&st, cells, n);
+		measure_sink(&st, cells, NULL, n);
 		pfree(cells);
 	}
 	else

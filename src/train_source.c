@@ -541,6 +541,30 @@ grow_rows(const TrainOptions *o, lv_cell **cells, uint64 **uh, int64 *cap, int64
 	}
 }
 
+/* The rows read_rows holds. */
+typedef struct HeldRows
+{
+	const TrainOptions *o;
+	int ncols;
+	lv_cell *cells;
+	uint64 *uh; /* unit hashes, with unit => */
+	int64 n,
+		cap;
+} HeldRows;
+
+/* hold_sink appends a batch (and its unit hashes) to the held rows. */
+static void
+hold_sink(void *arg, lv_cell *rows, const uint64 *units, int64 n)
+{
+	HeldRows *h = arg;
+
+	grow_rows(h->o, &h->cells, &h->uh, &h->cap, h->n + n, h->ncols);
+	memcpy(&h->cells[h->n * h->ncols], rows, sizeof(lv_cell) * n * h->ncols);
+	if (h->uh)
+		memcpy(&h->uh[h->n], units, sizeof(uint64) * n);
+	h->n += n;
+}
+
 /*
  * read_rows runs the checked plan of the query as the caller and converts
  * every value into a cell (numbers, raw category ids, NULL flags), holding
@@ -550,66 +574,38 @@ lv_cell *
 read_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 		  uint64 **units, int64 *nrows)
 {
-	int64 n = 0,
-		  cap = 1024;
-	lv_cell *cells = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(lv_cell) * cap * ncols);
-	MemoryContext cxt = CurrentMemoryContext;
-	MemoryContext conv = AllocSetContextCreate(cxt, "lipvae row conversion", ALLOCSET_DEFAULT_SIZES);
-	uint64 *uh = NULL;
-	Oid unit_out = InvalidOid;
+	HeldRows h = {o, ncols, NULL, NULL, 0, 1024};
 
+	h.cells = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(lv_cell) * h.cap * ncols);
 	if (o->unit_att >= 0)
-	{
-		bool isvarlena;
-
-		uh = MemoryContextAllocHuge(cxt, sizeof(uint64) * cap);
-		getTypeOutputInfo(o->unit_type, &unit_out, &isvarlena);
-	}
-	lipvae_query_open(lq);
-	for (;;)
-	{
-		uint64 k;
-		HeapTuple *tups;
-		uint64 nt = lipvae_query_fetch(lq, FETCH_BATCH, &tups);
-
-		if (nt == 0)
-			break;
-		MemoryContextSwitchTo(cxt);
-		grow_rows(o, &cells, &uh, &cap, n + (int64) nt, ncols);
-		MemoryContextSwitchTo(conv);
-		for (k = 0; k < nt; k++, n++)
-		{
-			if (uh)
-				uh[n] = unit_hash(tups[k], lq->desc, o, unit_out);
-			tuple_cells(tups[k], lq->desc, tc, ncols, o, false, &cells[n * ncols]);
-		}
-		MemoryContextSwitchTo(cxt);
-		MemoryContextReset(conv);
-	}
-	lipvae_query_close(lq);
-	MemoryContextSwitchTo(cxt);
-	MemoryContextDelete(conv);
-	check_rows(tc, ncols, n);
-	*nrows = n;
-	*units = uh;
-	return cells;
+		h.uh = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * h.cap);
+	(void) scan_rows(lq, tc, ncols, o, true, hold_sink, &h);
+	*nrows = h.n;
+	*units = h.uh;
+	return h.cells;
 }
 
 /*
- * scan_rows runs the checked plan of the query once more as the caller and
- * hands its rows to sink a batch of at most FETCH_BATCH at a time, never
- * holding more (first: counts values and labels, and checks the row count;
- * later passes look labels up). Returns how many rows it read.
+ * scan_rows runs the checked plan of the query as the caller and hands its
+ * rows (and with unit => their units' hashes) to sink a batch of at most
+ * FETCH_BATCH at a time, holding no more (first: counts values and labels,
+ * and checks the row count; later passes look labels up). Returns how many
+ * rows it read.
  */
 int64
 scan_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 		  bool first, RowSink sink, void *arg)
 {
 	lv_cell *cells = palloc(sizeof(lv_cell) * FETCH_BATCH * ncols);
+	uint64 *uh = o->unit_att >= 0 ? palloc(sizeof(uint64) * FETCH_BATCH) : NULL;
 	MemoryContext cxt = CurrentMemoryContext;
 	MemoryContext conv = AllocSetContextCreate(cxt, "lipvae row conversion", ALLOCSET_DEFAULT_SIZES);
+	Oid unit_out = InvalidOid;
+	bool isvarlena;
 	int64 n = 0;
 
+	if (uh)
+		getTypeOutputInfo(o->unit_type, &unit_out, &isvarlena);
 	lipvae_query_open(lq);
 	for (;;)
 	{
@@ -621,10 +617,14 @@ scan_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 			break;
 		MemoryContextSwitchTo(conv);
 		for (k = 0; k < nt; k++)
+		{
+			if (uh)
+				uh[k] = unit_hash(tups[k], lq->desc, o, unit_out);
 			tuple_cells(tups[k], lq->desc, tc, ncols, o, !first, &cells[k * ncols]);
+		}
 		MemoryContextSwitchTo(cxt);
 		MemoryContextReset(conv);
-		sink(arg, cells, (int64) nt);
+		sink(arg, cells, uh, (int64) nt);
 		n += (int64) nt;
 	}
 	lipvae_query_close(lq);
@@ -632,6 +632,8 @@ scan_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 	if (first)
 		check_rows(tc, ncols, n);
 	pfree(cells);
+	if (uh)
+		pfree(uh);
 	MemoryContextDelete(conv);
 	return n;
 }
