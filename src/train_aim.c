@@ -62,6 +62,8 @@ train_aim(TrainOptions *o, PrivacyPlan *pp, lv_model *m,
 	memcpy(c.key, tkey, LV_KEY_BYTES);
 	lipvae_check_noise(lv_aim_first_sd(&c, m->schema.ncols), "the marginals");
 	pp->aim = palloc0(sizeof(lv_aim_result));
+	ereport(NOTICE, (errmsg("lipvae_train: selecting, measuring and fitting the generator: at most %d rounds",
+							16 * m->schema.ncols)));
 	rc = lv_model_fit_aim_counts(m, w, &c, pp->aim);
 	lipvae_core_error(rc, "fitting the model to the DP marginals");
 	m->lipschitz_certified = lv_model_certify(m);

@@ -149,6 +149,8 @@ measure_aim(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 	}
 	else
 		n = scan_rows(lq, tc, ncols, o, true, domain_sink, &st);
+	ereport(NOTICE, (errmsg("lipvae_train: %s: the domain's counts and the row count",
+							o->unit ? "the rows read (held, to group them by unit)" : "pass 1 of 2 over the query done")));
 	preprocess(tc, ncols, NULL, n, o, pkey, pp, components);
 	dp_row_count(o, pp, n, pkey, components);
 	build_schema(tc, ncols, o, schema);
@@ -160,6 +162,8 @@ measure_aim(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 	}
 	else
 		(void) scan_rows(lq, tc, ncols, o, false, measure_sink, &st);
+	ereport(NOTICE, (errmsg("lipvae_train: %s: %d candidate marginals counted",
+							o->unit ? "the held rows encoded" : "pass 2 of 2 over the query done", w->ncand)));
 	for (i = 0; i < ncols; i++)
 		if (tc[i].numeric && tc[i].noise_sd > 0)
 			warn_clipped_share(&tc[i], st.clipped[i], tc[i].nonnull);
