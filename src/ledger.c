@@ -168,8 +168,37 @@ refuse(const char *detail)
 }
 
 /*
- * check_function refuses a call to a function that is not built in, or to
- * a built-in function that reads data by itself.
+ * stateless_volatile says whether a volatile built-in is one the training
+ * query may call: a random draw, whose state no row can steer (setseed is
+ * refused, and the generator's state is secret).
+ */
+static bool
+stateless_volatile(const Form_pg_proc proc)
+{
+	return proc->pronargs == 0 && (strcmp(NameStr(proc->proname), "random") == 0 ||
+								   strcmp(NameStr(proc->proname), "gen_random_uuid") == 0);
+}
+
+/*
+ * refuse_volatile ends the training on a volatile call: set_config,
+ * setseed, nextval, pg_sleep with clock_timestamp and their kind carry
+ * state from one row to the rows after it (and, with marginals => 'aim',
+ * from the first pass over the query to every row of the second), so that
+ * one person could change every row the ledger charges once.
+ */
+static void
+refuse_volatile(const Form_pg_proc proc, Oid funcid)
+{
+	ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					errmsg("the training query calls volatile function %s", format_procedure(funcid)),
+					errdetail("A volatile function can carry state from one row to the others (set_config, setseed, nextval, timing), so that one row could change many rows and escape its privacy charge; only random() and gen_random_uuid() are allowed."),
+					errhint("Compute the value in a table first, or use a stable or immutable function.")));
+}
+
+/*
+ * check_function refuses a call to a function that is not built in, to a
+ * built-in function that reads data by itself, or to a volatile one other
+ * than random().
  */
 static void
 check_function(Oid funcid)
@@ -196,6 +225,8 @@ check_function(Oid funcid)
 			refuse(psprintf("It calls %s, which %s.", format_procedure(funcid), f->what));
 		}
 	}
+	if (proc->provolatile == PROVOLATILE_VOLATILE && !stateless_volatile(proc))
+		refuse_volatile(proc, funcid);
 	ReleaseSysCache(tup);
 }
 

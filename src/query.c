@@ -255,6 +255,9 @@ batch_receive(TupleTableSlot *slot, DestReceiver *self)
 	}
 	same_columns(slot->tts_tupleDescriptor, r->expect);
 	r->vals[r->n++] = ExecCopySlotHeapTuple(slot);
+	/* wide rows: a batch counts against a training's lipvae.training_memory */
+	if ((r->n & 255) == 0)
+		lipvae_check_memory(0);
 	MemoryContextSwitchTo(old);
 	return true;
 }

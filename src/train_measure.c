@@ -24,6 +24,7 @@ typedef struct MeasureState
 	const lv_schema *schema; /* measure pass: the encoding */
 	lv_aim_workload *w;
 	int64 *clipped; /* per column: values outside DP bounds */
+	int64 *values;  /* per column: non-NULL values of the measure pass */
 	int32 *T;       /* FETCH_BATCH x ncols targets */
 	float *xrow;    /* one row's network input (unused) */
 } MeasureState;
@@ -65,6 +66,7 @@ encode_cell(MeasureState *st, int i, lv_cell *c)
 
 	if (c->isnull)
 		return;
+	st->values[i]++;
 	if (!t->numeric && t->raw_to_cat)
 		c->cat = c->cat >= 0 ? t->raw_to_cat[c->cat] : -1;
 	else if (t->numeric && t->noise_sd > 0 && (c->value < t->lo || c->value > t->hi))
@@ -119,6 +121,7 @@ start_workload(MeasureState *st, const lv_schema *schema, lv_aim_workload *w)
 					  "listing the candidate marginals");
 	lipvae_check_memory(sizeof(double) * (Size) w->total);
 	st->clipped = palloc0(sizeof(int64) * st->ncols);
+	st->values = palloc0(sizeof(int64) * st->ncols);
 	st->T = palloc(sizeof(int32) * FETCH_BATCH * st->ncols);
 	st->xrow = palloc(sizeof(float) * lv_schema_input_dim(schema));
 }
@@ -166,7 +169,7 @@ measure_aim(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 							o->unit ? "the held rows encoded" : "pass 2 of 2 over the query done", w->ncand)));
 	for (i = 0; i < ncols; i++)
 		if (tc[i].numeric && tc[i].noise_sd > 0)
-			warn_clipped_share(&tc[i], st.clipped[i], tc[i].nonnull);
+			warn_clipped_share(&tc[i], st.clipped[i], st.values[i]);
 	INSTR_TIME_SET_CURRENT(t1);
 	INSTR_TIME_SUBTRACT(t1, t0);
 	pp->measure_seconds = INSTR_TIME_GET_DOUBLE(t1);

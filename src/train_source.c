@@ -351,6 +351,8 @@ raw_category(TrainColumn *t, char *s)
 	e = hash_search(t->raw, &s, HASH_ENTER, &found);
 	if (!found)
 	{
+		/* distinct labels grow with the rows: they count against training_memory */
+		lipvae_check_memory(strlen(s) + 1 + sizeof(CatEntry) + 2 * sizeof(double));
 		if (t->nraw >= t->raw_cap)
 		{
 			t->raw_cap *= 2;

@@ -218,45 +218,65 @@ existing_model(const char *name, bool replace, bool *exists)
 						errhint("Pass replace => true to replace it; the old model stays until the new one is stored.")));
 }
 
-/*
- * store_model writes the model into lipvae.models (insert or replace) and
- * creates or keeps its row type, acting as the catalog owner. Returns the
- * row type's oid.
- */
-Oid
-store_model(TrainOptions *o, PrivacyPlan *pp, TrainColumn *tc, int ncols,
-			bool exists, const char *columns_json, const char *settings_json,
-			const char *preprocess_json, const char *training_json,
-			lv_model *m, int64 n, double diameter, bytea *blob)
+/* row_type_columns writes the row type's column list: the query's, then the privacy columns. */
+static void
+row_type_columns(const TrainColumn *tc, int ncols, StringInfo want)
 {
-	LipvaeOwnerState st;
-	StringInfoData typedef_sql;
-	StringInfoData want;
-	char *qname = psprintf("lipvae_types.%s", quote_identifier(o->model));
-	Oid typoid;
-	int i,
-		rc;
-	bool keep_type = false;
-	Oid argtypes[18];
-	Datum args[18];
-	char nulls[18];
-	Oid owner = GetUserId();
+	const bits16 f = FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY;
+	int i;
 
-	/* the row type: the query's columns (base types) + privacy columns */
-	initStringInfo(&want);
+	initStringInfo(want);
 	for (i = 0; i < ncols; i++)
-		appendStringInfo(&want, "%s %s, ", quote_identifier(tc[i].col.name),
-						 format_type_extended(tc[i].col.typid, tc[i].col.typmod,
-											  FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
-	appendStringInfo(&want, "epsilon %s, delta %s, scope %s",
-					 format_type_extended(FLOAT8OID, -1, FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY),
-					 format_type_extended(FLOAT8OID, -1, FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY),
-					 format_type_extended(TEXTOID, -1, FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
+		appendStringInfo(want, "%s %s, ", quote_identifier(tc[i].col.name),
+						 format_type_extended(tc[i].col.typid, tc[i].col.typmod, f));
+	appendStringInfo(want, "epsilon %s, delta %s, scope %s", format_type_extended(FLOAT8OID, -1, f),
+					 format_type_extended(FLOAT8OID, -1, f), format_type_extended(TEXTOID, -1, f));
+}
 
-	lipvae_become_owner(&st);
-	typoid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-							 CStringGetDatum(o->model),
-							 ObjectIdGetDatum(get_namespace_oid("lipvae_types", false)));
+/* type_columns_match says whether row type typoid has exactly the columns want. */
+static bool
+type_columns_match(Oid typoid, const char *want)
+{
+	TupleDesc td = lookup_rowtype_tupdesc_noerror(typoid, -1, true);
+	StringInfoData have;
+	int i;
+
+	if (!td)
+		return false;
+	initStringInfo(&have);
+	for (i = 0; i < td->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(td, i);
+
+		if (a->attisdropped)
+			continue;
+		appendStringInfo(&have, "%s%s %s", have.len ? ", " : "",
+						 quote_identifier(NameStr(a->attname)),
+						 format_type_extended(a->atttypid, a->atttypmod,
+											  FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
+	}
+	ReleaseTupleDesc(td);
+	return strcmp(have.data, want) == 0;
+}
+
+/* model_type_oid returns the oid of lipvae_types.<model>, or InvalidOid. */
+static Oid
+model_type_oid(const char *model)
+{
+	return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum(model),
+						   ObjectIdGetDatum(get_namespace_oid("lipvae_types", false)));
+}
+
+/*
+ * ensure_row_type keeps a replaced model's row type when it has exactly the
+ * columns want, else drops it and creates lipvae_types.<model>; runs as the
+ * extension owner. Returns the type's oid.
+ */
+static Oid
+ensure_row_type(const TrainOptions *o, bool exists, const char *want, Oid owner)
+{
+	Oid typoid = model_type_oid(o->model);
+
 	/*
 	 * Only a replaced model's own row type is kept or dropped: a type of the
 	 * same name that is not a composite type is another model's array type
@@ -264,46 +284,187 @@ store_model(TrainOptions *o, PrivacyPlan *pp, TrainColumn *tc, int ncols,
 	 */
 	if (OidIsValid(typoid) && (!exists || get_typtype(typoid) != TYPTYPE_COMPOSITE))
 		typoid = InvalidOid;
+	if (OidIsValid(typoid) && type_columns_match(typoid, want))
+		return typoid;
 	if (OidIsValid(typoid))
+		lipvae_drop_row_type(o->model);
+	if (SPI_execute(psprintf("CREATE TYPE lipvae_types.%s AS (%s)", quote_identifier(o->model), want),
+					false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "lipvae: could not create the row type");
+	CommandCounterIncrement();
+	lipvae_protect_row_type(o->model, owner);
+	return model_type_oid(o->model);
+}
+
+/* append_dpsgd appends the DP-SGD (and tree) parameters as the catalog's "dpsgd". */
+static void
+append_dpsgd(StringInfo j, const TrainOptions *o, const PrivacyPlan *pp)
+{
+	appendStringInfoString(j, ", \"epsilon_dpsgd\": ");
+	json_num(j, pp->eps_sgd);
+	appendStringInfoString(j, ", \"delta_dpsgd\": ");
+	json_num(j, pp->delta_sgd);
+	appendStringInfoString(j, ", \"dpsgd\": {\"sampling_rate\": ");
+	json_num(j, pp->q);
+	appendStringInfoString(j, ", \"noise_multiplier\": ");
+	json_num(j, pp->sigma);
+	appendStringInfo(j, ", \"steps\": " INT64_FORMAT ", \"epochs\": %d, \"clip\": ",
+					 pp->steps, pp->epochs);
+	json_num(j, pp->clip);
+	appendStringInfoString(j, ", \"normalizer\": ");
+	json_num(j, pp->normalizer);
+	appendStringInfo(j, ", \"clipping\": \"%s\", \"clip_mean\": ", o->clip_mode ? "lipschitz" : "norm");
+	json_num(j, pp->clip_mean);
+	appendStringInfoString(j, ", \"clip_max\": ");
+	json_num(j, pp->clip_max);
+	appendStringInfo(j, ", \"bound_steps\": " INT64_FORMAT, pp->bound_steps);
+	if (pp->mu_marginals > 0)
 	{
-		/* keep the existing type when it already has exactly these columns */
-		TupleDesc td = lookup_rowtype_tupdesc_noerror(typoid, -1, true);
-
-		if (td)
-		{
-			StringInfoData have;
-
-			initStringInfo(&have);
-			for (i = 0; i < td->natts; i++)
-			{
-				Form_pg_attribute a = TupleDescAttr(td, i);
-
-				if (a->attisdropped)
-					continue;
-				appendStringInfo(&have, "%s%s %s", have.len ? ", " : "",
-								 quote_identifier(NameStr(a->attname)),
-								 format_type_extended(a->atttypid, a->atttypmod,
-													  FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
-			}
-			ReleaseTupleDesc(td);
-			keep_type = strcmp(have.data, want.data) == 0;
-		}
-		if (!keep_type)
-			lipvae_drop_row_type(o->model);
+		appendStringInfoString(j, ", \"marginals_mu\": ");
+		json_num(j, pp->mu_marginals);
+		appendStringInfoString(j, ", \"marginals_noise_sd\": ");
+		json_num(j, pp->marginals_sd);
+		appendStringInfoString(j, ", \"marginals_one_way_mu\": ");
+		json_num(j, pp->mu_one_way);
+		appendStringInfoString(j, ", \"marginals_mu_replace_one\": ");
+		json_num(j, pp->mu_marginals_ledger);
+		appendStringInfo(j, ", \"tree_rounds\": %d, \"tree_edges\": %d, \"tree_epsilon_round\": ",
+						 pp->tree_rounds, pp->tree_edges);
+		json_num(j, pp->tree_eps_round);
+		appendStringInfoString(j, ", \"tree_pairs_mu\": ");
+		json_num(j, pp->mu_pairs);
+		appendStringInfoString(j, ", \"tree_pairs_noise_sd\": ");
+		json_num(j, pp->pairs_sd);
 	}
-	if (!keep_type)
+	appendStringInfo(j, ", \"relation\": \"%s\", \"delta\": ", pp->relation);
+	json_num(j, pp->delta_sgd);
+	if (o->unit)
 	{
-		initStringInfo(&typedef_sql);
-		appendStringInfo(&typedef_sql, "CREATE TYPE %s AS (%s)", qname, want.data);
-		rc = SPI_execute(typedef_sql.data, false, 0);
-		if (rc != SPI_OK_UTILITY)
-			elog(ERROR, "lipvae: could not create the row type");
-		CommandCounterIncrement();
-		lipvae_protect_row_type(o->model, owner);
-		typoid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-								 CStringGetDatum(o->model),
-								 ObjectIdGetDatum(get_namespace_oid("lipvae_types", false)));
+		appendStringInfoString(j, ", \"unit\": ");
+		escape_json(j, o->unit);
+		appendStringInfo(j, ", \"unit_rows\": %d, \"units\": " INT64_FORMAT,
+						 o->unit_rows, pp->units);
 	}
+	appendStringInfoChar(j, '}');
+}
+
+/*
+ * catalog_json returns the JSON object from which the catalog row's
+ * derived columns are read: the certificate, the row type, the relation,
+ * the mechanism's parameters (append_aim or append_dpsgd) and the ledger's
+ * guarantee.
+ */
+static char *
+catalog_json(const TrainOptions *o, const PrivacyPlan *pp, const TrainColumn *tc,
+			 const lv_model *m, double diameter, Oid typoid)
+{
+	StringInfoData j;
+
+	initStringInfo(&j);
+	appendStringInfoString(&j, "{\"diameter\": ");
+	json_num(&j, diameter);
+	appendStringInfoString(&j, ", \"noise_sd\": ");
+	json_num(&j, m->noise_sd);
+	appendStringInfoString(&j, ", \"lipschitz_target\": ");
+	json_num(&j, m->lipschitz_target);
+	appendStringInfoString(&j, ", \"lipschitz_certified\": ");
+	json_num(&j, m->lipschitz_certified);
+	appendStringInfoString(&j, ", \"mu_pass\": ");
+	json_num(&j, m->mu1);
+	appendStringInfo(&j, ", \"row_type\": %u, \"relation\": ", typoid);
+	if (pp->relation)
+		escape_json(&j, pp->relation);
+	else
+		appendStringInfoString(&j, "null");
+	if (pp->aim)
+	{
+		appendStringInfoString(&j, ", \"epsilon_dpsgd\": 0, \"delta_dpsgd\": ");
+		json_num(&j, pp->delta_sgd);
+		append_aim(&j, pp, tc);
+	}
+	else if (o->mechanism == LV_MECH_CENTRAL || o->mechanism == LV_MECH_COMPOSED)
+		append_dpsgd(&j, o, pp);
+	if (lv_mech_per_record(o->mechanism))
+	{
+		appendStringInfoString(&j, ", \"epsilon_release\": ");
+		json_num(&j, pp->eps_release);
+		appendStringInfoString(&j, ", \"delta_release\": ");
+		json_num(&j, pp->delta_release);
+	}
+	if (o->mechanism != LV_MECH_NONE)
+	{
+		appendStringInfoString(&j, ", \"epsilon_ledger\": ");
+		json_num(&j, pp->eps_ledger);
+		appendStringInfoString(&j, ", \"delta_ledger\": ");
+		json_num(&j, pp->delta_ledger);
+	}
+	appendStringInfoChar(&j, '}');
+	return j.data;
+}
+
+/* The catalog row: $16 is catalog_json's object, the derived columns read from it. */
+static const char *const model_insert_sql =
+	"INSERT INTO lipvae.models AS m (name, owner, query, columns, settings, mechanism, scope, "
+	" epsilon, delta, epsilon_requested, epsilon_preprocess, delta_preprocess, preprocess, "
+	" passes, nrows, diameter, noise_sd, lipschitz_target, lipschitz_certified, mu_pass, "
+	" row_type, training, model, relation, epsilon_dpsgd, delta_dpsgd, epsilon_release, "
+	" delta_release, epsilon_ledger, delta_ledger, dpsgd) "
+	"SELECT $1, $2::pg_catalog.oid::pg_catalog.regrole, $3, $4::pg_catalog.jsonb, $5::pg_catalog.jsonb, $6, $7, "
+	" $8, $9, $10, $11, $12, $13::pg_catalog.jsonb, $14, $15, "
+	" (j OPERATOR(pg_catalog.->>) 'diameter')::pg_catalog.float8, "
+	" (j OPERATOR(pg_catalog.->>) 'noise_sd')::pg_catalog.float8, "
+	" NULLIF((j OPERATOR(pg_catalog.->>) 'lipschitz_target')::pg_catalog.float8, 0), "
+	" (j OPERATOR(pg_catalog.->>) 'lipschitz_certified')::pg_catalog.float8, "
+	" NULLIF((j OPERATOR(pg_catalog.->>) 'mu_pass')::pg_catalog.float8, 0), "
+	" (j OPERATOR(pg_catalog.->>) 'row_type')::pg_catalog.oid::pg_catalog.regtype, "
+	" $17::pg_catalog.jsonb, $18, j OPERATOR(pg_catalog.->>) 'relation', "
+	" (j OPERATOR(pg_catalog.->>) 'epsilon_dpsgd')::pg_catalog.float8, "
+	" (j OPERATOR(pg_catalog.->>) 'delta_dpsgd')::pg_catalog.float8, "
+	" (j OPERATOR(pg_catalog.->>) 'epsilon_release')::pg_catalog.float8, "
+	" (j OPERATOR(pg_catalog.->>) 'delta_release')::pg_catalog.float8, "
+	" (j OPERATOR(pg_catalog.->>) 'epsilon_ledger')::pg_catalog.float8, "
+	" (j OPERATOR(pg_catalog.->>) 'delta_ledger')::pg_catalog.float8, "
+	" j OPERATOR(pg_catalog.->) 'dpsgd' "
+	"FROM (SELECT $16::pg_catalog.jsonb) AS x(j) ";
+
+/* A replaced model's row is updated in place; grants survive if it may still be granted. */
+static const char *const model_upsert_sql =
+	"ON CONFLICT (name) DO UPDATE SET "
+	" created = pg_catalog.now(), query = excluded.query, columns = excluded.columns, "
+	" settings = excluded.settings, mechanism = excluded.mechanism, scope = excluded.scope, "
+	" epsilon = excluded.epsilon, delta = excluded.delta, "
+	" epsilon_requested = excluded.epsilon_requested, "
+	" epsilon_preprocess = excluded.epsilon_preprocess, "
+	" delta_preprocess = excluded.delta_preprocess, preprocess = excluded.preprocess, "
+	" passes = excluded.passes, nrows = excluded.nrows, diameter = excluded.diameter, "
+	" noise_sd = excluded.noise_sd, lipschitz_target = excluded.lipschitz_target, "
+	" lipschitz_certified = excluded.lipschitz_certified, mu_pass = excluded.mu_pass, "
+	" row_type = excluded.row_type, training = excluded.training, model = excluded.model, "
+	" relation = excluded.relation, epsilon_dpsgd = excluded.epsilon_dpsgd, "
+	" delta_dpsgd = excluded.delta_dpsgd, epsilon_release = excluded.epsilon_release, "
+	" delta_release = excluded.delta_release, epsilon_ledger = excluded.epsilon_ledger, "
+	" delta_ledger = excluded.delta_ledger, dpsgd = excluded.dpsgd, "
+	" acl = CASE WHEN excluded.mechanism OPERATOR(pg_catalog.=) 'none' "
+	"          OR coalesce((excluded.settings OPERATOR(pg_catalog.->>) 'seeded')::pg_catalog.bool, false) "
+	"          OR (excluded.mechanism OPERATOR(pg_catalog.=) 'latent' "
+	"              AND m.mechanism OPERATOR(pg_catalog.<>) 'latent') "
+	"        THEN '{}'::pg_catalog.aclitem[] ELSE m.acl END";
+
+/*
+ * insert_model writes the catalog row (an upsert when the model is
+ * replaced: its grants survive unless the new model may not be granted).
+ */
+static void
+insert_model(const TrainOptions *o, const PrivacyPlan *pp, bool exists, Oid owner,
+			 const char *columns_json, const char *settings_json, const char *preprocess_json,
+			 const char *training_json, const char *catalog, const lv_model *m, int64 n,
+			 bytea *blob)
+{
+	Oid argtypes[18];
+	Datum args[18];
+	char nulls[18];
+	int i,
+		rc;
 
 	for (i = 0; i < 18; i++)
 		nulls[i] = ' ';
@@ -347,150 +508,41 @@ store_model(TrainOptions *o, PrivacyPlan *pp, TrainColumn *tc, int ncols,
 	if (o->mechanism == LV_MECH_CENTRAL)
 		nulls[14] = 'n';
 	argtypes[15] = TEXTOID;
-	{
-		StringInfoData j;
-
-		initStringInfo(&j);
-		appendStringInfoString(&j, "{\"diameter\": ");
-		json_num(&j, diameter);
-		appendStringInfoString(&j, ", \"noise_sd\": ");
-		json_num(&j, m->noise_sd);
-		appendStringInfoString(&j, ", \"lipschitz_target\": ");
-		json_num(&j, m->lipschitz_target);
-		appendStringInfoString(&j, ", \"lipschitz_certified\": ");
-		json_num(&j, m->lipschitz_certified);
-		appendStringInfoString(&j, ", \"mu_pass\": ");
-		json_num(&j, m->mu1);
-		appendStringInfo(&j, ", \"row_type\": %u, \"relation\": ", typoid);
-		if (pp->relation)
-			escape_json(&j, pp->relation);
-		else
-			appendStringInfoString(&j, "null");
-		if (pp->aim)
-		{
-			appendStringInfoString(&j, ", \"epsilon_dpsgd\": 0, \"delta_dpsgd\": ");
-			json_num(&j, pp->delta_sgd);
-			append_aim(&j, pp, tc);
-		}
-		else if (o->mechanism == LV_MECH_CENTRAL || o->mechanism == LV_MECH_COMPOSED)
-		{
-			appendStringInfoString(&j, ", \"epsilon_dpsgd\": ");
-			json_num(&j, pp->eps_sgd);
-			appendStringInfoString(&j, ", \"delta_dpsgd\": ");
-			json_num(&j, pp->delta_sgd);
-			appendStringInfoString(&j, ", \"dpsgd\": {\"sampling_rate\": ");
-			json_num(&j, pp->q);
-			appendStringInfoString(&j, ", \"noise_multiplier\": ");
-			json_num(&j, pp->sigma);
-			appendStringInfo(&j, ", \"steps\": " INT64_FORMAT ", \"epochs\": %d, \"clip\": ",
-							 pp->steps, pp->epochs);
-			json_num(&j, pp->clip);
-			appendStringInfoString(&j, ", \"normalizer\": ");
-			json_num(&j, pp->normalizer);
-			appendStringInfo(&j, ", \"clipping\": \"%s\", \"clip_mean\": ", o->clip_mode ? "lipschitz" : "norm");
-			json_num(&j, pp->clip_mean);
-			appendStringInfoString(&j, ", \"clip_max\": ");
-			json_num(&j, pp->clip_max);
-			appendStringInfo(&j, ", \"bound_steps\": " INT64_FORMAT, pp->bound_steps);
-			if (pp->mu_marginals > 0)
-			{
-				appendStringInfoString(&j, ", \"marginals_mu\": ");
-				json_num(&j, pp->mu_marginals);
-				appendStringInfoString(&j, ", \"marginals_noise_sd\": ");
-				json_num(&j, pp->marginals_sd);
-				appendStringInfoString(&j, ", \"marginals_one_way_mu\": ");
-				json_num(&j, pp->mu_one_way);
-				appendStringInfoString(&j, ", \"marginals_mu_replace_one\": ");
-				json_num(&j, pp->mu_marginals_ledger);
-				appendStringInfo(&j, ", \"tree_rounds\": %d, \"tree_edges\": %d, \"tree_epsilon_round\": ",
-								 pp->tree_rounds, pp->tree_edges);
-				json_num(&j, pp->tree_eps_round);
-				appendStringInfoString(&j, ", \"tree_pairs_mu\": ");
-				json_num(&j, pp->mu_pairs);
-				appendStringInfoString(&j, ", \"tree_pairs_noise_sd\": ");
-				json_num(&j, pp->pairs_sd);
-			}
-			appendStringInfo(&j, ", \"relation\": \"%s\", \"delta\": ", pp->relation);
-			json_num(&j, pp->delta_sgd);
-			if (o->unit)
-			{
-				appendStringInfoString(&j, ", \"unit\": ");
-				escape_json(&j, o->unit);
-				appendStringInfo(&j, ", \"unit_rows\": %d, \"units\": " INT64_FORMAT,
-								 o->unit_rows, pp->units);
-			}
-			appendStringInfoChar(&j, '}');
-		}
-		if (lv_mech_per_record(o->mechanism))
-		{
-			appendStringInfoString(&j, ", \"epsilon_release\": ");
-			json_num(&j, pp->eps_release);
-			appendStringInfoString(&j, ", \"delta_release\": ");
-			json_num(&j, pp->delta_release);
-		}
-		if (o->mechanism != LV_MECH_NONE)
-		{
-			appendStringInfoString(&j, ", \"epsilon_ledger\": ");
-			json_num(&j, pp->eps_ledger);
-			appendStringInfoString(&j, ", \"delta_ledger\": ");
-			json_num(&j, pp->delta_ledger);
-		}
-		appendStringInfoChar(&j, '}');
-		args[15] = CStringGetTextDatum(j.data);
-	}
+	args[15] = CStringGetTextDatum(catalog);
 	argtypes[16] = TEXTOID;
 	args[16] = CStringGetTextDatum(training_json);
 	argtypes[17] = BYTEAOID;
 	args[17] = PointerGetDatum(blob);
 
-	rc = SPI_execute_with_args(psprintf("%s%s",
-										"INSERT INTO lipvae.models AS m (name, owner, query, columns, settings, mechanism, scope, "
-										" epsilon, delta, epsilon_requested, epsilon_preprocess, delta_preprocess, preprocess, "
-										" passes, nrows, diameter, noise_sd, lipschitz_target, lipschitz_certified, mu_pass, "
-										" row_type, training, model, relation, epsilon_dpsgd, delta_dpsgd, epsilon_release, "
-										" delta_release, epsilon_ledger, delta_ledger, dpsgd) "
-										"SELECT $1, $2::pg_catalog.oid::pg_catalog.regrole, $3, $4::pg_catalog.jsonb, $5::pg_catalog.jsonb, $6, $7, "
-										" $8, $9, $10, $11, $12, $13::pg_catalog.jsonb, $14, $15, "
-										" (j OPERATOR(pg_catalog.->>) 'diameter')::pg_catalog.float8, "
-										" (j OPERATOR(pg_catalog.->>) 'noise_sd')::pg_catalog.float8, "
-										" NULLIF((j OPERATOR(pg_catalog.->>) 'lipschitz_target')::pg_catalog.float8, 0), "
-										" (j OPERATOR(pg_catalog.->>) 'lipschitz_certified')::pg_catalog.float8, "
-										" NULLIF((j OPERATOR(pg_catalog.->>) 'mu_pass')::pg_catalog.float8, 0), "
-										" (j OPERATOR(pg_catalog.->>) 'row_type')::pg_catalog.oid::pg_catalog.regtype, "
-										" $17::pg_catalog.jsonb, $18, j OPERATOR(pg_catalog.->>) 'relation', "
-										" (j OPERATOR(pg_catalog.->>) 'epsilon_dpsgd')::pg_catalog.float8, "
-										" (j OPERATOR(pg_catalog.->>) 'delta_dpsgd')::pg_catalog.float8, "
-										" (j OPERATOR(pg_catalog.->>) 'epsilon_release')::pg_catalog.float8, "
-										" (j OPERATOR(pg_catalog.->>) 'delta_release')::pg_catalog.float8, "
-										" (j OPERATOR(pg_catalog.->>) 'epsilon_ledger')::pg_catalog.float8, "
-										" (j OPERATOR(pg_catalog.->>) 'delta_ledger')::pg_catalog.float8, "
-										" j OPERATOR(pg_catalog.->) 'dpsgd' "
-										"FROM (SELECT $16::pg_catalog.jsonb) AS x(j) ",
-										!exists ? "" : "ON CONFLICT (name) DO UPDATE SET "
-													   " created = pg_catalog.now(), query = excluded.query, columns = excluded.columns, "
-													   " settings = excluded.settings, mechanism = excluded.mechanism, scope = excluded.scope, "
-													   " epsilon = excluded.epsilon, delta = excluded.delta, "
-													   " epsilon_requested = excluded.epsilon_requested, "
-													   " epsilon_preprocess = excluded.epsilon_preprocess, "
-													   " delta_preprocess = excluded.delta_preprocess, preprocess = excluded.preprocess, "
-													   " passes = excluded.passes, nrows = excluded.nrows, diameter = excluded.diameter, "
-													   " noise_sd = excluded.noise_sd, lipschitz_target = excluded.lipschitz_target, "
-													   " lipschitz_certified = excluded.lipschitz_certified, mu_pass = excluded.mu_pass, "
-													   " row_type = excluded.row_type, training = excluded.training, model = excluded.model, "
-													   " relation = excluded.relation, epsilon_dpsgd = excluded.epsilon_dpsgd, "
-													   " delta_dpsgd = excluded.delta_dpsgd, epsilon_release = excluded.epsilon_release, "
-													   " delta_release = excluded.delta_release, epsilon_ledger = excluded.epsilon_ledger, "
-													   " delta_ledger = excluded.delta_ledger, dpsgd = excluded.dpsgd, "
-													   " acl = CASE WHEN excluded.mechanism OPERATOR(pg_catalog.=) 'none' "
-													   "          OR coalesce((excluded.settings OPERATOR(pg_catalog.->>) 'seeded')::pg_catalog.bool, false) "
-													   "          OR (excluded.mechanism OPERATOR(pg_catalog.=) 'latent' "
-													   "              AND m.mechanism OPERATOR(pg_catalog.<>) 'latent') "
-													   "        THEN '{}'::pg_catalog.aclitem[] ELSE m.acl END"),
+	rc = SPI_execute_with_args(psprintf("%s%s", model_insert_sql, exists ? model_upsert_sql : ""),
 							   18, argtypes, args, nulls, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "lipvae: could not store the model");
 	if (!exists && SPI_processed != 1)
 		elog(ERROR, "lipvae: could not store the model");
+}
+
+/*
+ * store_model writes the model into lipvae.models (insert or replace) and
+ * creates or keeps its row type, acting as the catalog owner. Returns the
+ * row type's oid.
+ */
+Oid
+store_model(TrainOptions *o, PrivacyPlan *pp, TrainColumn *tc, int ncols,
+			bool exists, const char *columns_json, const char *settings_json,
+			const char *preprocess_json, const char *training_json,
+			lv_model *m, int64 n, double diameter, bytea *blob)
+{
+	LipvaeOwnerState st;
+	StringInfoData want;
+	Oid owner = GetUserId();
+	Oid typoid;
+
+	row_type_columns(tc, ncols, &want);
+	lipvae_become_owner(&st);
+	typoid = ensure_row_type(o, exists, want.data, owner);
+	insert_model(o, pp, exists, owner, columns_json, settings_json, preprocess_json, training_json,
+				 catalog_json(o, pp, tc, m, diameter, typoid), m, n, blob);
 	lipvae_restore_user(&st);
 	return typoid;
 }
