@@ -279,6 +279,9 @@ test_workload_batches(void **state)
 	make_model(&a, 9);
 	make_model(&b, 9);
 	base_config(&c, 1.0);
+	c.max_rounds = 2; /* short: the comparison, not the fit, is tested (valgrind runs it too) */
+	c.fit.steps = 10;
+	c.final_steps = 20;
 	assert_int_equal(lv_aim_workload_init(&w, &b.schema, c.max_k, c.max_cells), LV_OK);
 	while (done < n)
 	{
