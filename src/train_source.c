@@ -177,18 +177,14 @@ cat_match(const void *a, const void *b, Size keysize)
 }
 
 /*
- * describe_columns checks the query's result columns (supported types,
- * unique names, no clash with the privacy columns, limits) and prepares the
- * per-column state.
+ * count_columns finds the unit column (o->unit_att, o->unit_type) and
+ * returns how many modelled columns the query has, within the limits.
  */
-TrainColumn *
-describe_columns(TupleDesc desc, TrainOptions *o, int *ncols)
+static int
+count_columns(TupleDesc desc, TrainOptions *o)
 {
-	TrainColumn *tc;
-	int n = 0;
-	int i,
-		j;
-	ListCell *lc;
+	int n = 0,
+		i;
 
 	o->unit_att = -1;
 	for (i = 0; i < desc->natts; i++)
@@ -216,117 +212,156 @@ describe_columns(TupleDesc desc, TrainOptions *o, int *ncols)
 		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						errmsg("the training query returns %d columns, the limit is %d", n, LV_MAX_COLUMNS),
 						errhint("Select fewer columns.")));
-	tc = palloc0(sizeof(TrainColumn) * n);
-	for (i = 0, j = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-		TrainColumn *t;
-		int32 typmod = att->atttypmod;
-		Oid base;
-		int k;
+	return n;
+}
 
-		if (att->attisdropped || i == o->unit_att)
-			continue;
-		t = &tc[j++];
-		t->col.name = pstrdup(NameStr(att->attname));
-		base = getBaseTypeAndTypmod(att->atttypid, &typmod);
-		t->col.typid = base;
-		t->col.typmod = typmod;
-		if (!lipvae_type_class(base, &t->col.tclass))
-			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-							errmsg("column \"%s\" has type %s, which lipvae does not support",
-								   t->col.name, format_type_be(att->atttypid)),
-							errhint("Cast it in the query to a number, date, timestamp, boolean, text or enum type, e.g. %s::text.",
-									quote_identifier(t->col.name))));
-		if (temp_type(att->atttypid) || temp_type(base))
-			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-							errmsg("column \"%s\" has temporary type %s", t->col.name,
-								   format_type_be(att->atttypid)),
-							errdetail("A model outlives the session; its row type cannot use a type that goes with it."),
-							errhint("Cast it in the query, e.g. %s::text.", quote_identifier(t->col.name))));
-		if (strcmp(t->col.name, "epsilon") == 0 || strcmp(t->col.name, "delta") == 0 ||
-			strcmp(t->col.name, "scope") == 0)
+/*
+ * check_column sets column j's type class, and refuses an unsupported or
+ * temporary type, a reserved name, or a name an earlier column has.
+ */
+static void
+check_column(TrainColumn *tc, int j, Form_pg_attribute att, Oid base)
+{
+	TrainColumn *t = &tc[j];
+	int k;
+
+	if (!lipvae_type_class(base, &t->col.tclass))
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						errmsg("column \"%s\" has type %s, which lipvae does not support",
+							   t->col.name, format_type_be(att->atttypid)),
+						errhint("Cast it in the query to a number, date, timestamp, boolean, text or enum type, e.g. %s::text.",
+								quote_identifier(t->col.name))));
+	if (temp_type(att->atttypid) || temp_type(base))
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						errmsg("column \"%s\" has temporary type %s", t->col.name,
+							   format_type_be(att->atttypid)),
+						errdetail("A model outlives the session; its row type cannot use a type that goes with it."),
+						errhint("Cast it in the query, e.g. %s::text.", quote_identifier(t->col.name))));
+	if (strcmp(t->col.name, "epsilon") == 0 || strcmp(t->col.name, "delta") == 0 ||
+		strcmp(t->col.name, "scope") == 0)
+		ereport(ERROR, (errcode(ERRCODE_DUPLICATE_COLUMN),
+						errmsg("column name \"%s\" is reserved for the privacy columns of sampled rows",
+							   t->col.name),
+						errhint("Rename it in the query, e.g. SELECT %s AS %s_value.",
+								quote_identifier(t->col.name), t->col.name)));
+	for (k = 0; k < j; k++)
+		if (strcmp(tc[k].col.name, t->col.name) == 0)
 			ereport(ERROR, (errcode(ERRCODE_DUPLICATE_COLUMN),
-							errmsg("column name \"%s\" is reserved for the privacy columns of sampled rows",
-								   t->col.name),
-							errhint("Rename it in the query, e.g. SELECT %s AS %s_value.",
-									quote_identifier(t->col.name), t->col.name)));
-		for (k = 0; k < j - 1; k++)
-			if (strcmp(tc[k].col.name, t->col.name) == 0)
-				ereport(ERROR, (errcode(ERRCODE_DUPLICATE_COLUMN),
-								errmsg("the training query returns two columns named \"%s\"", t->col.name),
-								errhint("Give every column its own name with AS.")));
-		t->numeric = lipvae_class_is_numeric(t->col.tclass);
-		t->integer = lipvae_class_is_integer(t->col.tclass, typmod);
-		t->not_null = find_name(o->not_null, t->col.name);
-		if (t->col.tclass == LVT_BOOL)
-		{
-			t->col.ncat = 2;
-			t->col.labels = palloc(sizeof(char *) * 2);
-			t->col.labels[0] = "false";
-			t->col.labels[1] = "true";
-			t->categories_source = "type";
-		}
-		else if (t->col.tclass == LVT_ENUM)
-		{
-			CatCList *list = SearchSysCacheList1(ENUMTYPOIDNAME, ObjectIdGetDatum(base));
-			float4 *orders;
-			int m = list->n_members,
-				a,
-				b;
+							errmsg("the training query returns two columns named \"%s\"", t->col.name),
+							errhint("Give every column its own name with AS.")));
+}
 
-			if (m > LV_MAX_CATEGORIES)
-				ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-								errmsg("enum column \"%s\" has %d labels, the limit is %d",
-									   t->col.name, m, LV_MAX_CATEGORIES)));
-			t->col.ncat = m;
-			t->col.labels = palloc(sizeof(char *) * Max(m, 1));
-			t->enum_oids = palloc(sizeof(Oid) * Max(m, 1));
-			orders = palloc(sizeof(float4) * Max(m, 1));
-			for (a = 0; a < m; a++)
-			{
-				HeapTuple et = &list->members[a]->tuple;
-				Form_pg_enum e = (Form_pg_enum) GETSTRUCT(et);
+/* enum_labels lists an enum column's labels in their sort order. */
+static void
+enum_labels(TrainColumn *t, Oid base)
+{
+	CatCList *list = SearchSysCacheList1(ENUMTYPOIDNAME, ObjectIdGetDatum(base));
+	float4 *orders;
+	int m = list->n_members,
+		a,
+		b;
 
-				t->enum_oids[a] = e->oid;
-				t->col.labels[a] = pstrdup(NameStr(e->enumlabel));
-				orders[a] = e->enumsortorder;
-			}
-			ReleaseSysCacheList(list);
-			/* sort by enumsortorder (insertion sort: lists are short) */
-			for (a = 1; a < m; a++)
-				for (b = a; b > 0 && orders[b - 1] > orders[b]; b--)
-				{
-					float4 tf = orders[b];
-					Oid to = t->enum_oids[b];
-					char *tl = t->col.labels[b];
+	if (m > LV_MAX_CATEGORIES)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						errmsg("enum column \"%s\" has %d labels, the limit is %d",
+							   t->col.name, m, LV_MAX_CATEGORIES)));
+	t->col.ncat = m;
+	t->col.labels = palloc(sizeof(char *) * Max(m, 1));
+	t->enum_oids = palloc(sizeof(Oid) * Max(m, 1));
+	orders = palloc(sizeof(float4) * Max(m, 1));
+	for (a = 0; a < m; a++)
+	{
+		Form_pg_enum e = (Form_pg_enum) GETSTRUCT(&list->members[a]->tuple);
 
-					orders[b] = orders[b - 1];
-					orders[b - 1] = tf;
-					t->enum_oids[b] = t->enum_oids[b - 1];
-					t->enum_oids[b - 1] = to;
-					t->col.labels[b] = t->col.labels[b - 1];
-					t->col.labels[b - 1] = tl;
-				}
-			t->categories_source = "type";
-		}
-		else if (t->col.tclass == LVT_TEXT)
-		{
-			HASHCTL ctl;
-
-			memset(&ctl, 0, sizeof(ctl));
-			ctl.keysize = sizeof(char *);
-			ctl.entrysize = sizeof(CatEntry);
-			ctl.hash = cat_hash;
-			ctl.match = cat_match;
-			ctl.hcxt = CurrentMemoryContext;
-			t->raw = hash_create("lipvae categories", 64, &ctl,
-								 HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
-			t->raw_cap = 64;
-			t->raw_labels = palloc(sizeof(char *) * t->raw_cap);
-			t->raw_counts = palloc0(sizeof(double) * t->raw_cap);
-		}
+		t->enum_oids[a] = e->oid;
+		t->col.labels[a] = pstrdup(NameStr(e->enumlabel));
+		orders[a] = e->enumsortorder;
 	}
+	ReleaseSysCacheList(list);
+	/* sort by enumsortorder (insertion sort: lists are short) */
+	for (a = 1; a < m; a++)
+		for (b = a; b > 0 && orders[b - 1] > orders[b]; b--)
+		{
+			float4 tf = orders[b];
+			Oid to = t->enum_oids[b];
+			char *tl = t->col.labels[b];
+
+			orders[b] = orders[b - 1];
+			orders[b - 1] = tf;
+			t->enum_oids[b] = t->enum_oids[b - 1];
+			t->enum_oids[b - 1] = to;
+			t->col.labels[b] = t->col.labels[b - 1];
+			t->col.labels[b - 1] = tl;
+		}
+	t->categories_source = "type";
+}
+
+/* text_labels starts a text column's raw label table (label -> raw id, count). */
+static void
+text_labels(TrainColumn *t)
+{
+	HASHCTL ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(char *);
+	ctl.entrysize = sizeof(CatEntry);
+	ctl.hash = cat_hash;
+	ctl.match = cat_match;
+	ctl.hcxt = CurrentMemoryContext;
+	t->raw = hash_create("lipvae categories", 64, &ctl,
+						 HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	t->raw_cap = 64;
+	t->raw_labels = palloc(sizeof(char *) * t->raw_cap);
+	t->raw_counts = palloc0(sizeof(double) * t->raw_cap);
+}
+
+/* describe_column fills t from the query's attribute att (j columns before it). */
+static void
+describe_column(TrainColumn *tc, int j, Form_pg_attribute att, const TrainOptions *o)
+{
+	TrainColumn *t = &tc[j];
+	int32 typmod = att->atttypmod;
+	Oid base;
+
+	t->col.name = pstrdup(NameStr(att->attname));
+	base = getBaseTypeAndTypmod(att->atttypid, &typmod);
+	t->col.typid = base;
+	t->col.typmod = typmod;
+	check_column(tc, j, att, base);
+	t->numeric = lipvae_class_is_numeric(t->col.tclass);
+	t->integer = lipvae_class_is_integer(t->col.tclass, typmod);
+	t->not_null = find_name(o->not_null, t->col.name);
+	if (t->col.tclass == LVT_BOOL)
+	{
+		t->col.ncat = 2;
+		t->col.labels = palloc(sizeof(char *) * 2);
+		t->col.labels[0] = "false";
+		t->col.labels[1] = "true";
+		t->categories_source = "type";
+	}
+	else if (t->col.tclass == LVT_ENUM)
+		enum_labels(t, base);
+	else if (t->col.tclass == LVT_TEXT)
+		text_labels(t);
+}
+
+/*
+ * describe_columns checks the query's result columns (supported types,
+ * unique names, no clash with the privacy columns, limits) and prepares the
+ * per-column state.
+ */
+TrainColumn *
+describe_columns(TupleDesc desc, TrainOptions *o, int *ncols)
+{
+	int n = count_columns(desc, o);
+	TrainColumn *tc = palloc0(sizeof(TrainColumn) * n);
+	int i,
+		j;
+	ListCell *lc;
+
+	for (i = 0, j = 0; i < desc->natts; i++)
+		if (!TupleDescAttr(desc, i)->attisdropped && i != o->unit_att)
+			describe_column(tc, j++, TupleDescAttr(desc, i), o);
 	foreach (lc, o->not_null)
 	{
 		char *nm = lfirst(lc);
