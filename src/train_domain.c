@@ -83,6 +83,88 @@ setting_context(void *arg)
 		errcontext("reading the %s", where);
 }
 
+/* user_bounds sets column t's public bounds from its entry b of bounds =>. */
+static void
+user_bounds(TrainColumn *t, const TrainOptions *o, JsonbValue *b)
+{
+	int len;
+	double tlo,
+		thi;
+
+	if (!t->numeric)
+		bad_option("bounds", psprintf("Column \"%s\" is categorical; give its values in categories instead.", t->col.name), NULL);
+	if (!is_array(b, &len) || len != 2)
+		bad_option("bounds", psprintf("The bounds of column \"%s\" must be an array [low, high].", t->col.name), NULL);
+	t->lo = lipvae_parse_bound(&t->col, o->bounds, array_elem(b, 0), "low");
+	t->hi = lipvae_parse_bound(&t->col, o->bounds, array_elem(b, 1), "high");
+	if (!(t->lo < t->hi))
+		bad_option("bounds", psprintf("The low bound of column \"%s\" must be below its high bound.", t->col.name), NULL);
+	lipvae_type_range(t->col.tclass, t->col.typmod, &tlo, &thi);
+	t->lo = Max(t->lo, tlo);
+	t->hi = Min(t->hi, thi);
+	if (t->integer)
+	{
+		/* the integers inside: a sampled value never leaves the bounds */
+		t->lo = ceil(t->lo);
+		t->hi = floor(t->hi);
+		if (!(t->lo < t->hi))
+			bad_option("bounds", psprintf("The bounds of integer column \"%s\" must contain at least two integers.", t->col.name), NULL);
+	}
+	t->have_bounds = true;
+	t->bounds_source = "user";
+}
+
+/* user_categories sets column t's public category list from its entry c of categories =>. */
+static void
+user_categories(TrainColumn *t, JsonbValue *c)
+{
+	int len;
+	JsonbValue *vals = c;
+	JsonbValue *other = NULL;
+	int j;
+
+	if (t->numeric)
+		bad_option("categories", psprintf("Column \"%s\" is numeric; give its range in bounds instead.", t->col.name), NULL);
+	if (t->col.tclass != LVT_TEXT)
+		bad_option("categories", psprintf("The categories of column \"%s\" are fixed by its type.", t->col.name), NULL);
+	if (c->type == jbvBinary && JsonContainerIsObject(c->val.binary.data))
+	{
+		vals = lipvae_jsonb_get(c->val.binary.data, "values");
+		other = lipvae_jsonb_get(c->val.binary.data, "other");
+		if (!vals)
+			bad_option("categories", psprintf("The categories of column \"%s\" need a \"values\" array.", t->col.name), NULL);
+	}
+	if (!is_array(vals, &len) || len < 1)
+		bad_option("categories", psprintf("The categories of column \"%s\" must be a non-empty array of strings.", t->col.name), NULL);
+	if (len > LV_MAX_CATEGORIES)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						errmsg("column \"%s\" has %d categories, the limit is %d",
+							   t->col.name, len, LV_MAX_CATEGORIES)));
+	t->col.ncat = len;
+	t->col.labels = palloc(sizeof(char *) * len);
+	for (j = 0; j < len; j++)
+	{
+		JsonbValue *e = array_elem(vals, j);
+		int k;
+
+		if (e->type != jbvString)
+			bad_option("categories", psprintf("The categories of column \"%s\" must be strings.", t->col.name), NULL);
+		t->col.labels[j] = pnstrdup(e->val.string.val, e->val.string.len);
+		(void) lipvae_label_datum(&t->col, t->col.labels[j]); /* fits the type? */
+		for (k = 0; k < j; k++)
+			if (strcmp(t->col.labels[k], t->col.labels[j]) == 0)
+				bad_option("categories", psprintf("Column \"%s\" lists a category twice.", t->col.name), NULL);
+	}
+	if (other && other->type != jbvNull)
+	{
+		if (other->type != jbvString)
+			bad_option("categories", "\"other\" must be a string.", NULL);
+		t->col.other = pnstrdup(other->val.string.val, other->val.string.len);
+		(void) lipvae_label_datum(&t->col, t->col.other);
+	}
+	t->categories_source = "user";
+}
+
 /*
  * apply_user_settings reads user-given bounds and category lists, checking
  * that each fits its column.
@@ -108,84 +190,13 @@ apply_user_settings(TrainColumn *tc, int ncols, TrainOptions *o)
 		TrainColumn *t = &tc[i];
 		JsonbValue *b = o->bounds ? lipvae_jsonb_get(&o->bounds->root, t->col.name) : NULL;
 		JsonbValue *c = o->categories ? lipvae_jsonb_get(&o->categories->root, t->col.name) : NULL;
-		int len;
 
 		where = psprintf("bounds of column \"%s\"", t->col.name);
 		if (b)
-		{
-			double tlo,
-				thi;
-
-			if (!t->numeric)
-				bad_option("bounds", psprintf("Column \"%s\" is categorical; give its values in categories instead.", t->col.name), NULL);
-			if (!is_array(b, &len) || len != 2)
-				bad_option("bounds", psprintf("The bounds of column \"%s\" must be an array [low, high].", t->col.name), NULL);
-			t->lo = lipvae_parse_bound(&t->col, o->bounds, array_elem(b, 0), "low");
-			t->hi = lipvae_parse_bound(&t->col, o->bounds, array_elem(b, 1), "high");
-			if (!(t->lo < t->hi))
-				bad_option("bounds", psprintf("The low bound of column \"%s\" must be below its high bound.", t->col.name), NULL);
-			lipvae_type_range(t->col.tclass, t->col.typmod, &tlo, &thi);
-			t->lo = Max(t->lo, tlo);
-			t->hi = Min(t->hi, thi);
-			if (t->integer)
-			{
-				/* the integers inside: a sampled value never leaves the bounds */
-				t->lo = ceil(t->lo);
-				t->hi = floor(t->hi);
-				if (!(t->lo < t->hi))
-					bad_option("bounds", psprintf("The bounds of integer column \"%s\" must contain at least two integers.", t->col.name), NULL);
-			}
-			t->have_bounds = true;
-			t->bounds_source = "user";
-		}
+			user_bounds(t, o, b);
 		where = psprintf("categories of column \"%s\"", t->col.name);
 		if (c)
-		{
-			JsonbValue *vals = c;
-			JsonbValue *other = NULL;
-			int j;
-
-			if (t->numeric)
-				bad_option("categories", psprintf("Column \"%s\" is numeric; give its range in bounds instead.", t->col.name), NULL);
-			if (t->col.tclass != LVT_TEXT)
-				bad_option("categories", psprintf("The categories of column \"%s\" are fixed by its type.", t->col.name), NULL);
-			if (c->type == jbvBinary && JsonContainerIsObject(c->val.binary.data))
-			{
-				vals = lipvae_jsonb_get(c->val.binary.data, "values");
-				other = lipvae_jsonb_get(c->val.binary.data, "other");
-				if (!vals)
-					bad_option("categories", psprintf("The categories of column \"%s\" need a \"values\" array.", t->col.name), NULL);
-			}
-			if (!is_array(vals, &len) || len < 1)
-				bad_option("categories", psprintf("The categories of column \"%s\" must be a non-empty array of strings.", t->col.name), NULL);
-			if (len > LV_MAX_CATEGORIES)
-				ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-								errmsg("column \"%s\" has %d categories, the limit is %d",
-									   t->col.name, len, LV_MAX_CATEGORIES)));
-			t->col.ncat = len;
-			t->col.labels = palloc(sizeof(char *) * len);
-			for (j = 0; j < len; j++)
-			{
-				JsonbValue *e = array_elem(vals, j);
-				int k;
-
-				if (e->type != jbvString)
-					bad_option("categories", psprintf("The categories of column \"%s\" must be strings.", t->col.name), NULL);
-				t->col.labels[j] = pnstrdup(e->val.string.val, e->val.string.len);
-				(void) lipvae_label_datum(&t->col, t->col.labels[j]); /* fits the type? */
-				for (k = 0; k < j; k++)
-					if (strcmp(t->col.labels[k], t->col.labels[j]) == 0)
-						bad_option("categories", psprintf("Column \"%s\" lists a category twice.", t->col.name), NULL);
-			}
-			if (other && other->type != jbvNull)
-			{
-				if (other->type != jbvString)
-					bad_option("categories", "\"other\" must be a string.", NULL);
-				t->col.other = pnstrdup(other->val.string.val, other->val.string.len);
-				(void) lipvae_label_datum(&t->col, t->col.other);
-			}
-			t->categories_source = "user";
-		}
+			user_categories(t, c);
 	}
 	error_context_stack = errcb.previous;
 }
