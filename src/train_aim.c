@@ -55,10 +55,11 @@ train_aim(TrainOptions *o, PrivacyPlan *pp, lv_model *m,
 	c.hidden = o->hidden;
 	c.fit.steps = LIPVAE_AIM_ROUND_STEPS;
 	c.fit.batch = LIPVAE_AIM_BATCH;
-	c.fit.lr = o->lr_given ? o->lr : LIPVAE_AIM_LR;
+	c.fit.lr = o->lr_given ? o->lr : LIPVAE_AIM_ROUND_LR;
 	c.fit.layer_bound = o->layer_bound;
 	c.fit.interrupted = interrupt_pending;
 	c.final_steps = LIPVAE_AIM_FINAL_STEPS;
+	c.final_lr = o->lr_given ? o->lr : LIPVAE_AIM_LR;
 	memcpy(c.key, tkey, LV_KEY_BYTES);
 	lipvae_check_noise(lv_aim_first_sd(&c, m->schema.ncols), "the marginals");
 	pp->aim = palloc0(sizeof(lv_aim_result));

@@ -116,6 +116,8 @@ append_settings(StringInfo j, const TrainOptions *o, const PrivacyPlan *pp)
 							"\"fit_final_steps\": %d, \"max_cells\": %d, \"learning_rate\": ",
 						 LIPVAE_AIM_BATCH, LIPVAE_AIM_ROUND_STEPS, LIPVAE_AIM_FINAL_STEPS, LIPVAE_AIM_MAX_CELLS);
 		json_num(j, o->lr_given ? o->lr : LIPVAE_AIM_LR);
+		appendStringInfoString(j, ", \"learning_rate_per_round\": ");
+		json_num(j, o->lr_given ? o->lr : LIPVAE_AIM_ROUND_LR);
 		appendStringInfoString(j, ", \"layer_bound\": ");
 		json_num(j, o->layer_bound);
 	}

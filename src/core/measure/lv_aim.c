@@ -361,14 +361,19 @@ lv_aim_networks(lv_model *m, const lv_aim_config *cfg)
 	return LV_OK;
 }
 
-/* lv_aim_fit refits the decoder to every measurement so far. */
+/*
+ * lv_aim_fit refits the decoder to every measurement so far: steps Adam
+ * steps at fit.lr, or at final_lr (when > 0) in the fit after the rounds.
+ */
 static int
 lv_aim_fit(lv_model *m, lv_aim_state *st, const lv_aim_config *cfg, int steps,
-		   int round, double *loss)
+		   int round, int last, double *loss)
 {
 	lv_genfit_config fc = cfg->fit;
 
 	fc.steps = steps;
+	if (last && cfg->final_lr > 0)
+		fc.lr = cfg->final_lr;
 	fc.stream = LV_AIM_FIT_STREAM + ((uint64_t) round << 32);
 	memcpy(fc.key, cfg->key, LV_KEY_BYTES);
 	return lv_genfit(m, st->ms, st->nm, &fc, loss);
@@ -395,7 +400,7 @@ lv_aim_start(lv_model *m, lv_aim_state *st, const lv_aim_config *cfg,
 		if (st->w->cand[i].k == 1)
 			rc = lv_aim_measure(st, i, sd, 0.0, cfg->n_hat);
 	if (rc == LV_OK)
-		rc = lv_aim_fit(m, st, cfg, cfg->fit.steps, 0, NULL);
+		rc = lv_aim_fit(m, st, cfg, cfg->fit.steps, 0, 0, NULL);
 	return rc;
 }
 
@@ -440,7 +445,7 @@ lv_aim_rounds(lv_model *m, lv_aim_state *st, const lv_aim_config *cfg,
 			return LV_ERR_NOMEM;
 		memcpy(old, st->mu, sizeof(double) * (size_t) st->w->cand[i].cells);
 		if ((rc = lv_aim_measure(st, i, sd, eps, cfg->n_hat)) == LV_OK &&
-			(rc = lv_aim_fit(m, st, cfg, cfg->fit.steps, round, NULL)) == LV_OK &&
+			(rc = lv_aim_fit(m, st, cfg, cfg->fit.steps, round, 0, NULL)) == LV_OK &&
 			(rc = lv_aim_pool(st, m, cfg->key, LV_AIM_POOL_STREAM + ((uint64_t) round << 32))) == LV_OK)
 		{
 			(void) lv_aim_error(st, i, cfg->n_hat);
@@ -591,7 +596,7 @@ lv_model_fit_aim_counts(lv_model *m, const lv_aim_workload *w,
 	if (rc == LV_OK)
 		rc = lv_aim_rounds(m, &st, cfg, sd, eps, rounds);
 	if (rc == LV_OK)
-		rc = lv_aim_fit(m, &st, cfg, cfg->final_steps, rounds + 1, &res->final_loss);
+		rc = lv_aim_fit(m, &st, cfg, cfg->final_steps, rounds + 1, 1, &res->final_loss);
 	if (rc == LV_OK)
 		rc = lv_aim_residuals(m, &st, cfg);
 	lv_aim_collect(&st, cfg, res);

@@ -50,6 +50,7 @@ typedef struct lv_aim_config
 		hidden;
 	lv_genfit_config fit; /* steps: per round */
 	int final_steps;      /* Adam steps after the last round */
+	double final_lr;      /* Adam's rate in those steps; <= 0: fit.lr */
 	uint8_t key[LV_KEY_BYTES];
 } lv_aim_config;
 
