@@ -46,9 +46,10 @@ domain_sink(void *arg, lv_cell *rows, const uint64 *units, int64 n)
 		for (r = 0; r < n; r++)
 		{
 			const lv_cell *c = &rows[r * st->ncols + i];
+			int bin = c->isnull ? -1 : lv_domain_bin(c->value);
 
-			if (!c->isnull && lv_domain_bin(c->value) >= 0)
-				h[lv_domain_bin(c->value)] += 1;
+			if (bin >= 0)
+				h[bin] += 1;
 		}
 	}
 	CHECK_FOR_INTERRUPTS();
@@ -117,9 +118,9 @@ start_workload(MeasureState *st, const lv_schema *schema, lv_aim_workload *w)
 {
 	st->schema = schema;
 	st->w = w;
+	/* the core's allocations count against lipvae.training_memory */
 	lipvae_core_error(lv_aim_workload_init(w, schema, LIPVAE_AIM_MAX_K, LIPVAE_AIM_MAX_CELLS),
 					  "listing the candidate marginals");
-	lipvae_check_memory(sizeof(double) * (Size) w->total);
 	st->clipped = palloc0(sizeof(int64) * st->ncols);
 	st->values = palloc0(sizeof(int64) * st->ncols);
 	st->T = palloc(sizeof(int32) * FETCH_BATCH * st->ncols);

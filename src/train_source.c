@@ -478,16 +478,14 @@ value_cell(TrainColumn *t, Datum v, bool lookup, lv_cell *cell)
 
 /*
  * tuple_cells converts one row of the query into its ncols cells (the
- * unit column and dropped attributes skipped; the tuple deformed once, in
- * the caller's short-lived context); counts non-NULL values unless lookup
- * (a later pass over rows already counted).
+ * unit column and dropped attributes skipped; the tuple deformed once into
+ * the caller's scratch vals and nulls, natts each); counts non-NULL values
+ * unless lookup (a later pass over rows already counted).
  */
 static void
 tuple_cells(HeapTuple tup, TupleDesc desc, TrainColumn *tc, int ncols,
-			const TrainOptions *o, bool lookup, lv_cell *row)
+			const TrainOptions *o, bool lookup, Datum *vals, bool *nulls, lv_cell *row)
 {
-	Datum *vals = palloc(sizeof(Datum) * desc->natts);
-	bool *nulls = palloc(sizeof(bool) * desc->natts);
 	int att = 0,
 		i;
 
@@ -635,6 +633,8 @@ scan_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 {
 	lv_cell *cells = palloc(sizeof(lv_cell) * FETCH_BATCH * ncols);
 	uint64 *uh = o->unit_att >= 0 ? palloc(sizeof(uint64) * FETCH_BATCH) : NULL;
+	Datum *vals = palloc(sizeof(Datum) * lq->desc->natts);
+	bool *nulls = palloc(sizeof(bool) * lq->desc->natts);
 	MemoryContext cxt = CurrentMemoryContext;
 	MemoryContext conv = AllocSetContextCreate(cxt, "lipvae row conversion", ALLOCSET_DEFAULT_SIZES);
 	Oid unit_out = InvalidOid;
@@ -657,7 +657,7 @@ scan_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 		{
 			if (uh)
 				uh[k] = unit_hash(tups[k], lq->desc, o, unit_out);
-			tuple_cells(tups[k], lq->desc, tc, ncols, o, !first, &cells[k * ncols]);
+			tuple_cells(tups[k], lq->desc, tc, ncols, o, !first, vals, nulls, &cells[k * ncols]);
 		}
 		MemoryContextSwitchTo(cxt);
 		MemoryContextReset(conv);
@@ -669,6 +669,8 @@ scan_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 	if (first)
 		check_rows(tc, ncols, n);
 	pfree(cells);
+	pfree(vals);
+	pfree(nulls);
 	if (uh)
 		pfree(uh);
 	MemoryContextDelete(conv);
