@@ -561,3 +561,36 @@ BEGIN
 	END LOOP;
 END
 $$;
+
+-- ---------------------------------------------------------------------------
+-- The counting query of the measure stage (issue 12, item 1)
+-- ---------------------------------------------------------------------------
+-- With marginals => 'aim' the database counts the cells of every candidate
+-- marginal in one GROUP BY over the training query, run as the trainer.
+-- These functions map each value to its slot in the model's encoding and
+-- each row to the cells it adds 1 to, exactly as lipvae's encoder does.
+-- They read no table and keep no state: open to every role, like any
+-- built-in function, and every argument is checked.
+CREATE FUNCTION lipvae.count_number_slot(value anyelement, lo float8, hi float8,
+	nbins integer, exact_bins boolean, nullable boolean)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'lipvae_count_number_slot'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION lipvae.count_outside(value anyelement, lo float8, hi float8)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'lipvae_count_outside'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION lipvae.count_label_slot(value anyelement, labels text[], nullable boolean)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'lipvae_count_label_slot'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION lipvae.count_keys(slots integer[], spec bigint[])
+RETURNS bigint[]
+AS 'MODULE_PATHNAME', 'lipvae_count_keys'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION lipvae.count_keys(integer[], bigint[]) IS
+'Internal to lipvae_train''s counting query: the keys of the cells a row with these slots adds 1 to.';

@@ -184,10 +184,14 @@ typedef struct LipvaeQuery
 } LipvaeQuery;
 
 extern LipvaeQuery *lipvae_query_parse(const char *sql);
-extern void lipvae_query_plan(LipvaeQuery *lq, const LipvaeSources *src);
+extern void lipvae_query_plan(LipvaeQuery *lq, const LipvaeSources *src, bool parallel);
 extern void lipvae_query_open(LipvaeQuery *lq);
 extern uint64 lipvae_query_fetch(LipvaeQuery *lq, long count, HeapTuple **rows);
+extern uint64 lipvae_query_fetch_all(LipvaeQuery *lq, HeapTuple **rows);
 extern void lipvae_query_close(LipvaeQuery *lq);
+#define LIPVAE_SOURCE "lipvae_source" /* the placeholder's name in a wrapping query */
+extern char *lipvae_query_source_sql(const LipvaeQuery *lq);
+extern LipvaeQuery *lipvae_query_wrap(const LipvaeQuery *lq, const char *outer_sql);
 extern void lipvae_ledger_charge(const LipvaeSources *src, int i,
 								 double epsilon, double delta, double *eps_i,
 								 double *delta_i);

@@ -178,10 +178,11 @@ charged(const LipvaeSources *src, Oid relid)
 /*
  * lipvae_query_plan plans the checked query trees once and verifies that
  * the plan reads no relation the ledger does not charge (one attached as a
- * child or partition since the check, say).
+ * child or partition since the check, say). A parallel plan is allowed
+ * (parallel) for a query read in one fetch (lipvae_query_fetch_all).
  */
 void
-lipvae_query_plan(LipvaeQuery *lq, const LipvaeSources *src)
+lipvae_query_plan(LipvaeQuery *lq, const LipvaeSources *src, bool parallel)
 {
 	Query *q = linitial_node(Query, lq->queries);
 	PlannedStmt *stmt;
@@ -189,7 +190,9 @@ lipvae_query_plan(LipvaeQuery *lq, const LipvaeSources *src)
 	ErrorContextCallback cb;
 
 	push_context(&cb, lq->sql);
-	stmt = pg_plan_query(q, lq->sql, CURSOR_OPT_NO_SCROLL, NULL);
+	/* the planner scribbles on its input: lq->queries stays the checked tree */
+	stmt = pg_plan_query(copyObject(q), lq->sql,
+						 CURSOR_OPT_NO_SCROLL | (parallel ? CURSOR_OPT_PARALLEL_OK : 0), NULL);
 	error_context_stack = cb.previous;
 	if (stmt->commandType != CMD_SELECT || stmt->hasModifyingCTE || stmt->rowMarks != NIL)
 		elog(ERROR, "lipvae: the training query's plan is not a plain SELECT");
@@ -326,6 +329,27 @@ lipvae_query_fetch(LipvaeQuery *lq, long count, HeapTuple **rows)
 	return r->n;
 }
 
+/*
+ * lipvae_query_fetch_all reads every row at once, running the plan to its
+ * end (so that a parallel plan runs in parallel); as lipvae_query_fetch.
+ */
+uint64
+lipvae_query_fetch_all(LipvaeQuery *lq, HeapTuple **rows)
+{
+	BatchReceiver *r = (BatchReceiver *) lq->receiver;
+	ErrorContextCallback cb;
+
+	CHECK_FOR_INTERRUPTS();
+	MemoryContextReset(r->cxt);
+	r->vals = NULL;
+	r->n = r->cap = 0;
+	push_context(&cb, lq->sql);
+	(void) PortalRun(lq->portal, FETCH_ALL, false, true, (DestReceiver *) r, (DestReceiver *) r, NULL);
+	error_context_stack = cb.previous;
+	*rows = r->vals;
+	return r->n;
+}
+
 /* lipvae_query_close drops the portal and its rows. */
 void
 lipvae_query_close(LipvaeQuery *lq)
@@ -375,4 +399,125 @@ lipvae_report_query(PG_FUNCTION_ARGS)
 	out = pg_get_querydef(q, false);
 	AtEOXact_GUC(false, nest);
 	PG_RETURN_TEXT_P(cstring_to_text(out));
+}
+
+/*
+ * lipvae_query_source_sql returns the placeholder of the training query in
+ * a query that wraps it (lipvae_query_wrap): a subquery of NULLs of its
+ * columns' types, typmods and collations, named LIPVAE_SOURCE, whose
+ * columns are a1 .. an. Every name in it is qualified.
+ */
+char *
+lipvae_query_source_sql(const LipvaeQuery *lq)
+{
+	StringInfoData s;
+	int i;
+
+	initStringInfo(&s);
+	appendStringInfoString(&s, "(SELECT ");
+	for (i = 0; i < lq->desc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(lq->desc, i);
+
+		appendStringInfo(&s, "%sNULL::%s", i ? ", " : "",
+						 format_type_extended(a->atttypid, a->atttypmod,
+											  FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
+		if (OidIsValid(a->attcollation) && a->attcollation != get_typcollation(a->atttypid))
+			appendStringInfo(&s, " COLLATE %s", generate_collation_name(a->attcollation));
+	}
+	appendStringInfo(&s, ") AS %s(", LIPVAE_SOURCE);
+	for (i = 0; i < lq->desc->natts; i++)
+		appendStringInfo(&s, "%sa%d", i ? ", " : "", i + 1);
+	appendStringInfoChar(&s, ')');
+	return s.data;
+}
+
+/* find_source's result: the placeholder's range table entry, and how many. */
+typedef struct SourceSearch
+{
+	RangeTblEntry *rte;
+	int found;
+} SourceSearch;
+
+/* find_source walks a query tree for the placeholder subquery. */
+static bool
+find_source(Node *node, SourceSearch *ss)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		if (rte->rtekind == RTE_SUBQUERY && rte->alias != NULL &&
+			strcmp(rte->alias->aliasname, LIPVAE_SOURCE) == 0)
+		{
+			ss->rte = rte;
+			ss->found++;
+		}
+		return false;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, find_source, ss, QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, find_source, ss);
+}
+
+/*
+ * same_targets checks that the placeholder's columns have the training
+ * query's types, typmods and collations, so that every reference to one
+ * stays valid when the query takes its place.
+ */
+static void
+same_targets(List *placeholder, List *query)
+{
+	ListCell *a,
+		*b;
+
+	forboth(a, placeholder, b, query)
+	{
+		Node *x = (Node *) lfirst_node(TargetEntry, a)->expr;
+		Node *y = (Node *) lfirst_node(TargetEntry, b)->expr;
+
+		if (lfirst_node(TargetEntry, b)->resjunk)
+			break;
+		if (exprType(x) != exprType(y) || exprTypmod(x) != exprTypmod(y) ||
+			exprCollation(x) != exprCollation(y))
+			elog(ERROR, "lipvae: a column of the placeholder does not match the training query");
+	}
+}
+
+/*
+ * lipvae_query_wrap returns the query outer_sql, which reads the
+ * placeholder of lipvae_query_source_sql once and names nothing but
+ * qualified pg_catalog and lipvae objects, with lq's checked query tree in
+ * the placeholder's place: the training query is neither parsed nor
+ * rewritten again, so the rows the outer query reads are those of the
+ * query the ledger checked. Plan it with lipvae_query_plan.
+ */
+LipvaeQuery *
+lipvae_query_wrap(const LipvaeQuery *lq, const char *outer_sql)
+{
+	LipvaeQuery *w = palloc0(sizeof(LipvaeQuery));
+	Query *inner = linitial_node(Query, lq->queries);
+	SourceSearch ss = {NULL, 0};
+	List *raw = pg_parse_query(outer_sql);
+	Query *outer;
+
+	if (list_length(raw) != 1)
+		elog(ERROR, "lipvae: the wrapping query is not one statement");
+	w->queries = pg_analyze_and_rewrite_fixedparams(linitial_node(RawStmt, raw), outer_sql, NULL, 0, NULL);
+	if (list_length(w->queries) != 1)
+		elog(ERROR, "lipvae: the wrapping query rewrites to %d statements", list_length(w->queries));
+	outer = linitial_node(Query, w->queries);
+	(void) find_source((Node *) outer, &ss);
+	if (ss.found != 1)
+		elog(ERROR, "lipvae: the wrapping query reads its placeholder %d times", ss.found);
+	if (list_length(ss.rte->subquery->targetList) != lq->desc->natts)
+		elog(ERROR, "lipvae: the placeholder has %d columns, the training query %d",
+			 list_length(ss.rte->subquery->targetList), lq->desc->natts);
+	same_targets(ss.rte->subquery->targetList, inner->targetList);
+	ss.rte->subquery = copyObject(inner);
+	w->sql = outer_sql;
+	w->desc = ExecCleanTypeFromTL(outer->targetList);
+	return w;
 }

@@ -362,7 +362,7 @@ lipvae_train(PG_FUNCTION_ARGS)
 	describe_plan(&o, &pp);
 	lipvae_query_sources(lq->queries, &sources);
 	lipvae_query_multiplicity(lq->queries, &sources);
-	lipvae_query_plan(lq, &sources);
+	lipvae_query_plan(lq, &sources, false);
 	/* the requested epsilon first: a lower bound of the final charge */
 	lipvae_ledger_check(&sources, pp.spend, o.mechanism == LV_MECH_NONE ? 0 : o.epsilon,
 						o.mechanism == LV_MECH_NONE ? 0 : o.delta);
@@ -372,7 +372,7 @@ lipvae_train(PG_FUNCTION_ARGS)
 	initStringInfo(&components);
 	if (aim)
 	{
-		n = measure_aim(lq, tc, ncols, &o, pkey, &pp, &components, &m.schema, &work);
+		n = measure_aim(lq, &sources, tc, ncols, &o, pkey, &pp, &components, &m.schema, &work);
 		nunits = pp.units;
 	}
 	else

@@ -8,7 +8,8 @@
  *   train_source.c   the query's columns and rows (SPI, as the caller), units
  *   train_domain.c   bounds and category lists (user, type or DP)
  *   train_measure.c  marginals => 'aim': the domain and the candidates'
- *                    counts, in two streaming passes (no row held)
+ *                    counts, in two passes (no row held)
+ *   train_count.c    the second: a GROUP BY that counts the candidates' cells
  *   train_dpsgd.c    fit: DP-SGD (and the tree correction) or non-private
  *   train_aim.c      fit: select, measure, generate (marginals => 'aim')
  *   train_store.c    the catalog row, the row type, the ledger's sources
@@ -195,9 +196,18 @@ void build_schema(const TrainColumn *tc, int ncols, const TrainOptions *o, lv_sc
  * candidate's counts in w from a second pass (or both from the held rows
  * with unit => ..., grouped by bound_units: pp->units). Returns the rows.
  */
-int64 measure_aim(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
-				  const uint8 *pkey, PrivacyPlan *pp, StringInfo components,
+int64 measure_aim(LipvaeQuery *lq, const LipvaeSources *src, TrainColumn *tc, int ncols,
+				  TrainOptions *o, const uint8 *pkey, PrivacyPlan *pp, StringInfo components,
 				  lv_schema *schema, lv_aim_workload *w);
+
+/*
+ * count_candidates (train_count.c) fills w's counts with one GROUP BY over
+ * the training query, run as the caller (plan checked against src), and
+ * clipped[i] and values[i] of each column. Returns the rows counted.
+ */
+int64 count_candidates(const LipvaeQuery *lq, const LipvaeSources *src, const TrainColumn *tc,
+					   int ncols, const TrainOptions *o, lv_aim_workload *w, int64 *clipped,
+					   int64 *values);
 
 /* train_store.c */
 void report_multiplicity(const LipvaeSources *src, double eps, double delta);

@@ -129,8 +129,8 @@ start_workload(MeasureState *st, const lv_schema *schema, lv_aim_workload *w)
 
 /* measure_aim: see train.h. */
 int64
-measure_aim(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
-			const uint8 *pkey, PrivacyPlan *pp, StringInfo components,
+measure_aim(LipvaeQuery *lq, const LipvaeSources *src, TrainColumn *tc, int ncols,
+			TrainOptions *o, const uint8 *pkey, PrivacyPlan *pp, StringInfo components,
 			lv_schema *schema, lv_aim_workload *w)
 {
 	MeasureState st = {tc, ncols};
@@ -165,9 +165,9 @@ measure_aim(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 		pfree(cells);
 	}
 	else
-		(void) scan_rows(lq, tc, ncols, o, false, measure_sink, &st);
+		(void) count_candidates(lq, src, tc, ncols, o, w, st.clipped, st.values);
 	ereport(NOTICE, (errmsg("lipvae_train: %s: %d candidate marginals counted",
-							o->unit ? "the held rows encoded" : "pass 2 of 2 over the query done", w->ncand)));
+							o->unit ? "the held rows encoded" : "pass 2 of 2 over the query (a GROUP BY) done", w->ncand)));
 	for (i = 0; i < ncols; i++)
 		if (tc[i].numeric && tc[i].noise_sd > 0)
 			warn_clipped_share(&tc[i], st.clipped[i], st.values[i]);
