@@ -12,7 +12,7 @@ CORE_OBJS = $(patsubst %.c,%.o,$(filter-out src/core/privacy/lv_audit.c,$(wildca
 GLUE_OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
 OBJS = $(GLUE_OBJS) $(CORE_OBJS)
 
-REGRESS = setup train sample privacy security hostile hijack badinput types report timeout ledger multiplicity holes aim
+REGRESS = setup train sample privacy security hostile hijack badinput types report timeout ledger multiplicity holes aim count_fn count
 REGRESS_OPTS = --inputdir=. --load-extension=lipvae
 ISOLATION = ledger_race model_race replan stale_index
 ISOLATION_OPTS = --inputdir=. --load-extension=lipvae

@@ -144,7 +144,7 @@ stage "unit tests of the core under valgrind"
 hard cap 1500 make -s -C test valgrind
 
 stage "regression tests against a server under valgrind"
-hard cap 1200 bash test/valgrind-regress.sh setup hostile security multiplicity holes
+hard cap 1200 bash test/valgrind-regress.sh setup hostile security multiplicity holes count_fn
 
 stage "fuzzing the model decoder (libFuzzer, ASan, UBSan)"
 hard cap 600 make -s -C fuzz run SECONDS="${LIPVAE_FUZZ_SECONDS:-60}"

@@ -1,0 +1,71 @@
+-- The measure stage's counting query (marginals => 'aim' without unit): the
+-- database counts the cells of every candidate in one GROUP BY over the
+-- training query, through lipvae.count_* (train_count.c; count_fn.sql
+-- tests the functions alone).
+SET client_min_messages = warning;
+CREATE TYPE count_mood AS ENUM ('sad', 'ok', 'happy');
+
+-- 1. Every column type: the counting query (no unit) and the held rows
+-- (unit =>, one row per unit) count the same cells, so the same seed trains
+-- the same model bytes: booleans, enums, char(n) with padding, varchar,
+-- dates, times, exact integer bins, NULLs in numbers with DP bounds.
+CREATE TABLE count_types AS
+SELECT id, sex = 'F' AS female,
+       (ARRAY['sad', 'ok', 'happy']::count_mood[])[1 + id % 3] AS mood,
+       (CASE WHEN id % 7 = 0 THEN 'x' ELSE chapter END)::char(12) AS chapter_c,
+       sex::varchar(1) AS sex_v,
+       DATE '1990-01-01' + futime AS seen,
+       TIMESTAMPTZ '2001-01-01 00:00:00+00' + futime * interval '1 hour' AS seen_at,
+       "flc.grp" AS grp, creatinine
+  FROM flsmall;
+SELECT lipvae.lipvae_train('count_held', 'SELECT id, female, mood, chapter_c, sex_v, seen, seen_at, grp, creatinine FROM count_types',
+  epsilon => 4, marginals => 'aim', unit => 'id', unit_rows => 1, seed => 11, hidden => 16,
+  bounds => '{"grp": [1, 10], "seen": ["1990-01-01", "2005-01-01"]}') IS NOT NULL AS held_trained;
+SELECT lipvae.lipvae_train('count_sql', 'SELECT female, mood, chapter_c, sex_v, seen, seen_at, grp, creatinine FROM count_types',
+  epsilon => 4, marginals => 'aim', seed => 11, hidden => 16,
+  bounds => '{"grp": [1, 10], "seen": ["1990-01-01", "2005-01-01"]}') IS NOT NULL AS counted_trained;
+SELECT (SELECT md5(model) FROM lipvae.models WHERE name = 'count_held')
+     = (SELECT md5(model) FROM lipvae.models WHERE name = 'count_sql') AS counted_equals_held;
+
+-- 2. The database does the counting: lipvae.count_keys runs once per row
+-- of the training query (787 rows), in the trainer's own query.
+SET track_functions = 'all';
+SELECT pg_stat_force_next_flush();
+SELECT coalesce((SELECT calls FROM pg_stat_user_functions
+                  WHERE funcid = 'lipvae.count_keys(integer[], bigint[])'::regprocedure), 0) AS calls_before \gset
+SELECT lipvae.lipvae_train('count_calls', 'SELECT female, mood FROM count_types WHERE id % 2 = 0',
+  epsilon => 1, marginals => 'aim', hidden => 16, replace => true) IS NOT NULL AS trained;
+SELECT pg_stat_force_next_flush();
+SELECT (SELECT calls FROM pg_stat_user_functions
+         WHERE funcid = 'lipvae.count_keys(integer[], bigint[])'::regprocedure) - :calls_before
+     = (SELECT count(*) FROM count_types WHERE id % 2 = 0) AS one_call_per_row;
+RESET track_functions;
+
+-- 3. Hostile objects play no part in the counting query: a cast from the
+-- enum to text that fails, look-alikes of unnest, count and count_keys in
+-- public and pg_temp first on the search_path, a domain that refuses NULL
+-- (the placeholder's NULLs are never evaluated), a column collation.
+CREATE FUNCTION count_mood_text(count_mood) RETURNS text LANGUAGE plpgsql AS
+$$BEGIN RAISE EXCEPTION 'hijacked: the enum cast ran'; END$$;
+CREATE CAST (count_mood AS text) WITH FUNCTION count_mood_text(count_mood);
+CREATE FUNCTION public.unnest(bigint[]) RETURNS SETOF bigint LANGUAGE plpgsql AS
+$$BEGIN RAISE EXCEPTION 'hijacked: public.unnest ran'; END$$;
+CREATE FUNCTION pg_temp.count_keys(integer[], bigint[]) RETURNS bigint[] LANGUAGE plpgsql AS
+$$BEGIN RAISE EXCEPTION 'hijacked: pg_temp.count_keys ran'; END$$;
+CREATE FUNCTION public.count(bigint) RETURNS bigint LANGUAGE sql AS 'SELECT 1::bigint';
+CREATE DOMAIN count_nn AS text NOT NULL;
+SET search_path = pg_temp, public, pg_catalog;
+SELECT lipvae.lipvae_train('count_hostile', 'SELECT mood, sex_v::text::count_nn AS s, chapter_c::text COLLATE "C" AS c FROM count_types',
+  epsilon => 4, marginals => 'aim', seed => 11, hidden => 16) IS NOT NULL AS hostile_trained;
+SELECT lipvae.lipvae_train('count_hostile_held', 'SELECT id, mood, sex_v::text::count_nn AS s, chapter_c::text COLLATE "C" AS c FROM count_types',
+  epsilon => 4, marginals => 'aim', unit => 'id', unit_rows => 1, seed => 11, hidden => 16) IS NOT NULL AS hostile_held;
+SELECT (SELECT md5(model) FROM lipvae.models WHERE name = 'count_hostile')
+     = (SELECT md5(model) FROM lipvae.models WHERE name = 'count_hostile_held') AS hostile_equals_held;
+RESET search_path;
+DROP CAST (count_mood AS text);
+
+SELECT lipvae.lipvae_drop(m) FROM unnest(ARRAY['count_held', 'count_sql', 'count_calls', 'count_hostile', 'count_hostile_held']) AS m;
+DROP TABLE count_types;
+DROP FUNCTION count_mood_text(count_mood), public.unnest(bigint[]), public.count(bigint);
+DROP DOMAIN count_nn;
+DROP TYPE count_mood;
