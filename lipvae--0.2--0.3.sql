@@ -565,32 +565,33 @@ $$;
 -- ---------------------------------------------------------------------------
 -- The counting query of the measure stage (issue 12, item 1)
 -- ---------------------------------------------------------------------------
--- With marginals => 'aim' the database counts the cells of every candidate
--- marginal in one GROUP BY over the training query, run as the trainer.
--- These functions map each value to its slot in the model's encoding and
--- each row to the cells it adds 1 to, exactly as lipvae's encoder does.
--- They read no table and keep no state: open to every role, like any
--- built-in function, and every argument is checked.
-CREATE FUNCTION lipvae.count_number_slot(value anyelement, lo float8, hi float8,
-	nbins integer, exact_bins boolean, nullable boolean)
+-- With marginals => 'aim' the database counts: one GROUP BY over the
+-- training query, run as the trainer, groups its rows by their encoding.
+-- These functions give each value its target in the model's encoding
+-- exactly as lipvae's encoder does. They read no table and keep no state:
+-- open to every role, like any built-in function, and every argument is
+-- checked.
+CREATE FUNCTION lipvae.encode_number(value anyelement, lo float8, hi float8,
+	nbins integer, exact_bins boolean)
 RETURNS integer
-AS 'MODULE_PATHNAME', 'lipvae_count_number_slot'
+AS 'MODULE_PATHNAME', 'lipvae_encode_number'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
-CREATE FUNCTION lipvae.count_outside(value anyelement, lo float8, hi float8)
+COMMENT ON FUNCTION lipvae.encode_number(anyelement, float8, float8, integer, boolean) IS
+'Internal to lipvae_train''s counting query: the bin of a number, date or time (-1 for NULL).';
+
+CREATE FUNCTION lipvae.encode_outside(value anyelement, lo float8, hi float8)
 RETURNS integer
-AS 'MODULE_PATHNAME', 'lipvae_count_outside'
+AS 'MODULE_PATHNAME', 'lipvae_encode_outside'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
-CREATE FUNCTION lipvae.count_label_slot(value anyelement, labels text[], nullable boolean)
+COMMENT ON FUNCTION lipvae.encode_outside(anyelement, float8, float8) IS
+'Internal to lipvae_train''s counting query: 1 for a value outside [lo, hi], else 0.';
+
+CREATE FUNCTION lipvae.encode_label(value anyelement, labels text[], nullable boolean)
 RETURNS integer
-AS 'MODULE_PATHNAME', 'lipvae_count_label_slot'
+AS 'MODULE_PATHNAME', 'lipvae_encode_label'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
-CREATE FUNCTION lipvae.count_keys(slots integer[], spec bigint[])
-RETURNS bigint[]
-AS 'MODULE_PATHNAME', 'lipvae_count_keys'
-LANGUAGE C IMMUTABLE PARALLEL SAFE;
-
-COMMENT ON FUNCTION lipvae.count_keys(integer[], bigint[]) IS
-'Internal to lipvae_train''s counting query: the keys of the cells a row with these slots adds 1 to.';
+COMMENT ON FUNCTION lipvae.encode_label(anyelement, text[], boolean) IS
+'Internal to lipvae_train''s counting query: the slot of a boolean, enum or text value in a category list.';

@@ -55,12 +55,12 @@ SQL
 STATUS_FN="CREATE FUNCTION pg_temp.status_kb(f text) RETURNS bigint LANGUAGE sql AS \$\$
   SELECT (regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/status'), f || ':\s+(\d+) kB'))[1]::bigint \$\$;"
 
-# train_run N MECH: one training in a fresh backend; prints "hwm0 hwm1 secs measure_secs"
+# train_run N MECH: one training in a fresh backend; prints "hwm0 secs measure_secs count_secs hwm1"
 train_run() {
 	local n=$1 opts=$2
 	P -At -c "$STATUS_FN" -f - <<SQL | tr '\n' ' '
 SELECT pg_temp.status_kb('VmHWM');
-SELECT s->>'seconds' || ' ' || coalesce(s->>'measure_seconds', '-') || ' ' || pg_temp.status_kb('VmHWM')
+SELECT s->>'seconds' || ' ' || coalesce(s->>'measure_seconds', '-') || ' ' || coalesce(s->>'count_seconds', '-') || ' ' || pg_temp.status_kb('VmHWM')
   FROM (SELECT lipvae.lipvae_train('bench_rows', 'SELECT a, x, s, d, b, m, c FROM public.rows',
                epsilon => 1, replace => true $opts) AS s) t;
 SQL
@@ -83,14 +83,15 @@ SQL
 for e in $(seq 4 "$max_exp"); do
 	n=$((10 ** e))
 	make_rows "$n"
-	read -r hwm0 secs msecs hwm1 <<<"$(train_run "$n" ", marginals => 'aim'")"
+	read -r hwm0 secs msecs csecs hwm1 <<<"$(train_run "$n" ", marginals => 'aim'")"
 	scans=$(scan_secs)
 	ratio=$(echo "scale=2; $msecs / $scans" | bc)
-	printf "aim      10^%d rows: backend VmHWM %5d MB (fresh %d MB), training %7.1f s, measure %7.1f s, two scans %7.1f s, measure/scans %s\n" \
-		"$e" $((hwm1 / 1024)) $((hwm0 / 1024)) "$secs" "$msecs" "$scans" "$ratio"
-	echo "RESULT aim rows=$n hwm_kb=$hwm1 fresh_kb=$hwm0 seconds=$secs measure_seconds=$msecs scans_seconds=$scans"
+	cratio=$(echo "scale=2; 2 * $csecs / $scans" | bc)
+	printf "aim      10^%d rows: backend VmHWM %5d MB (fresh %d MB), training %7.1f s, measure %7.1f s (its counting GROUP BY %6.1f s), two scans %7.1f s, measure/scans %s, counting/one scan %s\n" \
+		"$e" $((hwm1 / 1024)) $((hwm0 / 1024)) "$secs" "$msecs" "$csecs" "$scans" "$ratio" "$cratio"
+	echo "RESULT aim rows=$n hwm_kb=$hwm1 fresh_kb=$hwm0 seconds=$secs measure_seconds=$msecs count_seconds=$csecs scans_seconds=$scans"
 	if [ "$e" -ge 5 ] && [ "$e" -le 6 ]; then
-		read -r hwm0 secs msecs hwm1 <<<"$(train_run "$n" ", epochs => 1")"
+		read -r hwm0 secs msecs csecs hwm1 <<<"$(train_run "$n" ", epochs => 1")"
 		printf "held     10^%d rows: backend VmHWM %5d MB (fresh %d MB), training %7.1f s (DP-SGD, 1 epoch: every row held)\n" \
 			"$e" $((hwm1 / 1024)) $((hwm0 / 1024)) "$secs"
 		echo "RESULT held rows=$n hwm_kb=$hwm1 fresh_kb=$hwm0 seconds=$secs"

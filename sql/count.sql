@@ -27,31 +27,30 @@ SELECT lipvae.lipvae_train('count_sql', 'SELECT female, mood, chapter_c, sex_v, 
 SELECT (SELECT md5(model) FROM lipvae.models WHERE name = 'count_held')
      = (SELECT md5(model) FROM lipvae.models WHERE name = 'count_sql') AS counted_equals_held;
 
--- 2. The database does the counting: lipvae.count_keys runs once per row
--- of the training query (787 rows), in the trainer's own query.
+-- 2. The database does the counting: lipvae.encode_label runs once per row
+-- and column of the training query (two columns of 394 rows), in the
+-- trainer's own query.
 SET track_functions = 'all';
 SELECT pg_stat_force_next_flush();
 SELECT coalesce((SELECT calls FROM pg_stat_user_functions
-                  WHERE funcid = 'lipvae.count_keys(integer[], bigint[])'::regprocedure), 0) AS calls_before \gset
+                  WHERE funcid = 'lipvae.encode_label(anyelement, text[], boolean)'::regprocedure), 0) AS calls_before \gset
 SELECT lipvae.lipvae_train('count_calls', 'SELECT female, mood FROM count_types WHERE id % 2 = 0',
   epsilon => 1, marginals => 'aim', hidden => 16, replace => true) IS NOT NULL AS trained;
 SELECT pg_stat_force_next_flush();
 SELECT (SELECT calls FROM pg_stat_user_functions
-         WHERE funcid = 'lipvae.count_keys(integer[], bigint[])'::regprocedure) - :calls_before
-     = (SELECT count(*) FROM count_types WHERE id % 2 = 0) AS one_call_per_row;
+         WHERE funcid = 'lipvae.encode_label(anyelement, text[], boolean)'::regprocedure) - :calls_before
+     = 2 * (SELECT count(*) FROM count_types WHERE id % 2 = 0) AS one_call_per_row_and_column;
 RESET track_functions;
 
 -- 3. Hostile objects play no part in the counting query: a cast from the
--- enum to text that fails, look-alikes of unnest, count and count_keys in
+-- enum to text that fails, look-alikes of count and encode_label in
 -- public and pg_temp first on the search_path, a domain that refuses NULL
 -- (the placeholder's NULLs are never evaluated), a column collation.
 CREATE FUNCTION count_mood_text(count_mood) RETURNS text LANGUAGE plpgsql AS
 $$BEGIN RAISE EXCEPTION 'hijacked: the enum cast ran'; END$$;
 CREATE CAST (count_mood AS text) WITH FUNCTION count_mood_text(count_mood);
-CREATE FUNCTION public.unnest(bigint[]) RETURNS SETOF bigint LANGUAGE plpgsql AS
-$$BEGIN RAISE EXCEPTION 'hijacked: public.unnest ran'; END$$;
-CREATE FUNCTION pg_temp.count_keys(integer[], bigint[]) RETURNS bigint[] LANGUAGE plpgsql AS
-$$BEGIN RAISE EXCEPTION 'hijacked: pg_temp.count_keys ran'; END$$;
+CREATE FUNCTION pg_temp.encode_label(count_mood, text[], boolean) RETURNS integer LANGUAGE plpgsql AS
+$$BEGIN RAISE EXCEPTION 'hijacked: pg_temp.encode_label ran'; END$$;
 CREATE FUNCTION public.count(bigint) RETURNS bigint LANGUAGE sql AS 'SELECT 1::bigint';
 CREATE DOMAIN count_nn AS text NOT NULL;
 SET search_path = pg_temp, public, pg_catalog;
@@ -66,6 +65,6 @@ DROP CAST (count_mood AS text);
 
 SELECT lipvae.lipvae_drop(m) FROM unnest(ARRAY['count_held', 'count_sql', 'count_calls', 'count_hostile', 'count_hostile_held']) AS m;
 DROP TABLE count_types;
-DROP FUNCTION count_mood_text(count_mood), public.unnest(bigint[]), public.count(bigint);
+DROP FUNCTION count_mood_text(count_mood), public.count(bigint), pg_temp.encode_label(count_mood, text[], boolean);
 DROP DOMAIN count_nn;
 DROP TYPE count_mood;

@@ -269,6 +269,8 @@ summary_json(const TrainOptions *o, const PrivacyPlan *pp, const LipvaeSources *
 			json_num(&summary, pp->aim_rho);
 			appendStringInfoString(&summary, ", \"measure_seconds\": ");
 			json_num(&summary, pp->measure_seconds);
+			appendStringInfoString(&summary, ", \"count_seconds\": ");
+			json_num(&summary, pp->count_seconds);
 		}
 	}
 	if (lv_mech_per_record(o->mechanism))

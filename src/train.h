@@ -140,6 +140,7 @@ typedef struct PrivacyPlan
 	double domain_eps_max;  /* the epsilon (either relation) the threshold covers */
 	double rho_budget;      /* aim: the zCDP budget after the row count */
 	double measure_seconds; /* aim: both passes over the query, and the domain */
+	double count_seconds;   /* aim: the second pass alone (the counting GROUP BY) */
 } PrivacyPlan;
 
 /* Per-column training state: what the glue learns about each column. */

@@ -1,20 +1,21 @@
 /*
  * train_count.c - the measure stage's counting query (marginals => 'aim',
- * no unit): the database, not lipvae, counts every AIM candidate's cells,
- * in one GROUP BY over the training query run as the caller:
+ * no unit): the database, not lipvae, counts. One GROUP BY over the
+ * training query, run as the caller, groups its rows by their encoding:
  *
- *   SELECT k.key, pg_catalog.count(*)
- *     FROM (SELECT pg_catalog.unnest(lipvae.count_keys(
- *                    ARRAY[<slot of each column>, <outside flags>],
- *                    '<candidates>'::pg_catalog.int8[])) AS key
- *             FROM (<the training query>) AS lipvae_source(a1, ...)) k
- *    GROUP BY k.key
+ *   SELECT e.t1, ..., e.td, e.o1, ..., pg_catalog.count(*)
+ *     FROM (SELECT lipvae.encode_number(lipvae_source.a1, <lo>, <hi>, ...) AS t1,
+ *                  lipvae.encode_label(lipvae_source.a2, ARRAY[...], ...) AS t2, ...,
+ *                  lipvae.encode_outside(lipvae_source.a1, <lo>, <hi>) AS o1, ...
+ *             FROM (<the training query>) AS lipvae_source(a1, ...)) e
+ *    GROUP BY e.t1, ..., e.td, e.o1, ...
  *
- * A slot is the value's place in the model's encoding (count.c); a key is
- * a cell of one candidate (its offset in the workload's counts plus the
- * cell), a clipped value of a column, or the row itself. Only the groups
- * come back, at most the candidates' cells: memory does not grow with the
- * rows, and a distributed engine can count where the rows are.
+ * t is a column's target in the model's encoding (count.c), o flags a
+ * value the DP bounds clip. Each group, an encoded row with its count,
+ * is added to every AIM candidate's cells (lv_aim_workload_add_weighted),
+ * a batch of groups at a time: lipvae holds no row and no group beyond a
+ * batch, the database's aggregate keeps to work_mem (spilling to temporary
+ * files beyond it), and a distributed engine can count where the rows are.
  *
  * The training query is not parsed again: its checked tree takes the
  * placeholder's place (lipvae_query_wrap), and the plan that runs is
@@ -26,10 +27,19 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 
 #include "train.h"
+
+/* What the groups add up to besides the candidates' cells. */
+typedef struct CountTotals
+{
+	int64 *clipped; /* per column: values outside its DP bounds */
+	int64 *values;  /* per column: non-NULL values (numeric columns) */
+	int64 rows;
+} CountTotals;
 
 /* append_float appends v as an exact float8 literal. */
 static void
@@ -50,22 +60,22 @@ append_labels(StringInfo s, const TrainColumn *t)
 	appendStringInfoString(s, "]::pg_catalog.text[]");
 }
 
-/* append_slot appends the slot expression of column i (attribute att) of schema s. */
+/* append_target appends the target expression of column t (attribute att), encoded as c. */
 static void
-append_slot(StringInfo sql, const TrainColumn *t, const lv_column *c, int att)
+append_target(StringInfo sql, const TrainColumn *t, const lv_column *c, int att)
 {
 	if (c->kind == LV_COL_NUMERIC)
 	{
-		appendStringInfo(sql, "lipvae.count_number_slot(%s.a%d, ", LIPVAE_SOURCE, att + 1);
+		appendStringInfo(sql, "lipvae.encode_number(%s.a%d, ", LIPVAE_SOURCE, att + 1);
 		append_float(sql, c->lo);
 		appendStringInfoString(sql, ", ");
 		append_float(sql, c->hi);
-		appendStringInfo(sql, ", %d::pg_catalog.int4, %s::pg_catalog.bool, %s::pg_catalog.bool)",
-						 c->nbins, c->exact_bins ? "true" : "false", c->nullable ? "true" : "false");
+		appendStringInfo(sql, ", %d::pg_catalog.int4, %s::pg_catalog.bool)", c->nbins,
+						 c->exact_bins ? "true" : "false");
 	}
 	else
 	{
-		appendStringInfo(sql, "lipvae.count_label_slot(%s.a%d, ", LIPVAE_SOURCE, att + 1);
+		appendStringInfo(sql, "lipvae.encode_label(%s.a%d, ", LIPVAE_SOURCE, att + 1);
 		append_labels(sql, t);
 		appendStringInfo(sql, ", %s::pg_catalog.bool)", c->nullable ? "true" : "false");
 	}
@@ -88,107 +98,101 @@ column_atts(TupleDesc desc, int ncols, const TrainOptions *o)
 	return atts;
 }
 
-/*
- * count_spec writes the candidates and flags for lipvae.count_keys: the
- * rows' key (total + ncols), each candidate (k, slots, widths, offset), and
- * for each column with DP bounds a flag (0, its outside slot, total + i).
- */
-static void
-count_spec(StringInfo sql, const TrainColumn *tc, int ncols, const lv_aim_workload *w)
+/* clipped_column says whether column t has DP bounds (its clipped values are counted). */
+static bool
+clipped_column(const TrainColumn *t)
 {
-	int i,
-		j,
-		f = ncols;
-
-	appendStringInfo(sql, "'{" INT64_FORMAT, w->total + ncols);
-	for (i = 0; i < w->ncand; i++)
-	{
-		const lv_clique *q = &w->cand[i];
-
-		appendStringInfo(sql, ",%d", q->k);
-		for (j = 0; j < q->k; j++)
-			appendStringInfo(sql, ",%d", q->cols[j]);
-		for (j = 0; j < q->k; j++)
-			appendStringInfo(sql, ",%d", q->width[j]);
-		appendStringInfo(sql, "," INT64_FORMAT, w->at[i]);
-	}
-	for (i = 0; i < ncols; i++)
-		if (tc[i].numeric && tc[i].noise_sd > 0)
-			appendStringInfo(sql, ",0,%d," INT64_FORMAT, f++, w->total + i);
-	appendStringInfoString(sql, "}'::pg_catalog.int8[]");
+	return t->numeric && t->noise_sd > 0;
 }
 
-/* count_sql writes the counting query of the workload over lq. */
+/* count_sql writes the counting query of the columns of schema s over lq. */
 static char *
 count_sql(const LipvaeQuery *lq, const TrainColumn *tc, int ncols, const TrainOptions *o,
-		  const lv_aim_workload *w)
+		  const lv_schema *s)
 {
-	StringInfoData sql;
+	StringInfoData sql,
+		keys;
 	int *atts = column_atts(lq->desc, ncols, o);
 	int i;
 
 	initStringInfo(&sql);
-	appendStringInfoString(&sql, "SELECT k.key, pg_catalog.count(*) FROM (SELECT pg_catalog.unnest("
-								 "lipvae.count_keys(ARRAY[");
+	initStringInfo(&keys);
+	appendStringInfoString(&sql, "SELECT ");
+	for (i = 0; i < ncols; i++)
+		appendStringInfo(&keys, "%se.t%d", i ? ", " : "", i + 1);
+	for (i = 0; i < ncols; i++)
+		if (clipped_column(&tc[i]))
+			appendStringInfo(&keys, ", e.o%d", i + 1);
+	appendStringInfo(&sql, "%s, pg_catalog.count(*) FROM (SELECT ", keys.data);
 	for (i = 0; i < ncols; i++)
 	{
 		if (i)
 			appendStringInfoString(&sql, ", ");
-		append_slot(&sql, &tc[i], &w->s->cols[i], atts[i]);
+		append_target(&sql, &tc[i], &s->cols[i], atts[i]);
+		appendStringInfo(&sql, " AS t%d", i + 1);
 	}
 	for (i = 0; i < ncols; i++)
-		if (tc[i].numeric && tc[i].noise_sd > 0)
+		if (clipped_column(&tc[i]))
 		{
-			appendStringInfo(&sql, ", lipvae.count_outside(%s.a%d, ", LIPVAE_SOURCE, atts[i] + 1);
+			appendStringInfo(&sql, ", lipvae.encode_outside(%s.a%d, ", LIPVAE_SOURCE, atts[i] + 1);
 			append_float(&sql, tc[i].lo);
 			appendStringInfoString(&sql, ", ");
 			append_float(&sql, tc[i].hi);
-			appendStringInfoChar(&sql, ')');
+			appendStringInfo(&sql, ") AS o%d", i + 1);
 		}
-	appendStringInfoString(&sql, "]::pg_catalog.int4[], ");
-	count_spec(&sql, tc, ncols, w);
-	appendStringInfo(&sql, ")) AS key FROM %s) k GROUP BY k.key", lipvae_query_source_sql(lq));
+	appendStringInfo(&sql, " FROM %s) e GROUP BY %s", lipvae_query_source_sql(lq), keys.data);
 	pfree(atts);
 	return sql.data;
 }
 
-/* add_group adds one group (key, n) of the counting query to w, clipped or rows. */
-static void
-add_group(lv_aim_workload *w, int ncols, int64 key, int64 n, int64 *clipped, int64 *rows)
+/* int_attr reads a non-NULL integer attribute of a group. */
+static int64
+int_attr(HeapTuple tup, TupleDesc desc, int att)
 {
-	if (key >= 0 && key < w->total)
-		w->cnt[key] += (double) n;
-	else if (key >= w->total && key < w->total + ncols)
-		clipped[key - w->total] += n;
-	else if (key == w->total + ncols)
-		*rows += n;
-	else
-		elog(ERROR, "lipvae: the counting query returned key " INT64_FORMAT " of no cell", key);
-}
+	bool isnull;
+	Datum d = heap_getattr(tup, att, desc, &isnull);
 
-/* column_values sets values[i] to column i's non-NULL rows, from its one-way counts. */
-static void
-column_values(const lv_aim_workload *w, int ncols, int64 *values)
-{
-	int r,
-		j;
-
-	for (r = 0; r < w->ncand; r++)
-		if (w->cand[r].k == 1)
-		{
-			int i = w->cand[r].cols[0];
-			const lv_column *c = &w->s->cols[i];
-			int slots = c->kind == LV_COL_NUMERIC ? c->nbins : c->ncat + 1;
-
-			values[i] = 0;
-			for (j = 0; j < slots; j++)
-				values[i] += (int64) w->cnt[w->at[r] + j];
-		}
+	if (isnull)
+		elog(ERROR, "lipvae: the counting query returned a NULL group");
+	return TupleDescAttr(desc, att - 1)->atttypid == INT8OID ? DatumGetInt64(d)
+															 : (int64) DatumGetInt32(d);
 }
 
 /*
- * count_candidates runs the counting query of w over lq (planned and
- * checked against src) and fills w's counts, clipped[i] (values outside
+ * add_groups reads nt groups into T (targets) and wt (counts), counts the
+ * clipped and non-NULL values and the rows, and adds them to w.
+ */
+static void
+add_groups(HeapTuple *tups, uint64 nt, TupleDesc desc, const TrainColumn *tc, int ncols,
+		   lv_aim_workload *w, int32 *T, double *wt, CountTotals *ct)
+{
+	uint64 k;
+	int i,
+		att;
+
+	for (k = 0; k < nt; k++)
+	{
+		int64 n = int_attr(tups[k], desc, desc->natts);
+
+		for (i = 0; i < ncols; i++)
+		{
+			T[k * ncols + i] = (int32) int_attr(tups[k], desc, i + 1);
+			if (tc[i].numeric && T[k * ncols + i] >= 0)
+				ct->values[i] += n;
+		}
+		for (i = 0, att = ncols + 1; i < ncols; i++)
+			if (clipped_column(&tc[i]) && int_attr(tups[k], desc, att++) == 1)
+				ct->clipped[i] += n;
+		wt[k] = (double) n;
+		ct->rows += n;
+	}
+	lipvae_core_error(lv_aim_workload_add_weighted(w, T, wt, (int64) nt, interrupt_pending, NULL),
+					  "counting the candidate marginals");
+}
+
+/*
+ * count_candidates runs the counting query over lq (planned and checked
+ * against src) and adds its groups to w; fills clipped[i] (values outside
  * column i's DP bounds) and values[i] (its non-NULL values). Returns the
  * rows counted.
  */
@@ -197,29 +201,19 @@ count_candidates(const LipvaeQuery *lq, const LipvaeSources *src, const TrainCol
 				 int ncols, const TrainOptions *o, lv_aim_workload *w, int64 *clipped,
 				 int64 *values)
 {
-	LipvaeQuery *cq = lipvae_query_wrap(lq, count_sql(lq, tc, ncols, o, w));
-	int64 rows = 0;
+	LipvaeQuery *cq = lipvae_query_wrap(lq, count_sql(lq, tc, ncols, o, w->s));
+	int32 *T = palloc(sizeof(int32) * FETCH_BATCH * ncols);
+	double *wt = palloc(sizeof(double) * FETCH_BATCH);
+	CountTotals ct = {clipped, values, 0};
 	HeapTuple *tups;
-	uint64 nt,
-		k;
+	uint64 nt;
 
-	/* one fetch of every group (few: the cells), so that the plan may run in parallel */
-	lipvae_query_plan(cq, src, true);
+	lipvae_query_plan(cq, src, false);
 	lipvae_query_open(cq);
-	nt = lipvae_query_fetch_all(cq, &tups);
-	for (k = 0; k < nt; k++)
-	{
-		bool null0,
-			null1;
-		Datum key = heap_getattr(tups[k], 1, cq->desc, &null0);
-		Datum n = heap_getattr(tups[k], 2, cq->desc, &null1);
-
-		if (null0 || null1)
-			elog(ERROR, "lipvae: the counting query returned a NULL group");
-		add_group(w, ncols, DatumGetInt64(key), DatumGetInt64(n), clipped, &rows);
-	}
+	while ((nt = lipvae_query_fetch(cq, FETCH_BATCH, &tups)) > 0)
+		add_groups(tups, nt, cq->desc, tc, ncols, w, T, wt, &ct);
 	lipvae_query_close(cq);
-	w->rows = rows;
-	column_values(w, ncols, values);
-	return rows;
+	pfree(T);
+	pfree(wt);
+	return ct.rows;
 }

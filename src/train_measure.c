@@ -165,7 +165,16 @@ measure_aim(LipvaeQuery *lq, const LipvaeSources *src, TrainColumn *tc, int ncol
 		pfree(cells);
 	}
 	else
+	{
+		instr_time c0,
+			c1;
+
+		INSTR_TIME_SET_CURRENT(c0);
 		(void) count_candidates(lq, src, tc, ncols, o, w, st.clipped, st.values);
+		INSTR_TIME_SET_CURRENT(c1);
+		INSTR_TIME_SUBTRACT(c1, c0);
+		pp->count_seconds = INSTR_TIME_GET_DOUBLE(c1);
+	}
 	ereport(NOTICE, (errmsg("lipvae_train: %s: %d candidate marginals counted",
 							o->unit ? "the held rows encoded" : "pass 2 of 2 over the query (a GROUP BY) done", w->ncand)));
 	for (i = 0; i < ncols; i++)

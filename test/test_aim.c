@@ -315,6 +315,69 @@ test_workload_batches(void **state)
 	lv_free(T);
 }
 
+/* distinct_rows writes the distinct rows of T (n x 3) to D and their counts to wt; returns how many. */
+static int64_t
+distinct_rows(const int32_t *T, int64_t n, int32_t *D, double *wt)
+{
+	int64_t m = 0,
+			r,
+			j;
+
+	for (r = 0; r < n; r++)
+	{
+		for (j = 0; j < m; j++)
+			if (memcmp(D + 3 * j, T + 3 * r, sizeof(int32_t) * 3) == 0)
+				break;
+		if (j == m)
+		{
+			memcpy(D + 3 * m, T + 3 * r, sizeof(int32_t) * 3);
+			wt[m++] = 0;
+		}
+		wt[j] += 1;
+	}
+	return m;
+}
+
+/*
+ * test_workload_weighted: the distinct rows with their counts (what a
+ * GROUP BY returns) give every candidate the counts of the rows one by
+ * one, and the row count; a negative or fractional count is refused.
+ */
+static void
+test_workload_weighted(void **state)
+{
+	int n = 1500;
+	int32_t *T = lv_alloc(sizeof(int32_t) * 3 * n);
+	int32_t *D = lv_alloc(sizeof(int32_t) * 3 * n);
+	double *wt = lv_alloc(sizeof(double) * n);
+	lv_model b;
+	lv_aim_workload w,
+		v;
+	int64_t m;
+
+	dependent_rows(T, n);
+	m = distinct_rows(T, n, D, wt);
+	assert_true(m > 3 && m < 20);
+	make_model(&b, 9);
+	assert_int_equal(lv_aim_workload_init(&w, &b.schema, 2, 4096), LV_OK);
+	assert_int_equal(lv_aim_workload_init(&v, &b.schema, 2, 4096), LV_OK);
+	assert_int_equal(lv_aim_workload_add_weighted(&w, D, wt, m, NULL, NULL), LV_OK);
+	assert_int_equal(lv_aim_workload_add(&v, T, n, NULL, NULL), LV_OK);
+	assert_int_equal(w.rows, n);
+	assert_memory_equal(w.cnt, v.cnt, sizeof(double) * (size_t) w.total);
+	wt[1] = -1;
+	assert_int_equal(lv_aim_workload_add_weighted(&w, D, wt, m, NULL, NULL), LV_ERR_ARG);
+	wt[1] = 0.5;
+	assert_int_equal(lv_aim_workload_add_weighted(&w, D, wt, m, NULL, NULL), LV_ERR_ARG);
+	assert_int_equal(w.rows, n); /* refused before counting */
+	lv_aim_workload_free(&w);
+	lv_aim_workload_free(&v);
+	lv_model_free(&b);
+	lv_free(T);
+	lv_free(D);
+	lv_free(wt);
+}
+
 /*
  * test_aim_budget_and_fit: the loop spends at most rho (recomputed from the
  * steps it returns), measures every column first, and at a large budget
@@ -513,6 +576,7 @@ main(void)
 		cmocka_unit_test(test_clique_grad),
 		cmocka_unit_test(test_heads_backward),
 		cmocka_unit_test(test_workload_batches),
+		cmocka_unit_test(test_workload_weighted),
 		cmocka_unit_test(test_aim_budget_and_fit),
 		cmocka_unit_test(test_interrupt),
 		cmocka_unit_test(test_error_bounds),

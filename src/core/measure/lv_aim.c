@@ -174,17 +174,30 @@ int
 lv_aim_workload_add(lv_aim_workload *w, const int32_t *T, int64_t n,
 					int (*interrupted)(void *arg), void *arg)
 {
+	return lv_aim_workload_add_weighted(w, T, NULL, n, interrupted, arg);
+}
+
+/* lv_aim_workload_add_weighted counts row r of T wt[r] times (lv_aim.h). */
+int
+lv_aim_workload_add_weighted(lv_aim_workload *w, const int32_t *T, const double *wt,
+							 int64_t n, int (*interrupted)(void *arg), void *arg)
+{
+	int64_t r;
 	int i;
 
 	if (w == NULL || w->cnt == NULL || (T == NULL && n > 0) || n < 0)
 		return LV_ERR_ARG;
+	for (r = 0; wt != NULL && r < n; r++)
+		if (!(wt[r] >= 0) || wt[r] != floor(wt[r]))
+			return LV_ERR_ARG;
 	for (i = 0; i < w->ncand; i++)
 	{
 		if (interrupted != NULL && (i & 63) == 0 && interrupted(arg))
 			return LV_ERR_INTERRUPTED;
-		lv_clique_add_counts(w->s, &w->cand[i], T, n, w->cnt + w->at[i]);
+		lv_clique_add_weighted(w->s, &w->cand[i], T, wt, n, w->cnt + w->at[i]);
 	}
-	w->rows += n;
+	for (r = 0; r < n; r++)
+		w->rows += wt ? (int64_t) wt[r] : 1;
 	return LV_OK;
 }
 

@@ -98,6 +98,15 @@ int lv_aim_workload_init(lv_aim_workload *w, const lv_schema *s, int max_k,
 int lv_aim_workload_add(lv_aim_workload *w, const int32_t *T, int64_t n,
 						int (*interrupted)(void *arg), void *arg);
 
+/*
+ * lv_aim_workload_add_weighted counts row r of T wt[r] times (a whole
+ * number >= 0: distinct rows with their counts, as a GROUP BY returns
+ * them); wt NULL: once each. As lv_aim_workload_add.
+ */
+int lv_aim_workload_add_weighted(lv_aim_workload *w, const int32_t *T,
+								 const double *wt, int64_t n,
+								 int (*interrupted)(void *arg), void *arg);
+
 /* lv_aim_workload_free releases what w owns. */
 void lv_aim_workload_free(lv_aim_workload *w);
 

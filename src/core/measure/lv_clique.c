@@ -66,6 +66,14 @@ void
 lv_clique_add_counts(const lv_schema *s, const lv_clique *q, const int32_t *T,
 					 int64_t n, double *counts)
 {
+	lv_clique_add_weighted(s, q, T, NULL, n, counts);
+}
+
+/* lv_clique_add_weighted adds the rows of T, row r wt[r] times (lv_clique.h). */
+void
+lv_clique_add_weighted(const lv_schema *s, const lv_clique *q, const int32_t *T,
+					   const double *wt, int64_t n, double *counts)
+{
 	int64_t r;
 
 	for (r = 0; r < n; r++)
@@ -83,7 +91,7 @@ lv_clique_add_counts(const lv_schema *s, const lv_clique *q, const int32_t *T,
 			cell = cell * q->width[i] + x;
 		}
 		if (i == q->k)
-			counts[cell] += 1.0;
+			counts[cell] += wt ? wt[r] : 1.0;
 	}
 }
 

@@ -55,6 +55,14 @@ void lv_clique_add_counts(const lv_schema *s, const lv_clique *q,
 						  const int32_t *T, int64_t n, double *counts);
 
 /*
+ * lv_clique_add_weighted adds row r of T wt[r] times (distinct rows with
+ * their counts, as a GROUP BY returns them); wt NULL: once each.
+ */
+void lv_clique_add_weighted(const lv_schema *s, const lv_clique *q,
+							const int32_t *T, const double *wt, int64_t n,
+							double *counts);
+
+/*
  * lv_clique_expect writes the generator's expected marginal of q (a
  * distribution over its cells) over the S probability rows P (S x o, each
  * lv_column_probs of a draw's logits; off from lv_slot_offsets).
