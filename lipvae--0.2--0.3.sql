@@ -595,3 +595,11 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION lipvae.encode_label(anyelement, text[], boolean) IS
 'Internal to lipvae_train''s counting query: the slot of a boolean, enum or text value in a category list.';
+
+CREATE FUNCTION lipvae.encode_domain(value anyelement, name text, histogram boolean)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'lipvae_encode_domain'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION lipvae.encode_domain(anyelement, text, boolean) IS
+'Internal to lipvae_train''s first pass: what it counts of a value (a number''s domain bin, a label).';

@@ -25,6 +25,24 @@ SELECT lipvae.encode_label('a'::char(4), ARRAY['a', 'b']::text[], false) AS bpch
 -- a list that changes from row to row is hashed again for each row
 SELECT lipvae.encode_label('b'::text, l, false) AS per_row_list
   FROM (VALUES (ARRAY['a', 'b']), (ARRAY['b']), (ARRAY['c'])) AS t(l);
+-- a list passed as a parameter that plpgsql changes between calls is not
+-- taken for a constant (found by a review: the first list was kept)
+DO $$
+DECLARE l text[];
+BEGIN
+	FOR i IN 1..3 LOOP
+		l := CASE i WHEN 1 THEN ARRAY['a', 'b'] WHEN 2 THEN ARRAY['b'] ELSE ARRAY['x', 'y', 'b'] END;
+		RAISE WARNING 'list %: slot of b %', i, lipvae.encode_label('b'::text, l, false);
+	END LOOP;
+END $$;
+-- what the first pass counts: a number's domain bin, a label, nothing for
+-- a number with public bounds, a boolean or an enum; NULL for NULL
+SELECT lipvae.encode_domain(1.5::float8, 'x', true) AS bin_of_1_5,
+       lipvae.encode_domain(-1.5::float8, 'x', true) AS bin_of_minus_1_5,
+       lipvae.encode_domain(1.5::float8, 'x', false) AS bounded,
+       lipvae.encode_domain('ab '::char(5), 'x', false) AS label,
+       lipvae.encode_domain(true, 'x', false) AS bool,
+       lipvae.encode_domain(NULL::int, 'x', true) AS null_value;
 
 -- 2. Bad arguments are errors, never a crash or a target out of range.
 SELECT lipvae.encode_number(1, 5::float8, 5::float8, 5, false);
@@ -45,5 +63,8 @@ SELECT lipvae.encode_label('a'::text, ARRAY[['a'], ['b']]::text[], false);
 SELECT lipvae.encode_label('a'::text, NULL::text[], false);
 SELECT lipvae.encode_label('a'::text, ARRAY['a']::text[], NULL);
 SELECT lipvae.encode_label('a'::text, (SELECT array_agg(i::text) FROM generate_series(1, 1001) i), false);
+SELECT lipvae.encode_domain('nan'::float8, 'kappa', true);
+SELECT lipvae.encode_domain(1, NULL, true);
+SELECT lipvae.encode_domain(point(1, 1), 'p', true);
 \set VERBOSITY default
 DROP TYPE count_mood;

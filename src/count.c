@@ -16,6 +16,7 @@
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "fmgr.h"
+#include "nodes/primnodes.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
@@ -23,11 +24,13 @@
 #include "utils/lsyscache.h"
 
 #include "lipvae.h"
+#include "lv_domain.h"
 #include "lv_nn.h"
 
 PG_FUNCTION_INFO_V1(lipvae_encode_number);
 PG_FUNCTION_INFO_V1(lipvae_encode_outside);
 PG_FUNCTION_INFO_V1(lipvae_encode_label);
+PG_FUNCTION_INFO_V1(lipvae_encode_domain);
 
 #define COUNT_MAX_BINS 100000
 
@@ -188,8 +191,24 @@ build_labels(LabelCache *lc, ArrayType *arr, MemoryContext cxt)
 }
 
 /*
- * label_cache returns the hashed label list (argument 1): a constant one
- * is hashed once and kept for the call site; one that may change from row
+ * arg_is_const says whether argument argnum of the call is a constant of
+ * its expression (not a parameter: plpgsql keeps an expression's state
+ * while its parameters change).
+ */
+static bool
+arg_is_const(FmgrInfo *flinfo, int argnum)
+{
+	List *args;
+
+	if (flinfo->fn_expr == NULL || !IsA(flinfo->fn_expr, FuncExpr))
+		return false;
+	args = ((FuncExpr *) flinfo->fn_expr)->args;
+	return argnum < list_length(args) && IsA(list_nth(args, argnum), Const);
+}
+
+/*
+ * label_cache returns the hashed label list (argument 1): a constant one (in the
+ * expression) is hashed once and kept for the call site; one that may change from row
  * to row is hashed for this call only, in the call's own context.
  */
 static LabelCache *
@@ -201,7 +220,7 @@ label_cache(FunctionCallInfo fcinfo)
 		bad_argument("encode_label", "Only the value may be NULL.");
 	if (lc != NULL)
 		return lc;
-	if (get_fn_expr_arg_stable(fcinfo->flinfo, 1))
+	if (arg_is_const(fcinfo->flinfo, 1))
 	{
 		lc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(LabelCache));
 		build_labels(lc, PG_GETARG_ARRAYTYPE_P(1), fcinfo->flinfo->fn_mcxt);
@@ -254,4 +273,52 @@ lipvae_encode_label(PG_FUNCTION_ARGS)
 	s = value_label(fcinfo, PG_GETARG_DATUM(0));
 	e = hash_search(lc->index, &s, HASH_FIND, NULL);
 	PG_RETURN_INT32(e ? e->pos : lc->ncat);
+}
+
+/* bytes_result returns a bytea of the n bytes at p. */
+static bytea *
+bytes_result(const char *p, size_t n)
+{
+	bytea *b = palloc(VARHDRSZ + n);
+
+	SET_VARSIZE(b, VARHDRSZ + n);
+	memcpy(VARDATA(b), p, n);
+	return b;
+}
+
+/*
+ * lipvae_encode_domain (SQL: lipvae.encode_domain(value anyelement, name
+ * text, histogram boolean) RETURNS bytea) is what the first pass counts of
+ * a value (name: its column, for errors): a number's domain bin
+ * (lv_domain_bin, in decimal) when histogram, else nothing (empty); a text
+ * value's label (char(n) padding removed); nothing for a boolean or enum;
+ * NULL for NULL. Bytes, so that grouping compares them byte for byte, as
+ * lipvae's label table does, whatever the column's collation.
+ */
+Datum
+lipvae_encode_domain(PG_FUNCTION_ARGS)
+{
+	LipvaeTypeClass c;
+	char *s;
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		bad_argument("encode_domain", "Only the value may be NULL.");
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	c = value_class(fcinfo, 0, "encode_domain");
+	if (lipvae_class_is_numeric(c))
+	{
+		char *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+		double v = lipvae_datum_to_double(PG_GETARG_DATUM(0), c, name);
+		char buf[16];
+
+		if (!PG_GETARG_BOOL(2))
+			PG_RETURN_BYTEA_P(bytes_result("", 0));
+		snprintf(buf, sizeof(buf), "%d", lv_domain_bin(v));
+		PG_RETURN_BYTEA_P(bytes_result(buf, strlen(buf)));
+	}
+	if (c != LVT_TEXT)
+		PG_RETURN_BYTEA_P(bytes_result("", 0));
+	s = value_label(fcinfo, PG_GETARG_DATUM(0));
+	PG_RETURN_BYTEA_P(bytes_result(s, strlen(s)));
 }

@@ -181,6 +181,7 @@ typedef struct LipvaeQuery
 	PlannedStmt *stmt; /* the one plan that runs */
 	Portal portal;     /* while open */
 	void *receiver;
+	const char *wraps; /* a wrapping query (lipvae_query_wrap): the training query's text */
 } LipvaeQuery;
 
 extern LipvaeQuery *lipvae_query_parse(const char *sql);

@@ -163,6 +163,13 @@ sublink_walker(Node *node, void *context)
 	return expression_tree_walker(node, sublink_walker, context);
 }
 
+/*
+ * The CTEs whose query is being walked (innermost first): a recursive one
+ * refers to itself. Reset by lipvae_query_multiplicity, so that an error
+ * in a walk leaves nothing behind.
+ */
+static List *visiting_ctes = NIL;
+
 /* find_cte returns the query of a CTE reference, from the enclosing levels. */
 static CommonTableExpr *
 find_cte(RangeTblEntry *rte, Query *q, List *outer)
@@ -211,7 +218,13 @@ item_mult(Query *q, RangeTblEntry *rte, List *outer)
 			int up = (int) rte->ctelevelsup;
 			List *cte_outer = up == 0 ? with_q : list_copy_tail(with_q, up);
 
+			/* a recursive CTE's reference to itself: its relations are those
+			 * of the visit under way, which makes them all unbounded */
+			if (list_member_ptr(visiting_ctes, cte))
+				break;
+			visiting_ctes = lcons(cte, visiting_ctes);
 			m = query_mult(castNode(Query, cte->ctequery), cte_outer);
+			visiting_ctes = list_delete_first(visiting_ctes);
 			if (cte->cterecursive)
 				map_scale(&m, LIPVAE_MULT_UNBOUNDED);
 		}
@@ -706,6 +719,7 @@ lipvae_query_multiplicity(List *queries, LipvaeSources *src)
 	ListCell *lc;
 	int i;
 
+	visiting_ctes = NIL;
 	foreach (lc, queries)
 	{
 		MultMap qm = query_mult(lfirst_node(Query, lc), NIL);

@@ -107,6 +107,31 @@ query_error_context(void *arg)
 		errcontext("training query \"%s\"", sql);
 }
 
+/*
+ * wrapped_error_context names the training query in an error of a query
+ * that wraps it (lipvae_query_wrap), and never shows the wrapping text:
+ * it holds the domain (DP bounds and category lists), which must not reach
+ * the caller of a training that then fails, uncharged.
+ */
+static void
+wrapped_error_context(void *arg)
+{
+	errposition(0);
+	internalerrposition(0);
+	internalerrquery(NULL);
+	errcontext("counting over training query \"%s\"", (const char *) arg);
+}
+
+/* push_query_context installs the error context of lq's text (or, wrapped, its training query's). */
+static void
+push_query_context(ErrorContextCallback *cb, const LipvaeQuery *lq)
+{
+	cb->callback = lq->wraps ? wrapped_error_context : query_error_context;
+	cb->arg = (void *) (lq->wraps ? lq->wraps : lq->sql);
+	cb->previous = error_context_stack;
+	error_context_stack = cb;
+}
+
 /* push_context installs query_error_context for sql. */
 static void
 push_context(ErrorContextCallback *cb, const char *sql)
@@ -189,7 +214,7 @@ lipvae_query_plan(LipvaeQuery *lq, const LipvaeSources *src, bool parallel)
 	ListCell *lc;
 	ErrorContextCallback cb;
 
-	push_context(&cb, lq->sql);
+	push_query_context(&cb, lq);
 	/* the planner scribbles on its input: lq->queries stays the checked tree */
 	stmt = pg_plan_query(copyObject(q), lq->sql,
 						 CURSOR_OPT_NO_SCROLL | (parallel ? CURSOR_OPT_PARALLEL_OK : 0), NULL);
@@ -291,7 +316,7 @@ lipvae_query_open(LipvaeQuery *lq)
 	portal->visible = false;
 	portal->cursorOptions = CURSOR_OPT_NO_SCROLL;
 	PortalDefineQuery(portal, NULL, lq->sql, CMDTAG_SELECT, list_make1(lq->stmt), NULL);
-	push_context(&cb, lq->sql);
+	push_query_context(&cb, lq);
 	PortalStart(portal, NULL, 0, GetActiveSnapshot());
 	error_context_stack = cb.previous;
 	same_columns(portal->tupDesc, lq->desc);
@@ -322,7 +347,7 @@ lipvae_query_fetch(LipvaeQuery *lq, long count, HeapTuple **rows)
 	MemoryContextReset(r->cxt);
 	r->vals = NULL;
 	r->n = r->cap = 0;
-	push_context(&cb, lq->sql);
+	push_query_context(&cb, lq);
 	(void) PortalRunFetch(lq->portal, FETCH_FORWARD, count, (DestReceiver *) r);
 	error_context_stack = cb.previous;
 	*rows = r->vals;
@@ -343,7 +368,7 @@ lipvae_query_fetch_all(LipvaeQuery *lq, HeapTuple **rows)
 	MemoryContextReset(r->cxt);
 	r->vals = NULL;
 	r->n = r->cap = 0;
-	push_context(&cb, lq->sql);
+	push_query_context(&cb, lq);
 	(void) PortalRun(lq->portal, FETCH_ALL, false, true, (DestReceiver *) r, (DestReceiver *) r, NULL);
 	error_context_stack = cb.previous;
 	*rows = r->vals;
@@ -464,8 +489,9 @@ find_source(Node *node, SourceSearch *ss)
 
 /*
  * same_targets checks that the placeholder's columns have the training
- * query's types, typmods and collations, so that every reference to one
- * stays valid when the query takes its place.
+ * query's types and typmods, so that every reference to one
+ * stays valid when the query takes its place (their collations may differ:
+ * a column's may be indeterminate, and what reads them compares bytes).
  */
 static void
 same_targets(List *placeholder, List *query)
@@ -480,8 +506,8 @@ same_targets(List *placeholder, List *query)
 
 		if (lfirst_node(TargetEntry, b)->resjunk)
 			break;
-		if (exprType(x) != exprType(y) || exprTypmod(x) != exprTypmod(y) ||
-			exprCollation(x) != exprCollation(y))
+		/* collations aside: the functions of a wrapping query compare bytes */
+		if (exprType(x) != exprType(y) || exprTypmod(x) != exprTypmod(y))
 			elog(ERROR, "lipvae: a column of the placeholder does not match the training query");
 	}
 }
@@ -500,12 +526,20 @@ lipvae_query_wrap(const LipvaeQuery *lq, const char *outer_sql)
 	LipvaeQuery *w = palloc0(sizeof(LipvaeQuery));
 	Query *inner = linitial_node(Query, lq->queries);
 	SourceSearch ss = {NULL, 0};
-	List *raw = pg_parse_query(outer_sql);
+	ErrorContextCallback cb;
+	List *raw;
+	LipvaeOwnerState st;
 	Query *outer;
 
+	w->wraps = lq->sql;
+	push_query_context(&cb, w);
+	raw = pg_parse_query(outer_sql);
 	if (list_length(raw) != 1)
 		elog(ERROR, "lipvae: the wrapping query is not one statement");
+	/* as the extension's owner: the names of the columns' types need no USAGE of the caller */
+	lipvae_become_owner(&st);
 	w->queries = pg_analyze_and_rewrite_fixedparams(linitial_node(RawStmt, raw), outer_sql, NULL, 0, NULL);
+	lipvae_restore_user(&st);
 	if (list_length(w->queries) != 1)
 		elog(ERROR, "lipvae: the wrapping query rewrites to %d statements", list_length(w->queries));
 	outer = linitial_node(Query, w->queries);
@@ -516,6 +550,7 @@ lipvae_query_wrap(const LipvaeQuery *lq, const char *outer_sql)
 		elog(ERROR, "lipvae: the placeholder has %d columns, the training query %d",
 			 list_length(ss.rte->subquery->targetList), lq->desc->natts);
 	same_targets(ss.rte->subquery->targetList, inner->targetList);
+	error_context_stack = cb.previous;
 	ss.rte->subquery = copyObject(inner);
 	w->sql = outer_sql;
 	w->desc = ExecCleanTypeFromTL(outer->targetList);

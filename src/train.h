@@ -206,6 +206,15 @@ int64 measure_aim(LipvaeQuery *lq, const LipvaeSources *src, TrainColumn *tc, in
  * the training query, run as the caller (plan checked against src), and
  * clipped[i] and values[i] of each column. Returns the rows counted.
  */
+/*
+ * count_domain (train_count.c) is the first pass without unit: one GROUP BY
+ * over the training query, run as the caller, counts each column's
+ * non-NULL values, the domain histogram of each column that has one, each
+ * text column's labels, and the rows (checked by check_rows), which it
+ * returns.
+ */
+int64 count_domain(const LipvaeQuery *lq, const LipvaeSources *src, TrainColumn *tc, int ncols,
+				   const TrainOptions *o);
 int64 count_candidates(const LipvaeQuery *lq, const LipvaeSources *src, const TrainColumn *tc,
 					   int ncols, const TrainOptions *o, lv_aim_workload *w, int64 *clipped,
 					   int64 *values);
@@ -234,6 +243,12 @@ lv_cell *bound_units(TrainColumn *tc, int ncols, lv_cell *cells, uint64 *uh, int
 TrainColumn *describe_columns(TupleDesc desc, TrainOptions *o, int *ncols);
 lv_cell *read_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 				   uint64 **units, int64 *nrows);
+/* raw_category returns the raw id of a text label (added if new), and adds count to its count. */
+int raw_category(TrainColumn *t, const char *s, double count);
+/* check_rows refuses a training set of fewer than two rows or an all-NULL column. */
+void check_rows(const TrainColumn *tc, int ncols, int64 n);
+/* refuse_null reports a NULL in a column declared not_null. */
+void refuse_null(const TrainColumn *t) pg_attribute_noreturn();
 typedef void (*RowSink)(void *arg, lv_cell *rows, const uint64 *units, int64 n);
 int64 scan_rows(LipvaeQuery *lq, TrainColumn *tc, int ncols, TrainOptions *o,
 				bool first, RowSink sink, void *arg);

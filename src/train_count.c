@@ -32,6 +32,7 @@
 #include "utils/builtins.h"
 
 #include "train.h"
+#include "lv_domain.h"
 
 /* What the groups add up to besides the candidates' cells. */
 typedef struct CountTotals
@@ -216,4 +217,94 @@ count_candidates(const LipvaeQuery *lq, const LipvaeSources *src, const TrainCol
 	pfree(T);
 	pfree(wt);
 	return ct.rows;
+}
+
+/*
+ * domain_sql writes the first pass's query over lq: one group per column
+ * and value it counts (k the 1-based column, v encode_domain's bytes):
+ *
+ *   SELECT d.k, d.v, pg_catalog.count(*) FROM (SELECT
+ *          pg_catalog.unnest('{1, ..., d}'::pg_catalog.int4[]) AS k,
+ *          pg_catalog.unnest(ARRAY[lipvae.encode_domain(lipvae_source.a1, ...), ...]) AS v
+ *     FROM (<the training query>) AS lipvae_source(a1, ...)) d GROUP BY d.k, d.v
+ */
+static char *
+domain_sql(const LipvaeQuery *lq, const TrainColumn *tc, int ncols, const TrainOptions *o)
+{
+	StringInfoData sql;
+	int *atts = column_atts(lq->desc, ncols, o);
+	int i;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT d.k, d.v, pg_catalog.count(*) FROM (SELECT pg_catalog.unnest('{");
+	for (i = 0; i < ncols; i++)
+		appendStringInfo(&sql, "%s%d", i ? "," : "", i + 1);
+	appendStringInfoString(&sql, "}'::pg_catalog.int4[]) AS k, pg_catalog.unnest(ARRAY[");
+	for (i = 0; i < ncols; i++)
+		appendStringInfo(&sql, "%slipvae.encode_domain(%s.a%d, %s::pg_catalog.text, %s::pg_catalog.bool)",
+						 i ? ", " : "", LIPVAE_SOURCE, atts[i] + 1, quote_literal_cstr(tc[i].col.name),
+						 tc[i].domain_counts ? "true" : "false");
+	appendStringInfo(&sql, "]::pg_catalog.bytea[]) AS v FROM %s) d GROUP BY d.k, d.v",
+					 lipvae_query_source_sql(lq));
+	pfree(atts);
+	return sql.data;
+}
+
+/* domain_group adds one group (column t, value v or NULL, n rows) of the first pass. */
+static void
+domain_group(TrainColumn *t, bytea *v, int64 n)
+{
+	char *s;
+
+	if (v == NULL)
+	{
+		if (t->not_null)
+			refuse_null(t);
+		return;
+	}
+	t->nonnull += n;
+	s = text_to_cstring((text *) v); /* the bytes of a label or a bin: no NUL in them */
+	if (t->domain_counts)
+	{
+		int bin = atoi(s);
+
+		if (bin < 0 || bin >= LV_DOMAIN_NBINS)
+			elog(ERROR, "lipvae: the first pass returned domain bin %d", bin);
+		t->domain_counts[bin] += (double) n;
+	}
+	else if (t->col.tclass == LVT_TEXT)
+		(void) raw_category(t, s, (double) n);
+	pfree(s);
+}
+
+/* count_domain: see train.h. */
+int64
+count_domain(const LipvaeQuery *lq, const LipvaeSources *src, TrainColumn *tc, int ncols,
+			 const TrainOptions *o)
+{
+	LipvaeQuery *dq = lipvae_query_wrap(lq, domain_sql(lq, tc, ncols, o));
+	int64 rows = 0;
+	HeapTuple *tups;
+	uint64 nt,
+		k;
+
+	lipvae_query_plan(dq, src, false);
+	lipvae_query_open(dq);
+	while ((nt = lipvae_query_fetch(dq, FETCH_BATCH, &tups)) > 0)
+		for (k = 0; k < nt; k++)
+		{
+			int64 col = int_attr(tups[k], dq->desc, 1);
+			int64 n = int_attr(tups[k], dq->desc, 3);
+			bool isnull;
+			Datum v = heap_getattr(tups[k], 2, dq->desc, &isnull);
+
+			if (col < 1 || col > ncols)
+				elog(ERROR, "lipvae: the first pass returned column " INT64_FORMAT, col);
+			domain_group(&tc[col - 1], isnull ? NULL : DatumGetByteaPP(v), n);
+			if (col == 1)
+				rows += n;
+		}
+	lipvae_query_close(dq);
+	check_rows(tc, ncols, rows);
+	return rows;
 }

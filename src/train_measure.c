@@ -152,9 +152,9 @@ measure_aim(LipvaeQuery *lq, const LipvaeSources *src, TrainColumn *tc, int ncol
 		domain_sink(&st, cells, NULL, n);
 	}
 	else
-		n = scan_rows(lq, tc, ncols, o, true, domain_sink, &st);
+		n = count_domain(lq, src, tc, ncols, o);
 	ereport(NOTICE, (errmsg("lipvae_train: %s: the domain's counts and the row count",
-							o->unit ? "the rows read (held, to group them by unit)" : "pass 1 of 2 over the query done")));
+							o->unit ? "the rows read (held, to group them by unit)" : "pass 1 of 2 over the query (a GROUP BY) done")));
 	preprocess(tc, ncols, NULL, n, o, pkey, pp, components);
 	dp_row_count(o, pp, n, pkey, components);
 	build_schema(tc, ncols, o, schema);

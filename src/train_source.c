@@ -38,7 +38,6 @@ static bool temp_type(Oid typid);
 static bool find_name(List *names, const char *name);
 static uint32 cat_hash(const void *key, Size keysize);
 static int cat_match(const void *a, const void *b, Size keysize);
-static int raw_category(TrainColumn *t, char *s);
 
 /* cmp_unit_rows orders rows by unit, then by keyed tag. */
 static int
@@ -376,9 +375,9 @@ describe_columns(TupleDesc desc, TrainOptions *o, int *ncols)
 	return tc;
 }
 
-/* raw_category returns the raw id of a text value, adding it if new. */
-static int
-raw_category(TrainColumn *t, char *s)
+/* raw_category: see train.h. */
+int
+raw_category(TrainColumn *t, const char *s, double count)
 {
 	CatEntry *e;
 	bool found;
@@ -401,7 +400,7 @@ raw_category(TrainColumn *t, char *s)
 		t->raw_counts[t->nraw] = 0;
 		t->nraw++;
 	}
-	t->raw_counts[e->id] += 1;
+	t->raw_counts[e->id] += count;
 	return e->id;
 }
 
@@ -467,7 +466,7 @@ value_cell(TrainColumn *t, Datum v, bool lookup, lv_cell *cell)
 			/* char(n): trailing blanks are padding, not part of the label */
 			if (t->col.typid == BPCHAROID)
 				s[bpchartruelen(s, strlen(s))] = '\0';
-			cell->cat = lookup ? raw_lookup(t, s) : raw_category(t, s);
+			cell->cat = lookup ? raw_lookup(t, s) : raw_category(t, s, 1);
 			pfree(s);
 		}
 		break;
@@ -507,10 +506,7 @@ tuple_cells(HeapTuple tup, TupleDesc desc, TrainColumn *tc, int ncols,
 		if (isnull)
 		{
 			if (t->not_null)
-				ereport(ERROR, (errcode(ERRCODE_NOT_NULL_VIOLATION),
-								errmsg("column \"%s\" was declared not_null but contains NULL",
-									   t->col.name),
-								errhint("Remove it from not_null, or filter NULLs in the query.")));
+				refuse_null(t);
 			continue;
 		}
 		if (!lookup)
@@ -519,8 +515,17 @@ tuple_cells(HeapTuple tup, TupleDesc desc, TrainColumn *tc, int ncols,
 	}
 }
 
-/* check_rows refuses a training set of fewer than two rows or an all-NULL column. */
-static void
+/* refuse_null: see train.h. */
+void
+refuse_null(const TrainColumn *t)
+{
+	ereport(ERROR, (errcode(ERRCODE_NOT_NULL_VIOLATION),
+					errmsg("column \"%s\" was declared not_null but contains NULL", t->col.name),
+					errhint("Remove it from not_null, or filter NULLs in the query.")));
+}
+
+/* check_rows: see train.h. */
+void
 check_rows(const TrainColumn *tc, int ncols, int64 n)
 {
 	int i;
