@@ -57,16 +57,40 @@ pg_attribute_noreturn()
 					errhint("These functions serve lipvae_train's counting query; call lipvae_train instead.")));
 }
 
-/* value_class returns the type class of argument arg of the call. */
-static LipvaeTypeClass
-value_class(FunctionCallInfo fcinfo, int arg, const char *fn)
+/* What a call site keeps between calls: its value's type class, its constant label list. */
+typedef struct CallCache
 {
-	Oid typid = getBaseType(get_fn_expr_argtype(fcinfo->flinfo, arg));
+	bool have_class;
 	LipvaeTypeClass c;
+	bool bpchar;        /* the value is char(n) */
+	LabelCache *labels; /* a constant label list, hashed once */
+} CallCache;
 
-	if (!OidIsValid(typid) || !lipvae_type_class(typid, &c))
-		bad_argument(fn, "The value's type is not one lipvae models.");
-	return c;
+/* call_cache returns the call site's cache. */
+static CallCache *
+call_cache(FunctionCallInfo fcinfo)
+{
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CallCache));
+	return fcinfo->flinfo->fn_extra;
+}
+
+/* value_class returns the type class of the call's value (argument 0), looked up once. */
+static LipvaeTypeClass
+value_class(FunctionCallInfo fcinfo, const char *fn)
+{
+	CallCache *cc = call_cache(fcinfo);
+
+	if (!cc->have_class)
+	{
+		Oid typid = getBaseType(get_fn_expr_argtype(fcinfo->flinfo, 0));
+
+		if (!OidIsValid(typid) || !lipvae_type_class(typid, &cc->c))
+			bad_argument(fn, "The value's type is not one lipvae models.");
+		cc->bpchar = typid == BPCHAROID;
+		cc->have_class = true;
+	}
+	return cc->c;
 }
 
 /* number_column reads arguments 1 .. 4 (lo, hi, nbins, exact) into col. */
@@ -106,7 +130,7 @@ lipvae_encode_number(PG_FUNCTION_ARGS)
 	number_column(fcinfo, &col);
 	if (PG_ARGISNULL(0))
 		PG_RETURN_INT32(-1);
-	c = value_class(fcinfo, 0, "encode_number");
+	c = value_class(fcinfo, "encode_number");
 	if (!lipvae_class_is_numeric(c))
 		bad_argument("encode_number", "The value is not a number, date or time.");
 	v = lipvae_datum_to_double(PG_GETARG_DATUM(0), c, "value");
@@ -128,7 +152,7 @@ lipvae_encode_outside(PG_FUNCTION_ARGS)
 		bad_argument("encode_outside", "Only the value may be NULL.");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_INT32(0);
-	c = value_class(fcinfo, 0, "encode_outside");
+	c = value_class(fcinfo, "encode_outside");
 	if (!lipvae_class_is_numeric(c))
 		bad_argument("encode_outside", "The value is not a number, date or time.");
 	v = lipvae_datum_to_double(PG_GETARG_DATUM(0), c, "value");
@@ -214,17 +238,18 @@ arg_is_const(FmgrInfo *flinfo, int argnum)
 static LabelCache *
 label_cache(FunctionCallInfo fcinfo)
 {
-	LabelCache *lc = fcinfo->flinfo->fn_extra;
+	CallCache *cc = call_cache(fcinfo);
+	LabelCache *lc;
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		bad_argument("encode_label", "Only the value may be NULL.");
-	if (lc != NULL)
-		return lc;
+	if (cc->labels != NULL)
+		return cc->labels;
 	if (arg_is_const(fcinfo->flinfo, 1))
 	{
 		lc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(LabelCache));
 		build_labels(lc, PG_GETARG_ARRAYTYPE_P(1), fcinfo->flinfo->fn_mcxt);
-		fcinfo->flinfo->fn_extra = lc; /* kept only once complete */
+		cc->labels = lc; /* kept only once complete */
 		return lc;
 	}
 	lc = palloc0(sizeof(LabelCache));
@@ -236,8 +261,7 @@ label_cache(FunctionCallInfo fcinfo)
 static char *
 value_label(FunctionCallInfo fcinfo, Datum v)
 {
-	Oid typid = getBaseType(get_fn_expr_argtype(fcinfo->flinfo, 0));
-	LipvaeTypeClass c = value_class(fcinfo, 0, "encode_label");
+	LipvaeTypeClass c = value_class(fcinfo, "encode_label");
 	char *s;
 
 	if (c == LVT_BOOL)
@@ -248,7 +272,7 @@ value_label(FunctionCallInfo fcinfo, Datum v)
 		bad_argument("encode_label", "The value is not a boolean, enum or text.");
 	s = TextDatumGetCString(v);
 	/* char(n): trailing blanks are padding, not part of the label */
-	if (typid == BPCHAROID)
+	if (call_cache(fcinfo)->bpchar)
 		s[bpchartruelen(s, strlen(s))] = '\0';
 	return s;
 }
@@ -305,7 +329,7 @@ lipvae_encode_domain(PG_FUNCTION_ARGS)
 		bad_argument("encode_domain", "Only the value may be NULL.");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	c = value_class(fcinfo, 0, "encode_domain");
+	c = value_class(fcinfo, "encode_domain");
 	if (lipvae_class_is_numeric(c))
 	{
 		char *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
