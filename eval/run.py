@@ -161,6 +161,19 @@ def resolve_target(D, target, positive):
 
 # ---------------------------------------------------------------- evaluation of one synthetic set
 
+IID_FLOOR_DRAWS = 3
+
+
+def iid_floor(ev):
+    """k-way TVD (k = 1, 2, 3) of the training rows resampled with replacement against themselves:
+    the sampling floor of a perfect model that releases as many iid rows (mean of IID_FLOOR_DRAWS)."""
+    rng = np.random.default_rng([11, 0])
+    n = ev.real_codes.shape[0]
+    draws = [ev.real_codes[rng.integers(0, n, n)] for _ in range(IID_FLOOR_DRAWS)]
+    return {k: float(np.mean([M.kway_tvd(ev.real_codes, x, ev.sizes, k) for x in draws]))
+            for k in (1, 2, 3)}
+
+
 class Evaluator:
     def __init__(self, D, target, seed=0, audit_max=5000):
         self.D = D
@@ -334,7 +347,8 @@ class Lipvae:
                 self.models.append(model)
             t0 = time.time()
             cur.execute('SELECT %s, epsilon, delta, scope FROM lipvae.lipvae_sample(NULL::%s.%s, %%s)' % (
-                self.cols, DS.q('lipvae_types'), DS.q(model)), (self.D.n_train,))
+                self.cols, DS.q('lipvae_types'), DS.q(model)),
+                (self.D.n_train * getattr(self.args, 'sample_factor', 1),))
             rows = cur.fetchall()
             sample_wall = time.time() - t0
             settings = dpsgd = None
@@ -496,6 +510,9 @@ def plot(summary, key, ylabel, path, title, runs_meta, chance=None, bound=False,
     floor = runs_meta.get('sampling_floor_tvd', {}).get({'tvd1': 1, 'tvd2': 2, 'tvd3': 3}.get(key))
     if floor is not None:
         ax.axhline(floor, color='grey', lw=0.8, ls='-.', label='held-out real rows vs training rows')
+    iid = runs_meta.get('iid_floor_tvd', {}).get({'tvd1': 1, 'tvd2': 2, 'tvd3': 3}.get(key))
+    if iid is not None:
+        ax.axhline(iid, color='grey', lw=0.8, ls=':', label='iid floor (training rows resampled)')
     if key == 'mia_adv' and runs_meta.get('mia_null_level'):
         ax.axhline(runs_meta['mia_null_level'], color='grey', lw=0.8, ls='-.',
                    label='no-signal 95% level')
@@ -683,7 +700,12 @@ def main(argv=None):
                    help='text columns with more values keep the most frequent ones plus "(other)"')
     p.add_argument('--delimiter', help='CSV delimiter (default: sniffed from the header)')
     p.add_argument('--keep', action='store_true', help='keep the tables and models in the database')
+    p.add_argument('--sample-factor', type=int, default=1,
+                   help='lipvae methods release this many times the training rows (a diagnostic: '
+                        'the metrics then show the model\'s error with less sampling noise; default 1)')
     args = p.parse_args(argv)
+    if not 1 <= args.sample_factor <= 100:
+        sys.exit('--sample-factor must be between 1 and 100')
 
     if args.dataset:
         path, dt, dp = DATASETS[args.dataset]
@@ -844,6 +866,10 @@ def main(argv=None):
                      'TVD %.4f, 2-way %.4f, 3-way %.4f (a synthetic set of %d rows drawn from the true '
                      'distribution would sit somewhat below this).' % (
                          D.n_holdout, floor[1], floor[2], floor[3], D.n_train))
+        iid = iid_floor(ev)
+        notes.append('iid floor: %d rows resampled with replacement from the training rows (a perfect '
+                     'model released iid, the mean of %d draws) give 1-way TVD %.4f, 2-way %.4f, 3-way '
+                     '%.4f.' % (D.n_train, IID_FLOOR_DRAWS, iid[1], iid[2], iid[3]))
         sc = [a for a in summary if a.get('single_class_runs')]
         for a in sc:
             notes.append('%s [%s] at epsilon %s: %d run(s) produced a single target class; TSTR AUC reported '
@@ -932,6 +958,7 @@ def main(argv=None):
             'lipvae_bounds': lv.bounds, 'lipvae_categories': lv.categories, 'lipvae_not_null': lv.not_null,
             'baseline_accounting': accounting, 'audit_rows': ev.audit_m,
             'mia_null_level': M.mia_null_level(ev.audit_m), 'sampling_floor_tvd': floor,
+            'iid_floor_tvd': iid,
             'runtime_seconds': time.time() - T0,
         }
         write_outputs(out, meta, runs, summary, D, notes)
