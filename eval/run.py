@@ -283,6 +283,7 @@ class Lipvae:
         if method == 'central':
             o.update(getattr(a, 'central_opts', None) or {})
         if method == 'aim_vae':
+            o.update(getattr(a, 'aim_opts', None) or {})
             o['marginals'] = 'aim'
         if method == 'central_latent':
             o.update(getattr(a, 'central_latent_opts', None) or {})
@@ -682,6 +683,8 @@ def main(argv=None):
     p.add_argument('--lipvae-opts', dest='lipvae_opts', type=json.loads, default={},
                    help='JSON object of extra lipvae_train options for the DP-SGD methods central and '
                    'central_latent, e.g. \'{"clip": 0.5, "layer_bound": 2}\' (allowed: %s)' % ', '.join(Lipvae.OPTIONS))
+    p.add_argument('--aim-opts', dest='aim_opts', type=json.loads, default={},
+                   help='JSON object of extra lipvae_train options for aim_vae, e.g. \'{"layer_bound": 2}\'')
     p.add_argument('--central-opts', dest='central_opts', type=json.loads, default={},
                    help='JSON options for method central only (applied after --lipvae-opts)')
     p.add_argument('--central-latent-opts', dest='central_latent_opts', type=json.loads, default={},
@@ -723,9 +726,9 @@ def main(argv=None):
     if args.label_suffix:
         name += args.label_suffix
     name = ''.join(ch if ch.isalnum() or ch in '-_.' else '_' for ch in name).strip('_') or 'csv'
-    for o in (args.lipvae_opts, args.central_opts, args.central_latent_opts):
+    for o in (args.lipvae_opts, args.central_opts, args.central_latent_opts, args.aim_opts):
         if not isinstance(o, dict):
-            sys.exit('--lipvae-opts, --central-opts and --central-latent-opts take a JSON object')
+            sys.exit('--lipvae-opts, --central-opts, --central-latent-opts and --aim-opts take a JSON object')
         for k in o:
             if k not in Lipvae.OPTIONS:
                 sys.exit('unknown lipvae option %r (allowed: %s)' % (k, ', '.join(Lipvae.OPTIONS)))
@@ -955,6 +958,7 @@ def main(argv=None):
             'lipvae_settings': settings, 'public_domain': PUBLIC_DOMAIN, 'baseline_relations': rels,
             'label_suffix': args.label_suffix, 'lipvae_opts': args.lipvae_opts,
             'central_opts': args.central_opts, 'central_latent_opts': args.central_latent_opts,
+            'aim_opts': args.aim_opts,
             'lipvae_bounds': lv.bounds, 'lipvae_categories': lv.categories, 'lipvae_not_null': lv.not_null,
             'baseline_accounting': accounting, 'audit_rows': ev.audit_m,
             'mia_null_level': M.mia_null_level(ev.audit_m), 'sampling_floor_tvd': floor,

@@ -127,25 +127,28 @@ SELECT lipvae.lipvae_train('lv_aim_bad', 'SELECT age FROM flsmall', marginals =>
 -- the catalog alone (lv_aim.h):
 --   lr = 0.05 / (4 N), N = bound_terms (the public maximum of measurements:
 --   columns + 16 columns rounds), m cells, sd its noise, t the row count's Laplace scale
---   noise = sd sqrt(2 m (m ln 2 + ln(1/lr))), mc = sqrt(m/S) + sqrt(2 ln(1/lr) / S)
+--   noise = sd sqrt(2 m (m ln 2 + ln(1/lr))), mc = sqrt(m/S) + sqrt(2 ln(1/lr) / S),
+--   or mc = 0 when S = bound_draws = 0 (a mixture prior: the model's marginal is exact)
 --   C = t ln(4 / 0.05);  bound = min(1, (noise + fit_l1 + mc n_hat + C) / (2 (n_hat - C)))
 CREATE TEMP VIEW aim_bounds AS
 SELECT m.name, x->'columns' AS cols, (x->>'tvd_bound')::float8 AS bound,
        (x->>'fit_tvd')::float8 AS fit_tvd, (x->>'fit_l1')::float8 AS fit_l1,
        (x->>'cells')::float8 AS cells, (x->>'noise_sd')::float8 AS sd,
        (m.dpsgd->>'n_hat')::float8 AS n_hat, (m.dpsgd->>'count_scale')::float8 AS t,
-       (m.dpsgd->>'bound_draws')::float8 AS draws,
+       (m.dpsgd->>'bound_draws')::float8 AS draws, (m.dpsgd->>'prior_points')::int AS points,
        (m.dpsgd->>'bound_terms')::float8 AS nm, jsonb_array_length(m.columns) AS ncols
   FROM lipvae.models m, jsonb_array_elements(m.dpsgd->'measurements') x
  WHERE m.settings->>'marginals' = 'aim';
 SELECT name, count(*) AS measured,
        bool_and(abs(bound - least(1, (sd * sqrt(2 * cells * (cells * ln(2) + ln(4 * nm / 0.05)))
-                                      + fit_l1 + (sqrt(cells / draws) + sqrt(2 * ln(4 * nm / 0.05) / draws)) * n_hat
+                                      + fit_l1 + CASE WHEN draws = 0 THEN 0
+                                                      ELSE (sqrt(cells / draws) + sqrt(2 * ln(4 * nm / 0.05) / draws)) * n_hat END
                                       + t * ln(4 / 0.05))
                                      / (2 * (n_hat - t * ln(4 / 0.05))))) <= 1e-8 * bound) AS bounds_recomputed,
        bool_or(bound < 1) AS some_informative,
        bool_and(abs(fit_tvd - fit_l1 / (2 * n_hat)) <= 1e-12) AS fit_tvd_recomputed,
        bool_and(nm = 17 * ncols) AS terms_public,
+       bool_and(draws = 0 AND points = 1024) AS exact_mixture,
        bool_and(bound >= least(1, fit_tvd) AND bound > 0) AS bounds_above_fit,
        (SELECT bound_confidence FROM (SELECT (dpsgd->>'bound_confidence')::float8 AS bound_confidence
           FROM lipvae.models WHERE models.name = aim_bounds.name) b) AS confidence

@@ -367,9 +367,16 @@ UPDATE lipvae.models m SET model = overlay(x.b placing pg_temp.le32(pg_temp.crc3
   FROM (SELECT substring(overlay(model placing '\x02000000' from 9 for 4) from 1 for length(model) - 4) AS b
           FROM saved) x WHERE m.name = 'bad_base';
 SELECT * FROM lipvae.lipvae_sample('bad_base', 5);
+-- format 3 (a mixture prior) on a per-record model, its point count
+-- (1024) appended, with a valid checksum: only central models have one
+UPDATE lipvae.models m SET model = overlay(x.b placing pg_temp.le32(pg_temp.crc32(x.b)) from length(x.b) + 1 for 0)
+  FROM (SELECT substring(overlay(model placing '\x03000000' from 9 for 4) from 1 for length(model) - 4)
+               || '\x00040000'::bytea AS b
+          FROM saved) x WHERE m.name = 'bad_base';
+SELECT * FROM lipvae.lipvae_sample('bad_base', 5);
 -- a future format version, with a valid checksum
 UPDATE lipvae.models m SET model = overlay(x.b placing pg_temp.le32(pg_temp.crc32(x.b)) from length(x.b) + 1 for 0)
-  FROM (SELECT substring(overlay(model placing '\x03000000' from 9 for 4) from 1 for length(model) - 4) AS b
+  FROM (SELECT substring(overlay(model placing '\x04000000' from 9 for 4) from 1 for length(model) - 4) AS b
           FROM saved) x WHERE m.name = 'bad_base';
 SELECT * FROM lipvae.lipvae_sample('bad_base', 5);
 -- a weight of the encoder raised, with a valid checksum: the Lipschitz

@@ -53,6 +53,7 @@ train_aim(TrainOptions *o, PrivacyPlan *pp, lv_model *m,
 	c.max_cells = LIPVAE_AIM_MAX_CELLS;
 	c.latent = o->latent;
 	c.hidden = o->hidden;
+	c.prior_points = LIPVAE_AIM_PRIOR_POINTS;
 	c.fit.steps = LIPVAE_AIM_ROUND_STEPS;
 	c.fit.batch = LIPVAE_AIM_BATCH;
 	c.fit.lr = o->lr_given ? o->lr : LIPVAE_AIM_ROUND_LR;
@@ -118,8 +119,8 @@ append_aim(StringInfo j, const PrivacyPlan *pp, const TrainColumn *tc)
 	json_num(j, pp->count_scale);
 	appendStringInfoString(j, ", \"bound_confidence\": ");
 	json_num(j, 1 - LIPVAE_AIM_BOUND_LAMBDA);
-	appendStringInfo(j, ", \"bound_draws\": %d, \"bound_terms\": %d", LV_AIM_BOUND_DRAWS,
-					 pp->aim->max_measurements);
+	appendStringInfo(j, ", \"prior_points\": %d, \"bound_draws\": %d, \"bound_terms\": %d",
+					 pp->aim->prior_points, pp->aim->bound_draws, pp->aim->max_measurements);
 	appendStringInfo(j, ", \"candidates\": %d, \"measurements\": [", pp->aim->candidates);
 	for (i = 0; i < pp->aim->nmeasured; i++)
 	{
@@ -142,7 +143,7 @@ append_aim(StringInfo j, const PrivacyPlan *pp, const TrainColumn *tc)
 		json_num(j, ms->fit_l1 / (2 * pp->n_hat));
 		appendStringInfoString(j, ", \"tvd_bound\": ");
 		json_num(j, lv_aim_tvd_bound(ms->sd, ms->q.cells, ms->fit_l1, pp->n_hat, pp->count_scale,
-									 pp->aim->max_measurements, LIPVAE_AIM_BOUND_LAMBDA));
+									 pp->aim->max_measurements, LIPVAE_AIM_BOUND_LAMBDA, pp->aim->bound_draws));
 		appendStringInfoChar(j, '}');
 	}
 	appendStringInfoString(j, "]}");

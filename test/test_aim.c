@@ -211,6 +211,13 @@ base_config(lv_aim_config *c, double rho)
 	memset(c->key, 9, LV_KEY_BYTES);
 }
 
+/* prior_draws: S draws of a Gaussian prior, or a mixture prior's points (exact). */
+static int
+prior_draws(const lv_model *m, int S)
+{
+	return m->prior_points > 0 ? m->prior_points : S;
+}
+
 /* pair_tvd: TVD between the data's (0, 2) table and the model's. */
 static double
 pair_tvd(const lv_model *m, const int32_t *T, int n)
@@ -218,16 +225,17 @@ pair_tvd(const lv_model *m, const int32_t *T, int n)
 	lv_clique q;
 	int c2[2] = {0, 2}, off[3], o = lv_schema_output_dim(&m->schema);
 	double cnt[16], mu[16], tvd = 0;
-	float *L = lv_alloc(sizeof(float) * 4096 * o);
-	double *P = lv_alloc(sizeof(double) * 4096 * o);
+	int S = prior_draws(m, 4096);
+	float *L = lv_alloc(sizeof(float) * S * o);
+	double *P = lv_alloc(sizeof(double) * S * o);
 
 	lv_clique_make(&m->schema, 2, c2, &q);
 	lv_clique_counts(&m->schema, &q, T, n, cnt);
-	assert_int_equal(lv_prior_logits(m, 4096, m->key, 77, L), LV_OK);
-	for (int r = 0; r < 4096; r++)
+	assert_int_equal(lv_prior_logits(m, S, m->key, 77, L), LV_OK);
+	for (int r = 0; r < S; r++)
 		lv_column_probs(&m->schema, L + (size_t) r * o, P + (size_t) r * o);
 	lv_slot_offsets(&m->schema, off);
-	lv_clique_expect(&q, P, 4096, o, off, mu);
+	lv_clique_expect(&q, P, S, o, off, mu);
 	for (int i = 0; i < 16; i++)
 		tvd += 0.5 * fabs(cnt[i] / n - mu[i]);
 	lv_free(L);
@@ -475,11 +483,11 @@ test_interrupt(void **state)
 	lv_free(T);
 }
 
-/* clique_tvd: TVD between the data's table of q and the model's (16,384 draws). */
+/* clique_tvd: TVD between the data's table of q and the model's (16,384 draws, or exact). */
 static double
 clique_tvd(const lv_model *m, const lv_clique *q, const int32_t *T, int n)
 {
-	int off[3], o = lv_schema_output_dim(&m->schema), S = 16384;
+	int off[3], o = lv_schema_output_dim(&m->schema), S = prior_draws(m, 16384);
 	double *cnt = lv_alloc(sizeof(double) * q->cells), *mu = lv_alloc(sizeof(double) * q->cells);
 	float *L = lv_alloc(sizeof(float) * S * o);
 	double *P = lv_alloc(sizeof(double) * S * o);
@@ -523,10 +531,13 @@ test_error_bounds(void **state)
 
 		make_model(&m, 7 + t);
 		base_config(&c, rhos[t]);
+		c.prior_points = t == 1 ? 512 : 0; /* the Monte Carlo term, and the exact mixture */
 		assert_int_equal(lv_model_fit_aim(&m, T, n, &c, &r), LV_OK);
+		assert_int_equal(r.bound_draws, t == 1 ? 0 : LV_AIM_BOUND_DRAWS);
 		for (int i = 0; i < r.nmeasured; i++)
 		{
-			double b = lv_aim_tvd_bound(r.ms[i].sd, r.ms[i].q.cells, r.ms[i].fit_l1, 2000, 10, r.max_measurements, 0.05);
+			double b = lv_aim_tvd_bound(r.ms[i].sd, r.ms[i].q.cells, r.ms[i].fit_l1, 2000, 10, r.max_measurements, 0.05,
+										r.bound_draws);
 			double tvd = clique_tvd(&m, &r.ms[i].q, T, n);
 
 			assert_true(r.ms[i].fit_l1 >= 0);
@@ -539,8 +550,14 @@ test_error_bounds(void **state)
 		lv_aim_result_free(&r);
 		lv_model_free(&m);
 	}
-	assert_true(isnan(lv_aim_tvd_bound(10, 4, 1, 100, 50, 3, 0.05))); /* C = 50 ln 80 > 100 */
-	assert_true(lv_aim_tvd_bound(20, 4, 1, 2000, 10, 3, 0.05) > lv_aim_tvd_bound(10, 4, 1, 2000, 10, 3, 0.05));
+	assert_true(isnan(lv_aim_tvd_bound(10, 4, 1, 100, 50, 3, 0.05, 0))); /* C = 50 ln 80 > 100 */
+	assert_true(isnan(lv_aim_tvd_bound(10, 4, 1, 2000, 10, 3, 0.05, -1)));
+	assert_true(lv_aim_tvd_bound(20, 4, 1, 2000, 10, 3, 0.05, 0) > lv_aim_tvd_bound(10, 4, 1, 2000, 10, 3, 0.05, 0));
+	/* the Monte Carlo term: fewer draws, a wider bound; none when exact */
+	assert_true(lv_aim_tvd_bound(10, 4, 1, 2000, 10, 3, 0.05, 1024) >
+				lv_aim_tvd_bound(10, 4, 1, 2000, 10, 3, 0.05, LV_AIM_BOUND_DRAWS));
+	assert_true(lv_aim_tvd_bound(10, 4, 1, 2000, 10, 3, 0.05, LV_AIM_BOUND_DRAWS) >
+				lv_aim_tvd_bound(10, 4, 1, 2000, 10, 3, 0.05, 0));
 	lv_free(T);
 }
 
@@ -565,7 +582,134 @@ test_bad_config(void **state)
 	base_config(&c, 1);
 	c.max_k = 4;
 	assert_int_equal(lv_model_fit_aim(&m, T, 4, &c, &r), LV_ERR_ARG);
+	base_config(&c, 1);
+	c.prior_points = -1;
+	assert_int_equal(lv_model_fit_aim(&m, T, 4, &c, &r), LV_ERR_ARG);
+	c.prior_points = LV_MAX_PRIOR_POINTS + 1;
+	assert_int_equal(lv_model_fit_aim(&m, T, 4, &c, &r), LV_ERR_ARG);
 	lv_model_free(&m);
+}
+
+/* sharpen scales the decoder's last layer so that every head is (nearly) one-hot. */
+static void
+sharpen(lv_model *m)
+{
+	lv_layer *last = &m->dec.layers[m->dec.nlayers - 1];
+
+	for (int i = 0; i < last->in * last->out; i++)
+		last->W[i] *= 1e4f;
+	for (int i = 0; i < last->out; i++)
+		last->b[i] *= 1e4f;
+}
+
+/*
+ * release_block_counts: column 1's values in released rows start ..
+ * start+N-1 of m, against its argmax over the N prior points: returns the
+ * largest count difference; *unsure gets the points with no head above 0.999.
+ */
+static int
+release_block_counts(const lv_model *m, int64_t start, int *unsure)
+{
+	int N = m->prior_points, o = lv_schema_output_dim(&m->schema), off[3], worst = 0;
+	int want[3] = {0, 0, 0}, got[3] = {0, 0, 0};
+	float *L = lv_alloc(sizeof(float) * N * o);
+	double *P = lv_alloc(sizeof(double) * o);
+	lv_cell *cells = lv_alloc(sizeof(lv_cell) * 3 * N);
+
+	lv_slot_offsets(&m->schema, off);
+	assert_int_equal(lv_prior_logits(m, N, m->key, 0, L), LV_OK);
+	*unsure = 0;
+	for (int r = 0; r < N; r++)
+	{
+		int best = 0;
+
+		lv_column_probs(&m->schema, L + (size_t) r * o, P);
+		for (int j = 1; j < 3; j++)
+			if (P[off[1] + j] > P[off[1] + best])
+				best = j;
+		*unsure += P[off[1] + best] < 0.999;
+		want[best]++;
+	}
+	for (int64_t r = 0; r < N; r += LV_RELEASE_CHUNK)
+		assert_int_equal(lv_release_rows(m, start + r, N - r < LV_RELEASE_CHUNK ? (int) (N - r) : LV_RELEASE_CHUNK,
+										 cells + 3 * r),
+						 LV_OK);
+	for (int r = 0; r < N; r++)
+		got[cells[3 * r + 1].cat < 0 ? 2 : cells[3 * r + 1].cat]++;
+	for (int j = 0; j < 3; j++)
+		worst = abs(want[j] - got[j]) > worst ? abs(want[j] - got[j]) : worst;
+	lv_free(L);
+	lv_free(P);
+	lv_free(cells);
+	return worst;
+}
+
+/*
+ * test_mixture_prior: a decoder fitted on a mixture of 256 fixed points
+ * learns the dependence; the model is stored as format 3 and read back
+ * byte for byte, a mixture without its count or out of range is refused;
+ * and every block of 256 released rows decodes each point exactly once
+ * (with one-hot heads, the block's counts are the points' counts).
+ */
+static void
+test_mixture_prior(void **state)
+{
+	int n = 2000, unsure;
+	int32_t *T = lv_alloc(sizeof(int32_t) * 3 * n);
+	lv_model m,
+		back;
+	lv_aim_config c;
+	lv_aim_result r;
+	uint8_t *buf,
+		*buf2;
+	size_t len,
+		len2;
+	double tvd,
+		indep;
+
+	dependent_rows(T, n);
+	make_model(&m, 5);
+	base_config(&c, 20);
+	c.prior_points = 256;
+	assert_int_equal(lv_model_fit_aim(&m, T, n, &c, &r), LV_OK);
+	assert_int_equal(m.prior_points, 256);
+	tvd = pair_tvd(&m, T, n);
+	indep = indep_tvd(&m.schema, T, n);
+	print_message("mixture prior: pair TVD %.4f, independent columns %.4f\n", tvd, indep);
+	assert_true(tvd < 0.25 * indep);
+
+	m.lipschitz_certified = lv_model_certify(&m); /* as training stores it */
+	assert_int_equal(lv_model_serialize(&m, &buf, &len), LV_OK);
+	assert_int_equal(buf[8], 3); /* format version 3, little-endian */
+	assert_int_equal(lv_model_deserialize(buf, len, &back), LV_OK);
+	assert_int_equal(back.prior_points, 256);
+	assert_int_equal(lv_model_serialize(&back, &buf2, &len2), LV_OK);
+	assert_int_equal(len2, len);
+	assert_memory_equal(buf, buf2, len);
+	lv_free(buf2);
+	lv_model_free(&back);
+	for (uint32_t bad = 0; bad <= 1; bad++)
+	{
+		uint32_t v = bad ? LV_MAX_PRIOR_POINTS + 1 : 0, crc;
+
+		memcpy(buf + len - 8, &v, 4); /* the count, just before the CRC */
+		crc = lv_crc32(buf, len - 4);
+		memcpy(buf + len - 4, &crc, 4);
+		assert_int_equal(lv_model_deserialize(buf, len, &back), LV_ERR_FORMAT);
+	}
+	lv_free(buf);
+	m.prior_points = -1;
+	assert_int_equal(lv_model_serialize(&m, &buf, &len), LV_ERR_ARG);
+	m.prior_points = 256;
+
+	sharpen(&m);
+	assert_true(release_block_counts(&m, 0, &unsure) <= unsure);
+	assert_true(release_block_counts(&m, 256 * 7, &unsure) <= unsure);
+	print_message("mixture prior: %d of 256 points without a one-hot head\n", unsure);
+	assert_true(unsure < 26);
+	lv_aim_result_free(&r);
+	lv_model_free(&m);
+	lv_free(T);
 }
 
 int
@@ -581,6 +725,7 @@ main(void)
 		cmocka_unit_test(test_interrupt),
 		cmocka_unit_test(test_error_bounds),
 		cmocka_unit_test(test_bad_config),
+		cmocka_unit_test(test_mixture_prior),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -198,6 +198,23 @@ lv_fit_null_head(const float *L, int o, int off, int M, double p, int iters)
 	return delta;
 }
 
+/* lv_prior_set writes points first .. first+S-1 of the mixture prior (lv_marginals.h). */
+void
+lv_prior_set(const lv_model *m, int64_t first, int S, float *z)
+{
+	int r,
+		c;
+
+	for (r = 0; r < S; r++)
+	{
+		lv_stream st;
+
+		lv_stream_init(&st, m->key, LV_DOMAIN_PRIOR_SET, (uint64_t) (first + r));
+		for (c = 0; c < m->latent; c++)
+			z[(size_t) r * m->latent + c] = (float) (m->noise_sd * lv_stream_gaussian(&st));
+	}
+}
+
 /*
  * lv_prior_logits decodes S draws z ~ N(0, noise_sd^2 I) from the (key,
  * TRAIN, stream) stream into L (S x output dim). Returns LV_OK or
@@ -213,15 +230,18 @@ lv_prior_logits(const lv_model *m, int S, const uint8_t key[LV_KEY_BYTES],
 	lv_stream st;
 	size_t i;
 
-	if (z == NULL || scratch == NULL)
+	if (z == NULL || scratch == NULL || (m->prior_points > 0 && S != m->prior_points))
 	{
 		lv_free(z);
 		lv_free(scratch);
-		return LV_ERR_NOMEM;
+		return z == NULL || scratch == NULL ? LV_ERR_NOMEM : LV_ERR_ARG;
 	}
 	lv_stream_init(&st, key, LV_DOMAIN_TRAIN, stream);
-	for (i = 0; i < (size_t) S * k; i++)
-		z[i] = (float) (m->noise_sd * lv_stream_gaussian(&st));
+	if (m->prior_points > 0)
+		lv_prior_set(m, 0, S, z);
+	else
+		for (i = 0; i < (size_t) S * k; i++)
+			z[i] = (float) (m->noise_sd * lv_stream_gaussian(&st));
 	lv_mlp_infer(&m->dec, z, S, L, scratch);
 	lv_free(z);
 	lv_free(scratch);

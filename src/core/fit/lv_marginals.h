@@ -79,9 +79,18 @@ int lv_model_fit_marginals(lv_model *m, const double *noisy_counts,
 						   const uint8_t key[LV_KEY_BYTES]);
 
 /*
+ * lv_prior_set writes the latent points first .. first+S-1 of m's mixture
+ * prior (S x k): point i is k Gaussians of sd noise_sd from the (m->key,
+ * PRIOR_SET, i) stream, the same in the fit and in the release.
+ */
+void lv_prior_set(const lv_model *m, int64_t first, int S, float *z);
+
+/*
  * lv_prior_logits decodes S draws z ~ N(0, noise_sd^2 I) of m's prior from
- * the (key, TRAIN, stream) stream into L (S x lv_schema_output_dim).
- * Returns LV_OK or LV_ERR_NOMEM.
+ * the (key, TRAIN, stream) stream into L (S x lv_schema_output_dim); for a
+ * mixture prior (m->prior_points > 0) S must be prior_points and L gets
+ * every point once, in order (the prior itself, exactly; key and stream
+ * unused). Returns LV_OK, LV_ERR_ARG or LV_ERR_NOMEM.
  */
 int lv_prior_logits(const lv_model *m, int S, const uint8_t key[LV_KEY_BYTES],
 					uint64_t stream, float *L);

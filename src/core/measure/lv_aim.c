@@ -12,7 +12,7 @@
 #include "lv_rand.h"
 #include "lv_tree.h"
 
-#define LV_AIM_POOL 1024                                /* prior draws that estimate mu_r for the scores */
+#define LV_AIM_POOL 1024                                /* Gaussian prior: draws that estimate mu_r */
 #define LV_AIM_INIT_STREAM ((uint64_t) 0x61696d30ULL)   /* "aim0" */
 #define LV_AIM_SELECT_STREAM ((uint64_t) 0x61696d31ULL) /* "aim1" */
 #define LV_AIM_NOISE_STREAM ((uint64_t) 0x61696d32ULL)  /* "aim2" */
@@ -25,7 +25,8 @@ typedef struct lv_aim_state
 {
 	const lv_schema *s;
 	const lv_aim_workload *w; /* the candidates and the data's counts */
-	double *P;                /* LV_AIM_POOL x o probabilities of the current decoder */
+	int pool;                 /* rows of P: the mixture's points, or LV_AIM_POOL draws */
+	double *P;                /* pool x o probabilities of the current decoder */
 	double *mu;               /* scratch: a candidate's model marginal (max cells) */
 	double *work;             /* scratch: max cells */
 	lv_measurement *ms;
@@ -265,15 +266,15 @@ static int
 lv_aim_pool(lv_aim_state *st, const lv_model *m, const uint8_t *key, uint64_t stream)
 {
 	int o = lv_schema_output_dim(st->s);
-	float *L = lv_alloc(sizeof(float) * (size_t) LV_AIM_POOL * o);
+	float *L = lv_alloc(sizeof(float) * (size_t) st->pool * o);
 	int r;
 
-	if (L == NULL || lv_prior_logits(m, LV_AIM_POOL, key, stream, L) != LV_OK)
+	if (L == NULL || lv_prior_logits(m, st->pool, key, stream, L) != LV_OK)
 	{
 		lv_free(L);
 		return LV_ERR_NOMEM;
 	}
-	for (r = 0; r < LV_AIM_POOL; r++)
+	for (r = 0; r < st->pool; r++)
 		lv_column_probs(st->s, L + (size_t) r * o, st->P + (size_t) r * o);
 	lv_free(L);
 	return LV_OK;
@@ -289,7 +290,7 @@ lv_aim_error(lv_aim_state *st, int i, double n_hat)
 	int64_t j;
 
 	lv_slot_offsets(st->s, off);
-	lv_clique_expect(&st->w->cand[i], st->P, LV_AIM_POOL,
+	lv_clique_expect(&st->w->cand[i], st->P, st->pool,
 					 lv_schema_output_dim(st->s), off, st->mu);
 	for (j = 0; j < st->w->cand[i].cells; j++)
 		l1 += fabs(c[j] - n_hat * st->mu[j]);
@@ -362,6 +363,7 @@ lv_aim_networks(lv_model *m, const lv_aim_config *cfg)
 	m->latent = cfg->latent;
 	m->hidden = cfg->hidden;
 	m->noise_sd = 1.0;
+	m->prior_points = cfg->prior_points;
 	enc_w[0] = lv_schema_input_dim(&m->schema);
 	enc_w[1] = enc_w[2] = dec_w[1] = dec_w[2] = cfg->hidden;
 	enc_w[3] = dec_w[0] = cfg->latent;
@@ -478,14 +480,16 @@ lv_aim_rounds(lv_model *m, lv_aim_state *st, const lv_aim_config *cfg,
 
 /*
  * lv_aim_residuals sets every measurement's fit_l1 = || raw - n_hat mu ||_1,
- * mu the final decoder's marginal averaged over LV_AIM_BOUND_DRAWS prior
- * draws (in pools of LV_AIM_POOL).
+ * mu the final decoder's marginal: exact over a mixture prior's points,
+ * else averaged over LV_AIM_BOUND_DRAWS prior draws (in pools of
+ * LV_AIM_POOL).
  */
 static int
 lv_aim_residuals(const lv_model *m, lv_aim_state *st, const lv_aim_config *cfg)
 {
 	int off[LV_MAX_COLUMNS];
 	int o = lv_schema_output_dim(st->s);
+	int passes = m->prior_points > 0 ? 1 : LV_AIM_BOUND_DRAWS / LV_AIM_POOL;
 	int64_t total = 0,
 			j;
 	double *acc;
@@ -499,7 +503,7 @@ lv_aim_residuals(const lv_model *m, lv_aim_state *st, const lv_aim_config *cfg)
 		return LV_ERR_NOMEM;
 	memset(acc, 0, sizeof(double) * (size_t) total);
 	lv_slot_offsets(st->s, off);
-	for (c = 0; c < LV_AIM_BOUND_DRAWS / LV_AIM_POOL && rc == LV_OK; c++)
+	for (c = 0; c < passes && rc == LV_OK; c++)
 	{
 		double *a = acc;
 
@@ -509,9 +513,9 @@ lv_aim_residuals(const lv_model *m, lv_aim_state *st, const lv_aim_config *cfg)
 			break;
 		for (i = 0; i < st->nm && rc == LV_OK; a += st->ms[i].q.cells, i++)
 		{
-			lv_clique_expect(&st->ms[i].q, st->P, LV_AIM_POOL, o, off, st->mu);
+			lv_clique_expect(&st->ms[i].q, st->P, st->pool, o, off, st->mu);
 			for (j = 0; j < st->ms[i].q.cells; j++)
-				a[j] += st->mu[j] * LV_AIM_POOL / LV_AIM_BOUND_DRAWS;
+				a[j] += st->mu[j] / passes;
 		}
 	}
 	for (i = 0, total = 0; i < st->nm && rc == LV_OK; total += st->ms[i].q.cells, i++)
@@ -527,15 +531,15 @@ lv_aim_residuals(const lv_model *m, lv_aim_state *st, const lv_aim_config *cfg)
 /* lv_aim_tvd_bound returns the high-probability TVD bound (lv_aim.h). */
 double
 lv_aim_tvd_bound(double sd, int64_t cells, double fit_l1, double n_hat,
-				 double count_scale, int nmax, double lambda)
+				 double count_scale, int nmax, double lambda, int draws)
 {
 	double m = (double) cells;
 	double lr = lambda / (4.0 * nmax); /* each term's share */
 	double noise = sd * (1 + 1e-9) * sqrt(2.0 * m * (m * log(2.0) + log(1.0 / lr)));
-	double mc = sqrt(m / LV_AIM_BOUND_DRAWS) + sqrt(2.0 * log(1.0 / lr) / LV_AIM_BOUND_DRAWS);
+	double mc = draws > 0 ? sqrt(m / draws) + sqrt(2.0 * log(1.0 / lr) / draws) : 0.0;
 	double cnt = count_scale * (1 + 1e-9) * log(2.0 / (lambda / 2.0));
 
-	if (!(nmax >= 1) || !(lambda > 0 && lambda < 1) || !(n_hat > cnt) || !(fit_l1 >= 0))
+	if (!(nmax >= 1) || !(lambda > 0 && lambda < 1) || !(n_hat > cnt) || !(fit_l1 >= 0) || draws < 0)
 		return NAN;
 	return fmin(1.0, lv_round_up((noise + fit_l1 + mc * n_hat + cnt) / (2.0 * (n_hat - cnt))));
 }
@@ -546,6 +550,7 @@ lv_aim_bad_config(const lv_model *m, const lv_aim_config *cfg)
 {
 	return m == NULL || cfg == NULL || !(cfg->rho > 0) || !(cfg->sens >= 1) ||
 		   !(cfg->n_hat > 0) || cfg->max_k < 1 || cfg->max_k > LV_CLIQUE_MAX ||
+		   cfg->prior_points < 0 || cfg->prior_points > LV_MAX_PRIOR_POINTS ||
 		   cfg->latent < 1 || cfg->hidden < 1 || m->schema.ncols < 1;
 }
 
@@ -558,6 +563,8 @@ lv_aim_collect(lv_aim_state *st, const lv_aim_config *cfg, lv_aim_result *res)
 	res->ms = st->ms;
 	res->nmeasured = st->nm;
 	res->candidates = st->w->ncand;
+	res->prior_points = cfg->prior_points;
+	res->bound_draws = cfg->prior_points > 0 ? 0 : LV_AIM_BOUND_DRAWS;
 	for (i = 0; i < st->nm; i++)
 	{
 		res->rho_measure += cfg->sens * cfg->sens / (2.0 * st->ms[i].sd * st->ms[i].sd);
@@ -598,7 +605,8 @@ lv_model_fit_aim_counts(lv_model *m, const lv_aim_workload *w,
 	rc = lv_aim_networks(m, cfg);
 	if (rc == LV_OK)
 	{
-		st.P = lv_alloc(sizeof(double) * LV_AIM_POOL * (size_t) lv_schema_output_dim(st.s));
+		st.pool = m->prior_points > 0 ? m->prior_points : LV_AIM_POOL;
+		st.P = lv_alloc(sizeof(double) * st.pool * (size_t) lv_schema_output_dim(st.s));
 		st.mu = lv_alloc(sizeof(double) * (size_t) w->max_cells);
 		st.work = lv_alloc(sizeof(double) * (size_t) w->max_cells);
 		if (st.P == NULL || st.mu == NULL || st.work == NULL)

@@ -48,6 +48,8 @@ typedef struct lv_aim_config
 	int max_rounds;    /* selection rounds at most (0: 16 d) */
 	int latent,
 		hidden;
+	int prior_points;     /* > 0: the decoder's prior is a mixture of this many
+					   * fixed points (lv_prior_set); 0: N(0, I) */
 	lv_genfit_config fit; /* steps: per round */
 	int final_steps;      /* Adam steps after the last round */
 	double final_lr;      /* Adam's rate in those steps; <= 0: fit.lr */
@@ -63,6 +65,8 @@ typedef struct lv_aim_result
 	double final_loss;
 	int candidates;
 	int max_measurements; /* public: d + the rounds allowed (the error bounds' union) */
+	int prior_points;     /* the decoder's mixture prior (cfg->prior_points) */
+	int bound_draws;      /* S of the error bounds: 0 (mu_r exact) or LV_AIM_BOUND_DRAWS */
 } lv_aim_result;
 
 /*
@@ -143,8 +147,10 @@ double lv_aim_first_sd(const lv_aim_config *cfg, int ncols);
  * decoder). For a measured clique r of m cells with counts c_r of the n
  * rows, noisy counts y_r = c_r + z_r (z_r discrete Gaussian of sd, which is
  * sd^2-subgaussian: Canonne, Kamath & Steinke 2020), the DP row count
- * n_hat = n + Lap_Z(t) and the decoder's marginal mu_r, estimated by the
- * average mu'_r of S = LV_AIM_BOUND_DRAWS prior draws:
+ * n_hat = n + Lap_Z(t) and the decoder's marginal mu_r, computed exactly
+ * over a mixture prior's points (mu'_r = mu_r, S = draws = 0: no Monte
+ * Carlo term), or estimated by the average mu'_r of S = LV_AIM_BOUND_DRAWS
+ * draws of a Gaussian prior:
  *   || c_r - n mu_r ||_1 <= ||z_r||_1 + || y_r - n_hat mu'_r ||_1
  *                           + n_hat || mu'_r - mu_r ||_1 + |n_hat - n|
  * and, simultaneously for every r with probability >= 1 - lambda
@@ -167,10 +173,10 @@ double lv_aim_first_sd(const lv_aim_config *cfg, int ncols);
 /*
  * lv_aim_tvd_bound returns that bound for one measurement (rounded up, at
  * most 1: a TVD never exceeds it); NaN when n_hat <= C or on bad input.
- * count_scale is t, nmax is N.
+ * count_scale is t, nmax is N, draws is S (0: mu_r exact).
  */
 double lv_aim_tvd_bound(double sd, int64_t cells, double fit_l1, double n_hat,
-						double count_scale, int nmax, double lambda);
+						double count_scale, int nmax, double lambda, int draws);
 
 /* lv_aim_result_free releases what res owns. */
 void lv_aim_result_free(lv_aim_result *res);

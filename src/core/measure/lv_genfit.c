@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lv_genfit.h"
+#include "lv_marginals.h"
 #include "lv_nn.h"
 #include "lv_rand.h"
 #include "lv_tree.h"
@@ -111,12 +112,15 @@ lv_genfit_alloc(lv_genfit_work *w, const lv_model *m, int B, int64_t cells,
 		return LV_ERR_NOMEM;
 	for (i = 0; i < vin; i++)
 		w->pv[i] = (float) lv_stream_gaussian(rng);
+	if (m->prior_points > 0) /* B = prior_points: the whole prior, every step */
+		lv_prior_set(m, 0, B, w->z);
 	return LV_OK;
 }
 
 /*
- * lv_genfit_step runs one step: prior draws, probabilities, the loss and
- * its gradient at the logits. Returns L.
+ * lv_genfit_step runs one step: prior draws (a mixture prior: all its
+ * points, so mu_m is exact), probabilities, the loss and its gradient at
+ * the logits. Returns L.
  */
 static double
 lv_genfit_step(lv_model *m, const lv_measurement *ms, int nm,
@@ -131,7 +135,7 @@ lv_genfit_step(lv_model *m, const lv_measurement *ms, int nm,
 		r;
 	int64_t c;
 
-	for (i = 0; i < B * m->latent; i++)
+	for (i = 0; m->prior_points == 0 && i < B * m->latent; i++)
 		w->z[i] = (float) (m->noise_sd * lv_stream_gaussian(rng));
 	lv_mlp_forward(&m->dec, w->z, B, &w->cache);
 	logits = w->cache.act[m->dec.nlayers - 1];
@@ -185,12 +189,14 @@ lv_genfit(lv_model *m, const lv_measurement *ms, int nm,
 	int64_t cells = 1;
 	int i,
 		t,
+		B,
 		rc = LV_OK;
 	unsigned int fp;
 
 	if (m == NULL || ms == NULL || nm < 1 || cfg == NULL || cfg->steps < 0 ||
-		cfg->batch < 1 || m->dec.nlayers < 1)
+		cfg->batch < 1 || m->dec.nlayers < 1 || m->prior_points < 0)
 		return LV_ERR_ARG;
+	B = m->prior_points > 0 ? m->prior_points : cfg->batch;
 	for (i = 0; i < nm; i++)
 	{
 		if (!(ms[i].sd > 0) || ms[i].y == NULL)
@@ -201,7 +207,7 @@ lv_genfit(lv_model *m, const lv_measurement *ms, int nm,
 	}
 	wt = lv_alloc(sizeof(double) * (size_t) nm);
 	lv_stream_init(&rng, cfg->key, LV_DOMAIN_TRAIN, cfg->stream);
-	if (wt == NULL || lv_genfit_alloc(&w, m, cfg->batch, cells, &rng) != LV_OK)
+	if (wt == NULL || lv_genfit_alloc(&w, m, B, cells, &rng) != LV_OK)
 	{
 		lv_free(wt);
 		lv_genfit_free(&w);
@@ -218,7 +224,7 @@ lv_genfit(lv_model *m, const lv_measurement *ms, int nm,
 			rc = LV_ERR_INTERRUPTED;
 			break;
 		}
-		L = lv_genfit_step(m, ms, nm, wt, cfg->batch, &w, &rng);
+		L = lv_genfit_step(m, ms, nm, wt, B, &w, &rng);
 		lv_adam_step(&m->dec, &w.grad, &w.m1, &w.m2, cfg->lr, 0.9, 0.999, 1e-8, t);
 		lv_genfit_project(m, &w, cfg->layer_bound);
 	}

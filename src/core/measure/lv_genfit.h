@@ -3,7 +3,11 @@
  * to noisy marginals (GEM, Liu et al. NeurIPS 2021). No PostgreSQL here.
  *
  * The decoder's expected marginal of every measured clique (lv_clique.h)
- * is estimated on a minibatch of prior draws, and Adam descends
+ * is estimated on a minibatch of prior draws or, for a mixture prior
+ * (m->prior_points > 0, as MargNet, Chen et al. 2025, fits its generator on
+ * fixed inputs), computed exactly over all its points, so that the
+ * gradient carries no Monte Carlo noise and the release draws from the
+ * very distribution that was fitted; Adam descends
  *     L = sum_m w_m || mu_m(decoder) - y_m ||_2^2,
  * y_m the measurement as a distribution, w_m = (sd_min / sd_m)^2 (the
  * inverse variance of each measurement, relative). Only DP outputs enter:
@@ -30,7 +34,7 @@ typedef struct lv_measurement
 typedef struct lv_genfit_config
 {
 	int steps;          /* Adam steps */
-	int batch;          /* prior draws per step */
+	int batch;          /* prior draws per step (a mixture prior: all its points) */
 	double lr;          /* Adam learning rate */
 	double layer_bound; /* per-layer spectral bound; <= 0: none */
 	uint8_t key[LV_KEY_BYTES];

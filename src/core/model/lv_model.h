@@ -164,7 +164,13 @@ typedef struct lv_model
 	double *center;             /* k: mu(0) in double precision */
 	float *means;               /* n x k: mu(x_i) - center */
 	lv_tree tree;               /* central only: pairwise correction */
+	int32_t prior_points;       /* central only: > 0: the prior is the uniform
+								 * mixture of this many fixed points
+								 * (lv_prior_set); 0: N(0, noise_sd^2 I) */
 } lv_model;
+
+/* the most fixed points a mixture prior may have */
+#define LV_MAX_PRIOR_POINTS 65536
 
 /* ---------- training ---------- */
 typedef struct lv_train_config

@@ -20,9 +20,12 @@
  *   version 2 only (a model with a tree of pairwise potentials, lv_tree.h):
  *   ncols i32 parents (-1 for a root), u64 count, count f32 potentials
  *   (positive, finite; one table per non-root column in column order)
+ *   version 3 only (a central model whose prior is a mixture of fixed
+ *   points, lv_prior_set): u32 prior_points (1 .. LV_MAX_PRIOR_POINTS)
  *   u32 CRC-32 (IEEE) of every byte before it
  *
- * A model without a tree is written as version 1, byte for byte as before.
+ * A model without a tree or mixture prior is written as version 1, byte
+ * for byte as before; a model has at most one of the two.
  *
  * lv_model_deserialize trusts nothing: it checks the checksum, then every
  * length against the bytes that remain before allocating or reading, every
@@ -37,6 +40,7 @@
 
 #define LV_FORMAT_VERSION 1 /* no tree */
 #define LV_FORMAT_VERSION_TREE 2
+#define LV_FORMAT_VERSION_MIXTURE 3
 #define LV_MAGIC "LIPVAE\r\n"
 #define LV_MAGIC_LEN 8
 #define LV_HEADER_LEN (LV_MAGIC_LEN + 4)
@@ -225,6 +229,9 @@ lv_model_serialize(const lv_model *m, uint8_t **out, size_t *len)
 		(m->tree.ncols != m->schema.ncols || m->mechanism != LV_MECH_CENTRAL ||
 		 m->tree.parent == NULL || m->tree.pot == NULL))
 		return LV_ERR_ARG;
+	if (m->prior_points < 0 || m->prior_points > LV_MAX_PRIOR_POINTS ||
+		(m->prior_points > 0 && (m->mechanism != LV_MECH_CENTRAL || m->tree.ncols != 0)))
+		return LV_ERR_ARG;
 	nc = m->mechanism == LV_MECH_CENTRAL ? 0 : (size_t) m->latent;
 	nm = (size_t) m->nrows * (size_t) m->latent;
 	sz = LV_HEADER_LEN + 4 + (size_t) m->schema.ncols * LV_COLUMN_BYTES +
@@ -232,6 +239,8 @@ lv_model_serialize(const lv_model *m, uint8_t **out, size_t *len)
 		 LV_KEY_BYTES + 8 + 8 + 8 * nc + 8 + 4 * nm + 4;
 	if (m->tree.ncols != 0)
 		sz += 4 * (size_t) m->tree.ncols + 8 + 4 * (size_t) m->tree.npot;
+	if (m->prior_points > 0)
+		sz += 4;
 	buf = lv_alloc(sz);
 	if (buf == NULL)
 		return LV_ERR_NOMEM;
@@ -239,7 +248,9 @@ lv_model_serialize(const lv_model *m, uint8_t **out, size_t *len)
 
 	memcpy(p, LV_MAGIC, LV_MAGIC_LEN);
 	p += LV_MAGIC_LEN;
-	lv_put_u32(&p, m->tree.ncols != 0 ? LV_FORMAT_VERSION_TREE : LV_FORMAT_VERSION);
+	lv_put_u32(&p, m->tree.ncols != 0    ? LV_FORMAT_VERSION_TREE
+				   : m->prior_points > 0 ? LV_FORMAT_VERSION_MIXTURE
+										 : LV_FORMAT_VERSION);
 
 	lv_put_u32(&p, (uint32_t) m->schema.ncols);
 	for (c = 0; c < m->schema.ncols; c++)
@@ -282,6 +293,8 @@ lv_model_serialize(const lv_model *m, uint8_t **out, size_t *len)
 		for (i = 0; i < (size_t) m->tree.npot; i++)
 			lv_put_f32(&p, m->tree.pot[i]);
 	}
+	if (m->prior_points > 0)
+		lv_put_u32(&p, (uint32_t) m->prior_points);
 	lv_put_u32(&p, lv_crc32(buf, (size_t) (p - buf)));
 
 	*out = buf;
@@ -551,6 +564,10 @@ lv_deserialize_body(lv_reader *r, lv_model *m, uint32_t version)
 	m->nrows = nrows;
 	if (version == LV_FORMAT_VERSION_TREE && (rc = lv_get_tree(r, m)) != LV_OK)
 		return rc;
+	if (version == LV_FORMAT_VERSION_MIXTURE &&
+		(!lv_get_i32(r, &m->prior_points) || m->prior_points < 1 ||
+		 m->prior_points > LV_MAX_PRIOR_POINTS || m->mechanism != LV_MECH_CENTRAL))
+		return LV_ERR_FORMAT;
 	if (r->left != 0)
 		return LV_ERR_FORMAT;
 
@@ -595,7 +612,8 @@ lv_model_deserialize(const uint8_t *buf, size_t len, lv_model *m)
 	r.p = buf + LV_MAGIC_LEN;
 	r.left = len - 4 - LV_MAGIC_LEN;
 	lv_get_u32(&r, &version);
-	if (version != LV_FORMAT_VERSION && version != LV_FORMAT_VERSION_TREE)
+	if (version != LV_FORMAT_VERSION && version != LV_FORMAT_VERSION_TREE &&
+		version != LV_FORMAT_VERSION_MIXTURE)
 		return LV_ERR_FORMAT;
 
 	rc = lv_deserialize_body(&r, m, version);

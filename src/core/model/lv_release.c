@@ -7,6 +7,13 @@
  * Draws per row, in this order: k Gaussians for the latent noise, then per
  * column: numeric: [u_null if nullable], u_bin, u_pos; categorical: u_slot.
  * The number of draws per column never depends on the outcome.
+ *
+ * A central model with a mixture prior (prior_points = N > 0, model format
+ * 3) draws no latent noise: row j decodes prior point
+ * lv_permute(key, LV_PRIOR_TWEAK | (j / N), N, j mod N) (lv_prior_set), so
+ * that each block of N rows decodes every point once, in a keyed order: a
+ * stratified sample of the mixture, with less sampling noise than N iid
+ * draws; then the column draws above.
  */
 #include <math.h>
 #include <string.h>
@@ -21,6 +28,7 @@
 #include "lv_model.h"
 #include "lv_tree.h"
 #include "lv_nn.h"
+#include "lv_marginals.h"
 
 /*
  * Speed without changing a single released value. Row j is promised to be
@@ -47,6 +55,8 @@
  *    latency of the chain of additions.
  */
 
+/* the tweaks of a mixture prior's permutations (no source-row pass reaches them) */
+#define LV_PRIOR_TWEAK ((uint64_t) 1 << 62)
 /* must equal LV_PERMUTE_ROUNDS in lv_rand.c (checked against lv_permute) */
 #define LV_RELEASE_PERMUTE_ROUNDS 12
 /* largest Feistel half width w whose round table (2^w x rounds words) is built */
@@ -680,7 +690,9 @@ lv_release_rows(const lv_model *m, int64_t start, int count, lv_cell *out)
 		maxslots,
 		w = 0,
 		use_table = 0;
-	uint64_t n;
+	uint64_t n,
+		pn,
+		tbase;
 	float *z,
 		*logits,
 		*scratch;
@@ -709,7 +721,8 @@ lv_release_rows(const lv_model *m, int64_t start, int count, lv_cell *out)
 		return LV_OK;
 	if ((m->mechanism == LV_MECH_CENTRAL
 			 ? (m->nrows != 0 || m->means != NULL)
-			 : (m->nrows < 1 || m->means == NULL || m->center == NULL)) ||
+			 : (m->nrows < 1 || m->means == NULL || m->center == NULL || m->prior_points != 0)) ||
+		m->prior_points < 0 || m->prior_points > LV_MAX_PRIOR_POINTS ||
 		m->dec.nlayers < 1 || m->dec.layers == NULL || m->latent < 1 ||
 		m->dec.layers[0].in != m->latent ||
 		m->dec.layers[m->dec.nlayers - 1].out != lv_schema_output_dim(&m->schema))
@@ -720,9 +733,12 @@ lv_release_rows(const lv_model *m, int64_t start, int count, lv_cell *out)
 	mw = lv_mlp_max_width(&m->dec);
 	ncols = m->schema.ncols;
 	n = (uint64_t) m->nrows;
+	/* the permutation's domain: the source rows, or a mixture's points */
+	pn = n > 0 ? n : (uint64_t) m->prior_points;
+	tbase = n > 0 ? 0 : LV_PRIOR_TWEAK;
 
 	/* keystream words a row draws (without the 2^-53 redraws of a zero) */
-	words = 4 * ((k + 1) / 2);
+	words = m->prior_points > 0 ? 0 : 4 * ((k + 1) / 2);
 	maxslots = 1;
 	for (c = 0; c < ncols; c++)
 	{
@@ -742,9 +758,9 @@ lv_release_rows(const lv_model *m, int64_t start, int count, lv_cell *out)
 	 * four at a time) costs less than the blocks of direct evaluation
 	 * (12 or more per row).
 	 */
-	if (n > 1)
+	if (pn > 1)
 	{
-		w = lv_perm_width(n);
+		w = lv_perm_width(pn);
 		if (w <= LV_PERM_TABLE_MAX_W &&
 			((size_t) 1 << w) <= (size_t) 4 * LV_RELEASE_PERMUTE_ROUNDS * count)
 		{
@@ -796,23 +812,23 @@ lv_release_rows(const lv_model *m, int64_t start, int count, lv_cell *out)
 	}
 	lv_stream_init(&ks, m->key, LV_DOMAIN_PERMUTE, 0); /* ks.key: the key words */
 
-	/* source rows (none for the central mechanism: n = 0) */
-	for (r = 0; n > 0 && r < count; r++)
+	/* source rows, or prior points (neither for a Gaussian prior: pn = 0) */
+	for (r = 0; pn > 0 && r < count; r++)
 	{
 		uint64_t j = (uint64_t) start + (uint64_t) r;
-		uint64_t q = j / n;
+		uint64_t q = tbase | (j / pn);
 
 		if (use_table)
 		{
 			if (!pt.filled || pt.tweak != q)
 				lv_perm_fill(&pt, ks.key, q, ctr, nonce, pblocks);
-			src[r] = lv_perm_apply(&pt, n, j % n);
-			if (r == 0 && src[0] != lv_permute(m->key, q, n, j % n))
+			src[r] = lv_perm_apply(&pt, pn, j % pn);
+			if (r == 0 && src[0] != lv_permute(m->key, q, pn, j % pn))
 				use_table = 0; /* rounds out of step with lv_rand.c */
 		}
 		if (!use_table)
-			src[r] = lv_permute(m->key, q, n, j % n);
-		if (src[r] >= n) /* cannot happen with a correct permutation */
+			src[r] = lv_permute(m->key, q, pn, j % pn);
+		if (src[r] >= pn) /* cannot happen with a correct permutation */
 		{
 			lv_free(block);
 			return LV_ERR_ARG;
@@ -845,7 +861,9 @@ lv_release_rows(const lv_model *m, int64_t start, int count, lv_cell *out)
 		float *zr = z + (size_t) r * k;
 
 		lv_stream_init(&streams[r], m->key, LV_DOMAIN_RELEASE, j);
-		for (c = 0; c < k; c++)
+		if (m->prior_points > 0)
+			lv_prior_set(m, (int64_t) src[r], 1, zr);
+		for (c = 0; m->prior_points == 0 && c < k; c++)
 		{
 			lv_feed(&streams[r], rpre, npre);
 			if (mean == NULL) /* central: the prior */

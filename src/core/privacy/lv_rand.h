@@ -22,7 +22,8 @@ enum
 	LV_DOMAIN_TRAIN = 1,      /* weight init, minibatch order, training noise */
 	LV_DOMAIN_PREPROCESS = 2, /* DP bounds and category selection */
 	LV_DOMAIN_RELEASE = 3,    /* latent noise and head sampling of row j */
-	LV_DOMAIN_PERMUTE = 4     /* round keys of the source-row permutation */
+	LV_DOMAIN_PERMUTE = 4,    /* round keys of the source-row permutation */
+	LV_DOMAIN_PRIOR_SET = 5   /* the fixed latent points of a mixture prior */
 };
 
 typedef struct lv_stream
