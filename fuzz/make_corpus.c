@@ -3,7 +3,8 @@
  * every kind, trained by the core on a small table (a nullable numeric
  * column, a nullable categorical column, an integer column): non-private,
  * per-record (latent), central (DP-SGD), central with a tree of pair
- * potentials (format version 2). Usage: make_corpus DIR
+ * potentials (format version 2), central with a mixture prior (format 3).
+ * Usage: make_corpus DIR
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,6 +139,9 @@ main(int argc, char **argv)
 		return 1;
 	m.lipschitz_certified = lv_model_certify(&m);
 	write_model(&m, argv[1], "central.bin");
+	m.prior_points = 1024; /* format 3: a mixture prior (as marginals => 'aim' stores) */
+	write_model(&m, argv[1], "central_mixture.bin");
+	m.prior_points = 0;
 	if (lv_model_fit_tree(&m, T, ROWS, ROWS, 1.0, 1.0, 2.0, key, &edges, NULL, NULL) != LV_OK ||
 		edges < 1)
 		return 1;

@@ -271,7 +271,8 @@ sample_rows(FunctionCallInfo fcinfo, LipvaeLoaded *lm, int64 start, int64 n,
 									  ALLOCSET_DEFAULT_SIZES);
 	while (done < n)
 	{
-		int cnt = (int) Min((int64) LV_RELEASE_CHUNK, n - done);
+		/* aligned chunks: lv_release_rows decodes whole ones */
+		int cnt = (int) Min((int64) (LV_RELEASE_CHUNK - (start + done) % LV_RELEASE_CHUNK), n - done);
 		int rc,
 			r,
 			i;

@@ -712,6 +712,77 @@ test_mixture_prior(void **state)
 	lv_free(T);
 }
 
+/* mean_head_entropy: the mean over m's prior points of the sum of their heads' entropies. */
+static double
+mean_head_entropy(const lv_model *m)
+{
+	int N = m->prior_points, o = lv_schema_output_dim(&m->schema);
+	float *L = lv_alloc(sizeof(float) * N * o);
+	double *P = lv_alloc(sizeof(double) * o), h = 0;
+
+	assert_int_equal(lv_prior_logits(m, N, m->key, 0, L), LV_OK);
+	for (int r = 0; r < N; r++)
+	{
+		lv_column_probs(&m->schema, L + (size_t) r * o, P);
+		for (int j = 0; j < o; j++)
+			h -= P[j] > 0 ? P[j] * log(P[j]) / N : 0;
+	}
+	lv_free(L);
+	lv_free(P);
+	return h;
+}
+
+/*
+ * test_entropy: the entropy term spreads the points' heads (their mean
+ * entropy grows with kappa) while the measured marginals stay fitted; a
+ * negative or NaN kappa is refused.
+ */
+static void
+test_entropy(void **state)
+{
+	int n = 2000;
+	int32_t *T = lv_alloc(sizeof(int32_t) * 3 * n);
+	double h[2],
+		tvd[2];
+	double kappa[2] = {0, 1};
+
+	dependent_rows(T, n);
+	for (int t = 0; t < 2; t++)
+	{
+		lv_model m;
+		lv_aim_config c;
+		lv_aim_result r;
+
+		make_model(&m, 5);
+		base_config(&c, 20);
+		c.prior_points = 256;
+		c.fit.entropy = kappa[t];
+		assert_int_equal(lv_model_fit_aim(&m, T, n, &c, &r), LV_OK);
+		h[t] = mean_head_entropy(&m);
+		tvd[t] = pair_tvd(&m, T, n);
+		lv_aim_result_free(&r);
+		lv_model_free(&m);
+	}
+	print_message("entropy: kappa 0: heads %.3f nats, pair TVD %.4f; kappa 1: %.3f, %.4f\n",
+				  h[0], tvd[0], h[1], tvd[1]);
+	assert_true(h[1] > 2 * h[0]);
+	assert_true(tvd[1] < 0.01);
+	for (int t = 0; t < 2; t++)
+	{
+		lv_model m;
+		lv_aim_config c;
+		lv_aim_result r;
+
+		make_model(&m, 5);
+		base_config(&c, 20);
+		c.prior_points = 256;
+		c.fit.entropy = t ? NAN : -1;
+		assert_int_equal(lv_model_fit_aim(&m, T, n, &c, &r), LV_ERR_ARG);
+		lv_model_free(&m);
+	}
+	lv_free(T);
+}
+
 int
 main(void)
 {
@@ -726,6 +797,7 @@ main(void)
 		cmocka_unit_test(test_error_bounds),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_mixture_prior),
+		cmocka_unit_test(test_entropy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

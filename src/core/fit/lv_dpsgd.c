@@ -1109,6 +1109,7 @@ lv_model_train_dpsgd_report(lv_model *m, const float *X, const int32_t *T,
 	m->center = NULL;
 	m->means = NULL;
 	m->nrows = 0;
+	m->prior_points = 0; /* DP-SGD fits the decoder to the Gaussian prior */
 	m->latent = cfg->latent;
 	m->hidden = cfg->hidden;
 	m->noise_sd = 1.0;

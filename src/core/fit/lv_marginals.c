@@ -268,7 +268,7 @@ lv_model_fit_marginals(lv_model *m, const double *noisy_counts, int nsamples,
 
 	if (m == NULL || noisy_counts == NULL || key == NULL || nsamples < 1 ||
 		nsamples > (1 << 20) || iters < 0 || m->dec.nlayers < 1 ||
-		m->dec.layers == NULL || m->latent < 1)
+		m->dec.layers == NULL || m->latent < 1 || m->prior_points != 0)
 		return LV_ERR_ARG;
 	s = &m->schema;
 	k = m->latent;

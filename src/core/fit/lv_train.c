@@ -484,6 +484,7 @@ lv_model_train(lv_model *m, const float *X, const int32_t *T, int64_t n,
 	m->lipschitz_target = (cfg->lipschitz_target > 0.0) ? cfg->lipschitz_target : 0.0;
 	m->lipschitz_certified = 0.0;
 	m->nrows = n;
+	m->prior_points = 0;
 
 	enc_w[0] = d;
 	enc_w[1] = h;
@@ -673,6 +674,7 @@ lv_model_free(lv_model *m)
 	m->means = NULL;
 	m->schema.cols = NULL;
 	m->schema.ncols = 0;
+	m->prior_points = 0;
 }
 
 /* lv_fp_enter sets flush-to-zero and denormals-are-zero; returns the old state. */
@@ -1050,7 +1052,8 @@ lv_model_attach_means(lv_model *m, const float *X, int64_t n,
 
 	if (m == NULL || X == NULL || n < 1 || m->enc.nlayers != 3 ||
 		m->enc.layers == NULL || m->means != NULL || m->center != NULL ||
-		!lv_mech_per_record(m->mechanism) || !(m->lipschitz_target > 0.0))
+		!lv_mech_per_record(m->mechanism) || !(m->lipschitz_target > 0.0) ||
+		m->prior_points != 0)
 		return LV_ERR_ARG;
 	rc = lv_enforce_certificate(m);
 	if (rc == LV_OK)

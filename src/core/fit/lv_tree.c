@@ -694,7 +694,7 @@ lv_model_fit_tree(lv_model *m, const int32_t *T, int64_t n, double n_hat,
 
 	if (m == NULL || T == NULL || n < 1 || edges == NULL || key == NULL ||
 		m->mechanism != LV_MECH_CENTRAL || !(eps_round > 0) || !(sens > 0) ||
-		!(noise_sd >= 0) || !(n_hat > 0))
+		!(noise_sd >= 0) || !(n_hat > 0) || m->prior_points != 0)
 		return LV_ERR_ARG;
 	s = &m->schema;
 	nc = s->ncols;

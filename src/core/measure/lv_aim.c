@@ -267,12 +267,13 @@ lv_aim_pool(lv_aim_state *st, const lv_model *m, const uint8_t *key, uint64_t st
 {
 	int o = lv_schema_output_dim(st->s);
 	float *L = lv_alloc(sizeof(float) * (size_t) st->pool * o);
-	int r;
+	int r,
+		rc = L == NULL ? LV_ERR_NOMEM : lv_prior_logits(m, st->pool, key, stream, L);
 
-	if (L == NULL || lv_prior_logits(m, st->pool, key, stream, L) != LV_OK)
+	if (rc != LV_OK)
 	{
 		lv_free(L);
-		return LV_ERR_NOMEM;
+		return rc;
 	}
 	for (r = 0; r < st->pool; r++)
 		lv_column_probs(st->s, L + (size_t) r * o, st->P + (size_t) r * o);
@@ -387,6 +388,7 @@ lv_aim_fit(lv_model *m, lv_aim_state *st, const lv_aim_config *cfg, int steps,
 	lv_genfit_config fc = cfg->fit;
 
 	fc.steps = steps;
+	fc.n_hat = cfg->n_hat;
 	if (last && cfg->final_lr > 0)
 		fc.lr = cfg->final_lr;
 	fc.stream = LV_AIM_FIT_STREAM + ((uint64_t) round << 32);

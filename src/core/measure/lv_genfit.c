@@ -118,13 +118,27 @@ lv_genfit_alloc(lv_genfit_work *w, const lv_model *m, int B, int64_t cells,
 }
 
 /*
+ * lv_genfit_entropy_grad adds f d(sum p log p)/dp = f (log p + 1) to the
+ * len entries of G: the gradient of minus f times the entropy of every
+ * head of every row (P's rows are distributions over each column's slots).
+ */
+static void
+lv_genfit_entropy_grad(const double *P, size_t len, double f, double *G)
+{
+	size_t q;
+
+	for (q = 0; q < len; q++)
+		G[q] += f * (log(fmax(P[q], 1e-300)) + 1.0);
+}
+
+/*
  * lv_genfit_step runs one step: prior draws (a mixture prior: all its
  * points, so mu_m is exact), probabilities, the loss and its gradient at
  * the logits. Returns L.
  */
 static double
 lv_genfit_step(lv_model *m, const lv_measurement *ms, int nm,
-			   const double *wt, int B, lv_genfit_work *w, lv_stream *rng)
+			   const double *wt, double lam, int B, lv_genfit_work *w, lv_stream *rng)
 {
 	const lv_schema *s = &m->schema;
 	int o = lv_schema_output_dim(s);
@@ -155,6 +169,8 @@ lv_genfit_step(lv_model *m, const lv_measurement *ms, int nm,
 		}
 		lv_clique_grad(&ms[i].q, w->P, B, o, off, w->mu, wt[i], w->G);
 	}
+	if (lam > 0)
+		lv_genfit_entropy_grad(w->P, (size_t) B * o, lam / B, w->G);
 	lv_heads_backward(s, w->P, w->G, B, w->dlogits);
 	lv_mlp_backward(&m->dec, w->z, B, &w->cache, w->dlogits, &w->grad, NULL);
 	return loss;
@@ -185,7 +201,8 @@ lv_genfit(lv_model *m, const lv_measurement *ms, int nm,
 	lv_stream rng;
 	double *wt;
 	double sd_min = INFINITY,
-		   L = 0.0;
+		   L = 0.0,
+		   lam;
 	int64_t cells = 1;
 	int i,
 		t,
@@ -194,7 +211,10 @@ lv_genfit(lv_model *m, const lv_measurement *ms, int nm,
 	unsigned int fp;
 
 	if (m == NULL || ms == NULL || nm < 1 || cfg == NULL || cfg->steps < 0 ||
-		cfg->batch < 1 || m->dec.nlayers < 1 || m->prior_points < 0)
+		cfg->batch < 1 || m->dec.nlayers < 1 || m->prior_points < 0 ||
+		!(cfg->entropy >= 0) || (cfg->entropy > 0 && !(cfg->n_hat > 0)) ||
+		m->prior_points > LV_MAX_PRIOR_POINTS ||
+		(m->prior_points > 0 && m->mechanism != LV_MECH_CENTRAL))
 		return LV_ERR_ARG;
 	B = m->prior_points > 0 ? m->prior_points : cfg->batch;
 	for (i = 0; i < nm; i++)
@@ -215,6 +235,7 @@ lv_genfit(lv_model *m, const lv_measurement *ms, int nm,
 	}
 	for (i = 0; i < nm; i++)
 		wt[i] = (sd_min / ms[i].sd) * (sd_min / ms[i].sd);
+	lam = cfg->entropy > 0 ? cfg->entropy * sd_min / cfg->n_hat : 0.0;
 	fp = lv_fp_enter();
 	for (t = 1; t <= cfg->steps; t++)
 	{
@@ -224,7 +245,7 @@ lv_genfit(lv_model *m, const lv_measurement *ms, int nm,
 			rc = LV_ERR_INTERRUPTED;
 			break;
 		}
-		L = lv_genfit_step(m, ms, nm, wt, B, &w, &rng);
+		L = lv_genfit_step(m, ms, nm, wt, lam, B, &w, &rng);
 		lv_adam_step(&m->dec, &w.grad, &w.m1, &w.m2, cfg->lr, 0.9, 0.999, 1e-8, t);
 		lv_genfit_project(m, &w, cfg->layer_bound);
 	}

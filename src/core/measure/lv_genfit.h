@@ -10,7 +10,15 @@
  * very distribution that was fitted; Adam descends
  *     L = sum_m w_m || mu_m(decoder) - y_m ||_2^2,
  * y_m the measurement as a distribution, w_m = (sd_min / sd_m)^2 (the
- * inverse variance of each measurement, relative). Only DP outputs enter:
+ * inverse variance of each measurement, relative), minus
+ *     lambda (1/B) sum over draws b and columns c of H(p_c(z_b)),
+ * lambda = kappa sd_min / n_hat (kappa = entropy; the noise of one cell as
+ * a share of the rows, so that the term matters where the measurements
+ * leave the model free): among decoders that fit the measurements, the one
+ * whose points spread their columns most, the preference for maximum
+ * entropy that private-pgm's estimate has (an exactly fitted mixture
+ * otherwise invents dependence among columns no measurement covers).
+ * Only DP outputs enter:
  * this is post-processing and costs no privacy. After every step each
  * decoder layer is projected to spectral norm <= layer_bound (when > 0),
  * so that the decoder's Lipschitz constant stays certified.
@@ -37,6 +45,8 @@ typedef struct lv_genfit_config
 	int batch;          /* prior draws per step (a mixture prior: all its points) */
 	double lr;          /* Adam learning rate */
 	double layer_bound; /* per-layer spectral bound; <= 0: none */
+	double entropy;     /* kappa >= 0: weight of the heads' entropy (below) */
+	double n_hat;       /* the DP row count (needed when entropy > 0) */
 	uint8_t key[LV_KEY_BYTES];
 	uint64_t stream; /* the prior draws: (key, TRAIN, stream) */
 	int (*interrupted)(void *arg);

@@ -249,7 +249,11 @@ void lv_model_free(lv_model *m);
  * each head (NULL, bin or category, uniform position inside a bin) from the
  * same stream. For LV_MECH_CENTRAL (nrows = 0) there is no source row:
  * z = noise_sd * xi, a draw from the prior, with the same stream layout.
- * count <= LV_RELEASE_CHUNK. The caller checks the pass limit.
+ * A central model with a mixture prior (prior_points > 0) decodes prior
+ * point pi_b(j mod N), b = j / N, pi_b a permutation keyed by (key, b),
+ * instead (lv_release.c). count <= LV_RELEASE_CHUNK; the decoder runs on
+ * whole aligned chunks of LV_RELEASE_CHUNK rows (callers that ask for
+ * aligned ranges pay no extra). The caller checks the pass limit.
  */
 #define LV_RELEASE_CHUNK 512
 int lv_release_rows(const lv_model *m, int64_t start, int count,

@@ -672,12 +672,15 @@ lv_decode_rows_tree(const lv_model *m, const float *logits, int o, int count,
 }
 
 /*
- * lv_release_rows decodes synthetic rows start .. start+count-1 into out
- * (count x ncols cells); see lv_model.h. Returns LV_OK, LV_ERR_ARG or
- * LV_ERR_NOMEM.
+ * lv_release_aligned decodes rows start .. start+count-1, all inside one
+ * aligned chunk (start mod LV_RELEASE_CHUNK + count <= LV_RELEASE_CHUNK),
+ * into out. The decoder always runs on the whole chunk, each row at its
+ * own position j mod LV_RELEASE_CHUNK (the other positions zero): a
+ * matrix product's rounding may depend on the batch and the position, and
+ * this way row j is computed the same whatever range is asked for.
  */
-int
-lv_release_rows(const lv_model *m, int64_t start, int count, lv_cell *out)
+static int
+lv_release_aligned(const lv_model *m, int64_t start, int count, lv_cell *out)
 {
 	int k,
 		o,
@@ -693,8 +696,11 @@ lv_release_rows(const lv_model *m, int64_t start, int count, lv_cell *out)
 	uint64_t n,
 		pn,
 		tbase;
+	int pos = (int) (start % LV_RELEASE_CHUNK);
 	float *z,
+		*zpad,
 		*logits,
+		*lpad,
 		*scratch;
 	lv_stream *streams;
 	lv_stream ks;
@@ -772,9 +778,9 @@ lv_release_rows(const lv_model *m, int64_t start, int count, lv_cell *out)
 	/* one block per call: streams, z, logits, decoder scratch, keystream */
 	nb = (size_t) count * npre;
 	nbatch = nb > tsize ? nb : tsize;
-	sz_z = sizeof(float) * (size_t) count * k;
-	sz_l = sizeof(float) * (size_t) count * o;
-	sz_s = sizeof(float) * 2 * (size_t) count * mw;
+	sz_z = sizeof(float) * (size_t) LV_RELEASE_CHUNK * k;
+	sz_l = sizeof(float) * (size_t) LV_RELEASE_CHUNK * o;
+	sz_s = sizeof(float) * 2 * (size_t) LV_RELEASE_CHUNK * mw;
 	block = lv_alloc(sizeof(lv_stream) * count + sz_z + sz_l + sz_s +
 					 sizeof(uint64_t) * count + sizeof(uint32_t) * 16 * nb +
 					 (sizeof(uint32_t) * 4) * nbatch +
@@ -790,9 +796,12 @@ lv_release_rows(const lv_model *m, int64_t start, int count, lv_cell *out)
 	off += sizeof(uint64_t) * count;
 	scan = (double *) (block + off);
 	off += sizeof(double) * LV_DECODE_GROUP * maxslots;
-	z = (float *) (block + off);
+	zpad = (float *) (block + off);
+	memset(zpad, 0, sz_z);
+	z = zpad + (size_t) pos * k;
 	off += sz_z;
-	logits = (float *) (block + off);
+	lpad = (float *) (block + off);
+	logits = lpad + (size_t) pos * o;
 	off += sz_l;
 	scratch = (float *) (block + off);
 	off += sz_s;
@@ -874,7 +883,7 @@ lv_release_rows(const lv_model *m, int64_t start, int count, lv_cell *out)
 		}
 	}
 
-	lv_mlp_infer(&m->dec, z, count, logits, scratch);
+	lv_mlp_infer(&m->dec, zpad, LV_RELEASE_CHUNK, lpad, scratch);
 
 	if (m->tree.ncols != 0)
 	{
@@ -899,4 +908,28 @@ lv_release_rows(const lv_model *m, int64_t start, int count, lv_cell *out)
 
 	lv_free(block);
 	return LV_OK;
+}
+
+/*
+ * lv_release_rows decodes synthetic rows start .. start+count-1 into out
+ * (count x ncols cells), split at the aligned chunks; see lv_model.h.
+ * Returns LV_OK, LV_ERR_ARG or LV_ERR_NOMEM.
+ */
+int
+lv_release_rows(const lv_model *m, int64_t start, int count, lv_cell *out)
+{
+	int first;
+	int rc;
+
+	if (m == NULL || out == NULL || start < 0 || count < 0 ||
+		count > LV_RELEASE_CHUNK || start > INT64_MAX - count)
+		return LV_ERR_ARG;
+	first = (int) (LV_RELEASE_CHUNK - start % LV_RELEASE_CHUNK);
+	if (count <= first)
+		return lv_release_aligned(m, start, count, out);
+	rc = lv_release_aligned(m, start, first, out);
+	if (rc == LV_OK)
+		rc = lv_release_aligned(m, start + first, count - first,
+								out + (size_t) first * m->schema.ncols);
+	return rc;
 }
