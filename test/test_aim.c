@@ -218,6 +218,21 @@ prior_draws(const lv_model *m, int S)
 	return m->prior_points > 0 ? m->prior_points : S;
 }
 
+/* prior_probs: the probability rows (S x o, lv_alloc) of S prior draws of m, or of its points. */
+static double *
+prior_probs(const lv_model *m, int S, uint64_t stream)
+{
+	int o = lv_schema_output_dim(&m->schema);
+	float *L = lv_alloc(sizeof(float) * S * o);
+	double *P = lv_alloc(sizeof(double) * S * o);
+
+	assert_int_equal(lv_prior_logits(m, S, m->key, stream, L), LV_OK);
+	for (int r = 0; r < S; r++)
+		lv_column_probs(&m->schema, L + (size_t) r * o, P + (size_t) r * o);
+	lv_free(L);
+	return P;
+}
+
 /* pair_tvd: TVD between the data's (0, 2) table and the model's. */
 static double
 pair_tvd(const lv_model *m, const int32_t *T, int n)
@@ -226,19 +241,14 @@ pair_tvd(const lv_model *m, const int32_t *T, int n)
 	int c2[2] = {0, 2}, off[3], o = lv_schema_output_dim(&m->schema);
 	double cnt[16], mu[16], tvd = 0;
 	int S = prior_draws(m, 4096);
-	float *L = lv_alloc(sizeof(float) * S * o);
-	double *P = lv_alloc(sizeof(double) * S * o);
+	double *P = prior_probs(m, S, 77);
 
 	lv_clique_make(&m->schema, 2, c2, &q);
 	lv_clique_counts(&m->schema, &q, T, n, cnt);
-	assert_int_equal(lv_prior_logits(m, S, m->key, 77, L), LV_OK);
-	for (int r = 0; r < S; r++)
-		lv_column_probs(&m->schema, L + (size_t) r * o, P + (size_t) r * o);
 	lv_slot_offsets(&m->schema, off);
 	lv_clique_expect(&q, P, S, o, off, mu);
 	for (int i = 0; i < 16; i++)
 		tvd += 0.5 * fabs(cnt[i] / n - mu[i]);
-	lv_free(L);
 	lv_free(P);
 	return tvd;
 }
@@ -489,21 +499,16 @@ clique_tvd(const lv_model *m, const lv_clique *q, const int32_t *T, int n)
 {
 	int off[3], o = lv_schema_output_dim(&m->schema), S = prior_draws(m, 16384);
 	double *cnt = lv_alloc(sizeof(double) * q->cells), *mu = lv_alloc(sizeof(double) * q->cells);
-	float *L = lv_alloc(sizeof(float) * S * o);
-	double *P = lv_alloc(sizeof(double) * S * o);
+	double *P = prior_probs(m, S, 78);
 	double tvd = 0;
 
 	lv_clique_counts(&m->schema, q, T, n, cnt);
-	assert_int_equal(lv_prior_logits(m, S, m->key, 78, L), LV_OK);
-	for (int r = 0; r < S; r++)
-		lv_column_probs(&m->schema, L + (size_t) r * o, P + (size_t) r * o);
 	lv_slot_offsets(&m->schema, off);
 	lv_clique_expect(q, P, S, o, off, mu);
 	for (int64_t i = 0; i < q->cells; i++)
 		tvd += 0.5 * fabs(cnt[i] / n - mu[i]);
 	lv_free(cnt);
 	lv_free(mu);
-	lv_free(L);
 	lv_free(P);
 	return tvd;
 }
@@ -718,17 +723,10 @@ static double
 mean_head_entropy(const lv_model *m)
 {
 	int N = m->prior_points, o = lv_schema_output_dim(&m->schema);
-	float *L = lv_alloc(sizeof(float) * N * o);
-	double *P = lv_alloc(sizeof(double) * o), h = 0;
+	double *P = prior_probs(m, N, 0), h = 0;
 
-	assert_int_equal(lv_prior_logits(m, N, m->key, 0, L), LV_OK);
-	for (int r = 0; r < N; r++)
-	{
-		lv_column_probs(&m->schema, L + (size_t) r * o, P);
-		for (int j = 0; j < o; j++)
-			h -= P[j] > 0 ? P[j] * log(P[j]) / N : 0;
-	}
-	lv_free(L);
+	for (size_t q = 0; q < (size_t) N * o; q++)
+		h -= P[q] > 0 ? P[q] * log(P[q]) / N : 0;
 	lv_free(P);
 	return h;
 }

@@ -211,10 +211,8 @@ lv_genfit(lv_model *m, const lv_measurement *ms, int nm,
 	unsigned int fp;
 
 	if (m == NULL || ms == NULL || nm < 1 || cfg == NULL || cfg->steps < 0 ||
-		cfg->batch < 1 || m->dec.nlayers < 1 || m->prior_points < 0 ||
-		!(cfg->entropy >= 0) || (cfg->entropy > 0 && !(cfg->n_hat > 0)) ||
-		m->prior_points > LV_MAX_PRIOR_POINTS ||
-		(m->prior_points > 0 && m->mechanism != LV_MECH_CENTRAL))
+		cfg->batch < 1 || m->dec.nlayers < 1 || !lv_prior_ok(m) ||
+		!(cfg->entropy >= 0) || (cfg->entropy > 0 && !(cfg->n_hat > 0)))
 		return LV_ERR_ARG;
 	B = m->prior_points > 0 ? m->prior_points : cfg->batch;
 	for (i = 0; i < nm; i++)

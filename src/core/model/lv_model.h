@@ -172,6 +172,14 @@ typedef struct lv_model
 /* the most fixed points a mixture prior may have */
 #define LV_MAX_PRIOR_POINTS 65536
 
+/* lv_prior_ok says whether m's prior_points is in range and, when > 0, m is central. */
+static inline int
+lv_prior_ok(const lv_model *m)
+{
+	return m->prior_points >= 0 && m->prior_points <= LV_MAX_PRIOR_POINTS &&
+		   (m->prior_points == 0 || m->mechanism == LV_MECH_CENTRAL);
+}
+
 /* ---------- training ---------- */
 typedef struct lv_train_config
 {

@@ -229,8 +229,7 @@ lv_model_serialize(const lv_model *m, uint8_t **out, size_t *len)
 		(m->tree.ncols != m->schema.ncols || m->mechanism != LV_MECH_CENTRAL ||
 		 m->tree.parent == NULL || m->tree.pot == NULL))
 		return LV_ERR_ARG;
-	if (m->prior_points < 0 || m->prior_points > LV_MAX_PRIOR_POINTS ||
-		(m->prior_points > 0 && (m->mechanism != LV_MECH_CENTRAL || m->tree.ncols != 0)))
+	if (!lv_prior_ok(m) || (m->prior_points > 0 && m->tree.ncols != 0))
 		return LV_ERR_ARG;
 	nc = m->mechanism == LV_MECH_CENTRAL ? 0 : (size_t) m->latent;
 	nm = (size_t) m->nrows * (size_t) m->latent;
@@ -565,8 +564,7 @@ lv_deserialize_body(lv_reader *r, lv_model *m, uint32_t version)
 	if (version == LV_FORMAT_VERSION_TREE && (rc = lv_get_tree(r, m)) != LV_OK)
 		return rc;
 	if (version == LV_FORMAT_VERSION_MIXTURE &&
-		(!lv_get_i32(r, &m->prior_points) || m->prior_points < 1 ||
-		 m->prior_points > LV_MAX_PRIOR_POINTS || m->mechanism != LV_MECH_CENTRAL))
+		(!lv_get_i32(r, &m->prior_points) || m->prior_points < 1 || !lv_prior_ok(m)))
 		return LV_ERR_FORMAT;
 	if (r->left != 0)
 		return LV_ERR_FORMAT;

@@ -727,8 +727,8 @@ lv_release_aligned(const lv_model *m, int64_t start, int count, lv_cell *out)
 		return LV_OK;
 	if ((m->mechanism == LV_MECH_CENTRAL
 			 ? (m->nrows != 0 || m->means != NULL)
-			 : (m->nrows < 1 || m->means == NULL || m->center == NULL || m->prior_points != 0)) ||
-		m->prior_points < 0 || m->prior_points > LV_MAX_PRIOR_POINTS ||
+			 : (m->nrows < 1 || m->means == NULL || m->center == NULL)) ||
+		!lv_prior_ok(m) ||
 		m->dec.nlayers < 1 || m->dec.layers == NULL || m->latent < 1 ||
 		m->dec.layers[0].in != m->latent ||
 		m->dec.layers[m->dec.nlayers - 1].out != lv_schema_output_dim(&m->schema))
