@@ -32,11 +32,11 @@ now(void)
 
 /* a mixed schema: numeric (exact and binned, nullable or not) and categorical */
 static const lv_column mixed_cols[5] = {
-	{LV_COL_NUMERIC, 1, 1, 21, 1, 0, 0.0, 20.0},
-	{LV_COL_CATEGORICAL, 0, 0, 0, 0, 3, 0.0, 0.0},
-	{LV_COL_NUMERIC, 0, 0, 32, 0, 0, -5.0, 7.5},
-	{LV_COL_CATEGORICAL, 1, 0, 0, 0, 40, 0.0, 0.0},
-	{LV_COL_NUMERIC, 1, 1, 32, 0, 0, 0.0, 100000.0}};
+	{LV_COL_NUMERIC, 1, 1, 21, 1, 0, 0.0, 20.0, 0},
+	{LV_COL_CATEGORICAL, 0, 0, 0, 0, 3, 0.0, 0.0, 0},
+	{LV_COL_NUMERIC, 0, 0, 32, 0, 0, -5.0, 7.5, 0},
+	{LV_COL_CATEGORICAL, 1, 0, 0, 0, 40, 0.0, 0.0, 0},
+	{LV_COL_NUMERIC, 1, 1, 32, 0, 0, 0.0, 100000.0, 0}};
 
 /* train_model fits a small model on n random rows of the mixed schema. */
 static int

@@ -156,6 +156,13 @@ def column_sets(d, k, max_sets=200, seed=20240601):
     return sorted(chosen)
 
 
+def pair_tvds(real_codes, syn_codes, sizes, names):
+    """Every pair's 2-way TVD, keyed 'a|b' by the column names (the diagnostic of which pairs a
+    method loses on: those it measured or those it inferred)."""
+    return {'%s|%s' % (names[a], names[b]): marginal_tvd(real_codes, syn_codes, sizes, (a, b))
+            for a, b in column_sets(real_codes.shape[1], 2, max_sets=10 ** 6)}
+
+
 def kway_tvd(real_codes, syn_codes, sizes, k, max_sets=200):
     """Mean TVD over k-way marginals (all k-subsets, or a fixed sample of max_sets)."""
     d = real_codes.shape[1]

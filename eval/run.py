@@ -212,6 +212,7 @@ class Evaluator:
         r['tvd1'] = M.kway_tvd(self.real_codes, codes, self.sizes, 1)
         r['tvd2'] = M.kway_tvd(self.real_codes, codes, self.sizes, 2)
         r['tvd3'] = M.kway_tvd(self.real_codes, codes, self.sizes, 3)
+        r['tvd2_pairs'] = M.pair_tvds(self.real_codes, codes, self.sizes, [c.name for c in self.schema])
         r['assoc'] = M.association_diff(self.real_assoc, M.association_matrix(self.schema, syn, codes))
         if self.target is not None:
             x = self.enc_ml.transform(syn)

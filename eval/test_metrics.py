@@ -41,6 +41,17 @@ class TestTVD(unittest.TestCase):
         shifted = np.array([[0, 1], [1, 1], [0, 1], [1, 1]])
         self.assertAlmostEqual(M.marginal_tvd(real, shifted, sizes, (1,)), 0.5)
 
+    def test_pair_tvds(self):
+        sizes = np.array([2, 2, 3])
+        real = np.array([[0, 0, 0], [1, 1, 1], [0, 0, 2], [1, 1, 0]])
+        swapped = real.copy()
+        swapped[:, 1] = 1 - swapped[:, 1]  # only pairs with column b change
+        got = M.pair_tvds(real, swapped, sizes, ['a', 'b', 'c'])
+        self.assertEqual(sorted(got), ['a|b', 'a|c', 'b|c'])
+        self.assertAlmostEqual(got['a|b'], 1.0)
+        self.assertAlmostEqual(got['a|c'], 0.0)
+        self.assertAlmostEqual(np.mean(list(got.values())), M.kway_tvd(real, swapped, sizes, 2))
+
     def test_large_domain_path_agrees(self):
         rng = np.random.default_rng(0)
         a = rng.integers(0, 300, size=(500, 3))

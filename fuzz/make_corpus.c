@@ -3,7 +3,9 @@
  * every kind, trained by the core on a small table (a nullable numeric
  * column, a nullable categorical column, an integer column): non-private,
  * per-record (latent), central (DP-SGD), central with a tree of pair
- * potentials (format version 2), central with a mixture prior (format 3).
+ * potentials (format version 2), central with a mixture prior (format 3),
+ * and that one with its first column's bins decoding uniformly to integers
+ * (format 4).
  * Usage: make_corpus DIR
  */
 #include <stdio.h>
@@ -18,9 +20,9 @@
 #define ROWS 300
 
 static const lv_column cols[3] = {
-	{LV_COL_NUMERIC, 1, 0, 6, 0, 0, 0.0, 10.0},
-	{LV_COL_CATEGORICAL, 1, 0, 0, 0, 3, 0.0, 0.0},
-	{LV_COL_NUMERIC, 0, 1, 5, 1, 0, 1.0, 5.0}};
+	{LV_COL_NUMERIC, 1, 0, 6, 0, 0, 0.0, 10.0, 0},
+	{LV_COL_CATEGORICAL, 1, 0, 0, 0, 3, 0.0, 0.0, 0},
+	{LV_COL_NUMERIC, 0, 1, 5, 1, 0, 1.0, 5.0, 0}};
 
 /* set_schema gives m an lv_alloc'ed copy of the three columns. */
 static void
@@ -141,6 +143,9 @@ main(int argc, char **argv)
 	write_model(&m, argv[1], "central.bin");
 	m.prior_points = 1024; /* format 3: a mixture prior (as marginals => 'aim' stores) */
 	write_model(&m, argv[1], "central_mixture.bin");
+	m.schema.cols[0].integer = m.schema.cols[0].uniform_ints = 1; /* format 4 */
+	write_model(&m, argv[1], "central_uniform_ints.bin");
+	m.schema.cols[0].integer = m.schema.cols[0].uniform_ints = 0;
 	m.prior_points = 0;
 	if (lv_model_fit_tree(&m, T, ROWS, ROWS, 1.0, 1.0, 2.0, key, &edges, NULL, NULL) != LV_OK ||
 		edges < 1)

@@ -115,6 +115,15 @@ SELECT (SELECT array_agg(age ORDER BY age) FROM lipvae.lipvae_sample(NULL::lipva
      = (SELECT array_agg(age ORDER BY age) FROM lipvae.lipvae_sample(NULL::lipvae_types.lv_aim, 200)) AS deterministic;
 SELECT abs((SELECT avg((sex = 'F')::int) FROM lipvae.lipvae_sample(NULL::lipvae_types.lv_aim, 2000))
          - (SELECT avg((sex = 'F')::int) FROM flsmall)) < 0.1 AS sex_share_close;
+-- an integer column is measured in `bins` equal-width bins (age: 66
+-- integers in 32 bins, since every measured cell carries its own noise),
+-- and each bin decodes to one of its own integers, uniformly (format 4)
+SELECT c->>'bins' AS bins, c->>'exact_bins' AS exact_bins, c->>'uniform_integers' AS uniform_integers,
+       get_byte(m.model, 8) AS format
+  FROM lipvae.models m, jsonb_array_elements(m.columns) c WHERE m.name = 'lv_aim' AND c->>'name' = 'age';
+SELECT count(DISTINCT age) > 32 AS finer_than_bins, bool_and(age BETWEEN 40 AND 105) AS within_bounds,
+       count(*) FILTER (WHERE age IS NOT NULL) > 3900 AS ages
+  FROM lipvae.lipvae_sample(NULL::lipvae_types.lv_aim, 4000);
 
 -- bad combinations are refused
 SELECT lipvae.lipvae_train('lv_aim_bad', 'SELECT age FROM flsmall', marginals => 'aim', epochs => 3);

@@ -36,10 +36,17 @@ make_keys(const TrainOptions *o, uint8 *pkey, uint8 *tkey, uint8 *rkey)
 	}
 }
 
-/* build_schema turns the columns' fixed domains into the encoding schema. */
+/*
+ * build_schema turns the columns' fixed domains into the encoding schema.
+ * An integer column gets one bin per integer when they fit in
+ * LIPVAE_EXACT_BINS_MAX (marginals 'aim': in bins, since every cell of a
+ * measured table carries its own noise), else `bins` equal-width bins
+ * (marginals 'aim': each decoding uniformly to one of its integers).
+ */
 void
 build_schema(const TrainColumn *tc, int ncols, const TrainOptions *o, lv_schema *schema)
 {
+	bool aim = o->mechanism == LV_MECH_CENTRAL && o->marginals_aim;
 	int i;
 
 	schema->ncols = ncols;
@@ -57,13 +64,16 @@ build_schema(const TrainColumn *tc, int ncols, const TrainOptions *o, lv_schema 
 			c->integer = tc[i].integer;
 			c->lo = tc[i].lo;
 			c->hi = tc[i].hi;
-			if (tc[i].integer && range + 1 <= LIPVAE_EXACT_BINS_MAX)
+			if (tc[i].integer && range + 1 <= (aim ? o->bins : LIPVAE_EXACT_BINS_MAX))
 			{
 				c->exact_bins = 1;
 				c->nbins = (int) range + 1;
 			}
 			else
+			{
 				c->nbins = o->bins;
+				c->uniform_ints = tc[i].integer && aim;
+			}
 		}
 		else
 		{
@@ -177,9 +187,10 @@ columns_json(const TrainColumn *tc, int ncols, const lv_schema *schema)
 			escape_json(&cols_json, lipvae_format_value(&t->col, c->lo));
 			appendStringInfoString(&cols_json, ", ");
 			escape_json(&cols_json, lipvae_format_value(&t->col, c->hi));
-			appendStringInfo(&cols_json, "], \"bounds_source\": \"%s\", \"integer\": %s, \"bins\": %d, \"exact_bins\": %s",
+			appendStringInfo(&cols_json, "], \"bounds_source\": \"%s\", \"integer\": %s, \"bins\": %d, \"exact_bins\": %s%s",
 							 t->bounds_source, c->integer ? "true" : "false",
-							 c->nbins, c->exact_bins ? "true" : "false");
+							 c->nbins, c->exact_bins ? "true" : "false",
+							 c->uniform_ints ? ", \"uniform_integers\": true" : "");
 		}
 		else
 		{

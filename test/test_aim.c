@@ -718,6 +718,149 @@ test_mixture_prior(void **state)
 	lv_free(T);
 }
 
+/* released_values: column 0 of rows 0 .. n-1 of m (NAN for NULL). */
+static void
+released_values(const lv_model *m, int n, double *v)
+{
+	lv_cell *cells = lv_alloc(sizeof(lv_cell) * 3 * LV_RELEASE_CHUNK);
+
+	for (int r = 0; r < n; r += LV_RELEASE_CHUNK)
+	{
+		assert_int_equal(lv_release_rows(m, r, LV_RELEASE_CHUNK, cells), LV_OK);
+		for (int i = 0; i < LV_RELEASE_CHUNK && r + i < n; i++)
+			v[r + i] = cells[3 * i].isnull ? NAN : cells[3 * i].value;
+	}
+	lv_free(cells);
+}
+
+/* reversion: blob with its version set to v and its CRC recomputed. */
+static void
+reversion(uint8_t *buf, size_t len, uint8_t v)
+{
+	uint32_t crc;
+
+	buf[8] = v;
+	crc = lv_crc32(buf, len - 4);
+	memcpy(buf + len - 4, &crc, 4);
+}
+
+/*
+ * test_uniform_ints: an integer column 0..20 in 3 equal-width bins with
+ * uniform_ints decodes every row to an integer of the very bin drawn (the
+ * same column read as continuous gives the bin), each of the bin's
+ * integers about equally often, where the rounded position crosses bins;
+ * stored as format 4 and read back byte for byte; refused where it makes
+ * no sense (exact bins, no mixture prior, a format 4 blob without such a
+ * column, some integer columns flagged and some not).
+ */
+static void
+test_uniform_ints(void **state)
+{
+	enum
+	{
+		N = 4096
+	};
+	int n = 2000, crossed = 0, hits[21] = {0};
+	int32_t *T = lv_alloc(sizeof(int32_t) * 3 * n);
+	double *vu = lv_alloc(sizeof(double) * N), *vr = lv_alloc(sizeof(double) * N),
+		   *vc = lv_alloc(sizeof(double) * N);
+	lv_model m, back;
+	lv_aim_config c;
+	lv_aim_result r;
+	lv_column two[2];
+	lv_schema s2 = {2, two};
+	uint8_t *buf, *buf2;
+	size_t len, len2;
+
+	dependent_rows(T, n);
+	make_model(&m, 6);
+	m.schema.cols[0].hi = 20;
+	base_config(&c, 20);
+	c.prior_points = 64;
+	c.max_rounds = 1;
+	assert_int_equal(lv_model_fit_aim(&m, T, n, &c, &r), LV_OK);
+	m.lipschitz_certified = lv_model_certify(&m);
+	released_values(&m, N, vc); /* continuous: the bin drawn */
+	m.schema.cols[0].integer = 1;
+	released_values(&m, N, vr); /* rounded */
+	m.schema.cols[0].uniform_ints = 1;
+	released_values(&m, N, vu);
+	for (int i = 0; i < N; i++)
+	{
+		assert_int_equal(isnan(vu[i]), isnan(vc[i]));
+		if (isnan(vc[i]))
+			continue;
+		assert_true(vu[i] == floor(vu[i]) && vu[i] >= 0 && vu[i] <= 20);
+		assert_int_equal(lv_numeric_bin(&m.schema.cols[0], vu[i]), lv_numeric_bin(&m.schema.cols[0], vc[i]));
+		crossed += lv_numeric_bin(&m.schema.cols[0], vr[i]) != lv_numeric_bin(&m.schema.cols[0], vc[i]);
+		hits[(int) vu[i]]++;
+	}
+	print_message("uniform ints: %d of %d rounded values left their bin\n", crossed, N);
+	assert_true(crossed > 0);
+	for (int b = 0, lo = 0; b < 3; b++)
+	{
+		int hi = b == 0 ? 6 : b == 1 ? 13
+									 : 20,
+			tot = 0;
+
+		for (int k = lo; k <= hi; k++)
+			tot += hits[k];
+		for (int k = lo; tot >= 700 && k <= hi; k++) /* 100+ expected per integer */
+			assert_true(fabs(hits[k] - (double) tot / (hi - lo + 1)) < 0.4 * tot / (hi - lo + 1));
+		lo = hi + 1;
+	}
+
+	assert_int_equal(lv_model_serialize(&m, &buf, &len), LV_OK);
+	assert_int_equal(buf[8], 4);
+	assert_int_equal(lv_model_deserialize(buf, len, &back), LV_OK);
+	assert_int_equal(back.schema.cols[0].uniform_ints, 1);
+	assert_int_equal(lv_model_serialize(&back, &buf2, &len2), LV_OK);
+	assert_true(len2 == len && memcmp(buf, buf2, len) == 0);
+	lv_free(buf2);
+	lv_model_free(&back);
+	reversion(buf, len, 3); /* as format 3: rounded again */
+	assert_int_equal(lv_model_deserialize(buf, len, &back), LV_OK);
+	assert_int_equal(back.schema.cols[0].uniform_ints, 0);
+	lv_model_free(&back);
+	lv_free(buf);
+
+	m.prior_points = 0;
+	assert_int_equal(lv_model_serialize(&m, &buf, &len), LV_ERR_ARG);
+	m.prior_points = 64;
+	m.schema.cols[0].exact_bins = 1;
+	assert_int_equal(lv_model_serialize(&m, &buf, &len), LV_ERR_ARG);
+	m.schema.cols[0].exact_bins = 0;
+	m.schema.cols[0].integer = 0;
+	assert_int_equal(lv_model_serialize(&m, &buf, &len), LV_ERR_ARG);
+	m.schema.cols[0].uniform_ints = 0;
+	assert_int_equal(lv_model_serialize(&m, &buf, &len), LV_OK);
+	assert_int_equal(buf[8], 3);
+	reversion(buf, len, 4); /* no integer column to decode uniformly */
+	assert_int_equal(lv_model_deserialize(buf, len, &back), LV_ERR_FORMAT);
+	lv_free(buf);
+
+	memset(two, 0, sizeof(two));
+	for (int i = 0; i < 2; i++)
+	{
+		two[i].kind = LV_COL_NUMERIC;
+		two[i].integer = 1;
+		two[i].nbins = 4;
+		two[i].hi = 40;
+	}
+	assert_int_equal(lv_schema_uniform_ints(&s2), 0);
+	two[0].uniform_ints = 1;
+	assert_int_equal(lv_schema_uniform_ints(&s2), -1);
+	two[1].uniform_ints = 1;
+	assert_int_equal(lv_schema_uniform_ints(&s2), 1);
+
+	lv_aim_result_free(&r);
+	lv_model_free(&m);
+	lv_free(T);
+	lv_free(vu);
+	lv_free(vr);
+	lv_free(vc);
+}
+
 /* mean_head_entropy: the mean over m's prior points of the sum of their heads' entropies. */
 static double
 mean_head_entropy(const lv_model *m)
@@ -798,6 +941,7 @@ main(void)
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_mixture_prior),
 		cmocka_unit_test(test_entropy),
+		cmocka_unit_test(test_uniform_ints),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

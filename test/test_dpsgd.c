@@ -202,9 +202,9 @@ mlp_equal(const lv_mlp *a, const lv_mlp *b)
 
 /* Every head kind: nullable binned numeric, nullable categorical, exact bins. */
 static const lv_column tiny_cols[3] = {
-	{LV_COL_NUMERIC, 1, 0, 5, 0, 0, 0.0, 10.0},
-	{LV_COL_CATEGORICAL, 1, 0, 0, 0, 3, 0.0, 0.0},
-	{LV_COL_NUMERIC, 0, 1, 5, 1, 0, 0.0, 4.0}};
+	{LV_COL_NUMERIC, 1, 0, 5, 0, 0, 0.0, 10.0, 0},
+	{LV_COL_CATEGORICAL, 1, 0, 0, 0, 3, 0.0, 0.0, 0},
+	{LV_COL_NUMERIC, 0, 1, 5, 1, 0, 0.0, 4.0, 0}};
 
 typedef struct tiny
 {
@@ -1593,8 +1593,8 @@ test_derived_noise(void **state)
  * in test_model.c.
  */
 static const lv_column table_cols[2] = {
-	{LV_COL_CATEGORICAL, 0, 0, 0, 0, 3, 0.0, 0.0},
-	{LV_COL_NUMERIC, 0, 1, 21, 1, 0, 0.0, 20.0}};
+	{LV_COL_CATEGORICAL, 0, 0, 0, 0, 3, 0.0, 0.0, 0},
+	{LV_COL_NUMERIC, 0, 1, 21, 1, 0, 0.0, 20.0, 0}};
 
 #define TABLE_ROWS 2000
 

@@ -51,8 +51,8 @@ new_schema(lv_schema *s, const lv_column *cols, int ncols)
  * (around 4 and 15).
  */
 static const lv_column table_cols[2] = {
-	{LV_COL_CATEGORICAL, 0, 0, 0, 0, 3, 0.0, 0.0},
-	{LV_COL_NUMERIC, 0, 1, 21, 1, 0, 0.0, 20.0}};
+	{LV_COL_CATEGORICAL, 0, 0, 0, 0, 3, 0.0, 0.0, 0},
+	{LV_COL_NUMERIC, 0, 1, 21, 1, 0, 0.0, 20.0, 0}};
 
 #define TABLE_ROWS 2000
 
@@ -193,10 +193,10 @@ static void
 test_encode_row(void **state)
 {
 	static const lv_column cols[4] = {
-		{LV_COL_NUMERIC, 1, 0, 5, 0, 0, 0.0, 10.0},
-		{LV_COL_NUMERIC, 0, 1, 4, 1, 0, 1.0, 4.0},
-		{LV_COL_CATEGORICAL, 1, 0, 0, 0, 3, 0.0, 0.0},
-		{LV_COL_CATEGORICAL, 0, 0, 0, 0, 2, 0.0, 0.0}};
+		{LV_COL_NUMERIC, 1, 0, 5, 0, 0, 0.0, 10.0, 0},
+		{LV_COL_NUMERIC, 0, 1, 4, 1, 0, 1.0, 4.0, 0},
+		{LV_COL_CATEGORICAL, 1, 0, 0, 0, 3, 0.0, 0.0, 0},
+		{LV_COL_CATEGORICAL, 0, 0, 0, 0, 2, 0.0, 0.0, 0}};
 	lv_schema s = {4, (lv_column *) cols};
 	lv_cell r1[4] = {{2.5, 0, 0}, {3.0, 0, 0}, {0, 1, 0}, {0, -1, 0}};
 	lv_cell r2[4] = {{0, 0, 1}, {99.0, 0, 0}, {0, 0, 1}, {0, 5, 0}};
@@ -281,9 +281,9 @@ static void
 test_gradient_check(void **state)
 {
 	static const lv_column cols[3] = {
-		{LV_COL_NUMERIC, 1, 0, 3, 0, 0, 0.0, 1.0},
-		{LV_COL_CATEGORICAL, 1, 0, 0, 0, 2, 0.0, 0.0},
-		{LV_COL_NUMERIC, 0, 0, 2, 0, 0, 0.0, 1.0}};
+		{LV_COL_NUMERIC, 1, 0, 3, 0, 0, 0.0, 1.0, 0},
+		{LV_COL_CATEGORICAL, 1, 0, 0, 0, 2, 0.0, 0.0, 0},
+		{LV_COL_NUMERIC, 0, 0, 2, 0, 0, 0.0, 1.0, 0}};
 	lv_schema s = {3, (lv_column *) cols};
 	const int B = 5,
 			  k = 2,
@@ -802,8 +802,8 @@ static void
 test_release_nullable(void **state)
 {
 	static const lv_column cols[2] = {
-		{LV_COL_NUMERIC, 1, 0, 8, 0, 0, -1.0, 3.0},
-		{LV_COL_CATEGORICAL, 1, 0, 0, 0, 2, 0.0, 0.0}};
+		{LV_COL_NUMERIC, 1, 0, 8, 0, 0, -1.0, 3.0, 0},
+		{LV_COL_CATEGORICAL, 1, 0, 0, 0, 2, 0.0, 0.0, 0}};
 	enum
 	{
 		N = 400

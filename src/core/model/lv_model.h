@@ -64,7 +64,10 @@ typedef struct lv_column
 	int32_t ncat;       /* categorical: listed categories; slots are
 								 * ncat listed + 1 other + nullable NULL */
 	double lo,
-		hi; /* numeric public bounds, lo < hi */
+		hi;               /* numeric public bounds, lo < hi */
+	int32_t uniform_ints; /* numeric integer, not exact bins: a bin decodes
+						   * to one of its own integers, uniformly (format
+						   * 4; else a rounded uniform position) */
 } lv_column;
 
 typedef struct lv_schema

@@ -22,6 +22,10 @@
  *   (positive, finite; one table per non-root column in column order)
  *   version 3 only (a central model whose prior is a mixture of fixed
  *   points, lv_prior_set): u32 prior_points (1 .. LV_MAX_PRIOR_POINTS)
+ *   version 4: the layout of version 3, for a model whose integer columns
+ *   with equal-width bins decode uniformly to their bins' integers (every
+ *   one of them: lv_column.uniform_ints, which no version stores per
+ *   column; version 4 sets it, the others clear it)
  *   u32 CRC-32 (IEEE) of every byte before it
  *
  * A model without a tree or mixture prior is written as version 1, byte
@@ -41,6 +45,7 @@
 #define LV_FORMAT_VERSION 1 /* no tree */
 #define LV_FORMAT_VERSION_TREE 2
 #define LV_FORMAT_VERSION_MIXTURE 3
+#define LV_FORMAT_VERSION_UNIFORM_INTS 4
 #define LV_MAGIC "LIPVAE\r\n"
 #define LV_MAGIC_LEN 8
 #define LV_HEADER_LEN (LV_MAGIC_LEN + 4)
@@ -210,7 +215,8 @@ lv_model_serialize(const lv_model *m, uint8_t **out, size_t *len)
 		i;
 	uint8_t *buf,
 		*p;
-	int c;
+	int c,
+		ui;
 
 	if (m == NULL || out == NULL || len == NULL)
 		return LV_ERR_ARG;
@@ -231,6 +237,10 @@ lv_model_serialize(const lv_model *m, uint8_t **out, size_t *len)
 		return LV_ERR_ARG;
 	if (!lv_prior_ok(m) || (m->prior_points > 0 && m->tree.ncols != 0))
 		return LV_ERR_ARG;
+	/* uniform integers: all such columns or none, and only with a mixture */
+	ui = lv_schema_uniform_ints(&m->schema);
+	if (ui < 0 || (ui > 0 && m->prior_points < 1))
+		return LV_ERR_ARG;
 	nc = m->mechanism == LV_MECH_CENTRAL ? 0 : (size_t) m->latent;
 	nm = (size_t) m->nrows * (size_t) m->latent;
 	sz = LV_HEADER_LEN + 4 + (size_t) m->schema.ncols * LV_COLUMN_BYTES +
@@ -248,6 +258,7 @@ lv_model_serialize(const lv_model *m, uint8_t **out, size_t *len)
 	memcpy(p, LV_MAGIC, LV_MAGIC_LEN);
 	p += LV_MAGIC_LEN;
 	lv_put_u32(&p, m->tree.ncols != 0    ? LV_FORMAT_VERSION_TREE
+				   : ui > 0              ? LV_FORMAT_VERSION_UNIFORM_INTS
 				   : m->prior_points > 0 ? LV_FORMAT_VERSION_MIXTURE
 										 : LV_FORMAT_VERSION);
 
@@ -454,6 +465,30 @@ lv_get_tree(lv_reader *r, lv_model *m)
 	return LV_OK;
 }
 
+/*
+ * lv_set_uniform_ints marks every integer column with equal-width bins as
+ * decoding uniformly to its bins' integers (version 4); 0 when there is
+ * none (a version 4 blob without one is not what lv_model_serialize writes).
+ */
+static int
+lv_set_uniform_ints(lv_schema *s)
+{
+	int i,
+		n = 0;
+
+	for (i = 0; i < s->ncols; i++)
+	{
+		lv_column *c = &s->cols[i];
+
+		if (c->kind == LV_COL_NUMERIC && c->integer && !c->exact_bins)
+		{
+			c->uniform_ints = 1;
+			n++;
+		}
+	}
+	return n > 0;
+}
+
 /* lv_deserialize_body parses everything between the header and the CRC. */
 static int
 lv_deserialize_body(lv_reader *r, lv_model *m, uint32_t version)
@@ -563,8 +598,10 @@ lv_deserialize_body(lv_reader *r, lv_model *m, uint32_t version)
 	m->nrows = nrows;
 	if (version == LV_FORMAT_VERSION_TREE && (rc = lv_get_tree(r, m)) != LV_OK)
 		return rc;
-	if (version == LV_FORMAT_VERSION_MIXTURE &&
+	if ((version == LV_FORMAT_VERSION_MIXTURE || version == LV_FORMAT_VERSION_UNIFORM_INTS) &&
 		(!lv_get_i32(r, &m->prior_points) || m->prior_points < 1 || !lv_prior_ok(m)))
+		return LV_ERR_FORMAT;
+	if (version == LV_FORMAT_VERSION_UNIFORM_INTS && !lv_set_uniform_ints(&m->schema))
 		return LV_ERR_FORMAT;
 	if (r->left != 0)
 		return LV_ERR_FORMAT;
@@ -610,8 +647,7 @@ lv_model_deserialize(const uint8_t *buf, size_t len, lv_model *m)
 	r.p = buf + LV_MAGIC_LEN;
 	r.left = len - 4 - LV_MAGIC_LEN;
 	lv_get_u32(&r, &version);
-	if (version != LV_FORMAT_VERSION && version != LV_FORMAT_VERSION_TREE &&
-		version != LV_FORMAT_VERSION_MIXTURE)
+	if (version < LV_FORMAT_VERSION || version > LV_FORMAT_VERSION_UNIFORM_INTS)
 		return LV_ERR_FORMAT;
 
 	rc = lv_deserialize_body(&r, m, version);

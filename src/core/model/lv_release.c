@@ -568,9 +568,32 @@ lv_decode_rows(const lv_schema *s, float *logits, int o, int count,
 }
 
 /*
+ * lv_bin_integer returns the integer of position u_pos in [0, 1) among the
+ * integers whose bin (lv_numeric_bin) is bin, uniformly; NAN when the bin
+ * holds none.
+ */
+static double
+lv_bin_integer(const lv_column *col, int bin, double u_pos)
+{
+	double w = (col->hi - col->lo) / col->nbins,
+		   first = fmax(ceil(col->lo), ceil(col->lo + bin * w) - 1.0),
+		   last = fmin(floor(col->hi), floor(col->lo + (bin + 1) * w) + 1.0);
+
+	/* the edges round both ways: step in until the bin is the bin */
+	while (first <= last && lv_numeric_bin(col, first) != bin)
+		first += 1.0;
+	while (last >= first && lv_numeric_bin(col, last) != bin)
+		last -= 1.0;
+	if (first > last)
+		return NAN;
+	return fmin(last, first + floor(u_pos * (last - first + 1.0)));
+}
+
+/*
  * lv_numeric_value returns the value of a numeric column's bin: the bin's
- * integer for exact bins, else uniform inside the bin (position u_pos),
- * rounded for integer columns, within the bounds.
+ * integer for exact bins; one of the bin's integers, uniformly, for
+ * uniform_ints (position u_pos); else uniform inside the bin, rounded for
+ * integer columns, within the bounds.
  */
 static double
 lv_numeric_value(const lv_column *col, int bin, double u_pos)
@@ -579,6 +602,8 @@ lv_numeric_value(const lv_column *col, int bin, double u_pos)
 
 	if (col->exact_bins)
 		return col->lo + bin;
+	if (col->uniform_ints && !isnan(v = lv_bin_integer(col, bin, u_pos)))
+		return v;
 	v = col->lo + (bin + u_pos) * (col->hi - col->lo) / col->nbins;
 	if (col->integer)
 	{

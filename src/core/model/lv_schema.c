@@ -64,7 +64,9 @@ lv_schema_check(const lv_schema *s)
 
 		if ((c->nullable != 0 && c->nullable != 1) ||
 			(c->integer != 0 && c->integer != 1) ||
-			(c->exact_bins != 0 && c->exact_bins != 1))
+			(c->exact_bins != 0 && c->exact_bins != 1) ||
+			(c->uniform_ints != 0 &&
+			 (c->uniform_ints != 1 || c->kind != LV_COL_NUMERIC || !c->integer || c->exact_bins)))
 			return LV_ERR_ARG;
 		if (!isfinite(c->lo) || !isfinite(c->hi))
 			return LV_ERR_ARG;
@@ -91,6 +93,31 @@ lv_schema_check(const lv_schema *s)
 			return LV_ERR_ARG;
 	}
 	return LV_OK;
+}
+
+/*
+ * lv_schema_uniform_ints returns 1 when s has integer columns with
+ * equal-width bins and every one decodes uniformly to its bin's integers,
+ * 0 when none does (or s has none), -1 when some do and some do not.
+ */
+int
+lv_schema_uniform_ints(const lv_schema *s)
+{
+	int i,
+		yes = 0,
+		no = 0;
+
+	for (i = 0; i < s->ncols; i++)
+	{
+		const lv_column *c = &s->cols[i];
+
+		if (c->kind == LV_COL_NUMERIC && c->integer && !c->exact_bins)
+		{
+			yes += c->uniform_ints != 0;
+			no += c->uniform_ints == 0;
+		}
+	}
+	return yes > 0 && no > 0 ? -1 : yes > 0;
 }
 
 /* lv_schema_input_dim returns d, the width of an encoded row. */

@@ -310,9 +310,9 @@ lv_audit_table(const uint8_t table_key[LV_KEY_BYTES], int rows, lv_schema *s,
 			   lv_cell *cells, lv_cell *canary)
 {
 	static const lv_column cols[LV_AUDIT_NCOLS] = {
-		{LV_COL_CATEGORICAL, 0, 0, 0, 0, 4, 0.0, 0.0},
-		{LV_COL_CATEGORICAL, 0, 0, 0, 0, 3, 0.0, 0.0},
-		{LV_COL_CATEGORICAL, 0, 0, 0, 0, 3, 0.0, 0.0}};
+		{LV_COL_CATEGORICAL, 0, 0, 0, 0, 4, 0.0, 0.0, 0},
+		{LV_COL_CATEGORICAL, 0, 0, 0, 0, 3, 0.0, 0.0, 0},
+		{LV_COL_CATEGORICAL, 0, 0, 0, 0, 3, 0.0, 0.0, 0}};
 	static const int32_t canary_cats[LV_AUDIT_NCOLS] = {3, 2, 0};
 	lv_stream rs;
 	int i,
