@@ -861,6 +861,35 @@ test_uniform_ints(void **state)
 	lv_free(vc);
 }
 
+/*
+ * column_info: sum over columns of I(X_c; Z) = mean over points of
+ * KL(p_c(z) || mu_c), mu_c the mixture's marginal; *oneway gets the TVD
+ * between column 1's marginal under m and in T (n rows).
+ */
+static double
+column_info(const lv_model *m, const int32_t *T, int n, double *oneway)
+{
+	int N = m->prior_points, o = lv_schema_output_dim(&m->schema), c1 = 1, off[3];
+	double *P = prior_probs(m, N, 0), *mu = lv_alloc(sizeof(double) * o), info = 0, cnt[3];
+	lv_clique q;
+
+	memset(mu, 0, sizeof(double) * o);
+	for (int r = 0; r < N; r++)
+		for (int s = 0; s < o; s++)
+			mu[s] += P[(size_t) r * o + s] / N;
+	for (size_t k = 0; k < (size_t) N * o; k++)
+		info += P[k] > 0 ? P[k] * log(P[k] / mu[k % o]) / N : 0;
+	lv_slot_offsets(&m->schema, off);
+	lv_clique_make(&m->schema, 1, &c1, &q);
+	lv_clique_counts(&m->schema, &q, T, n, cnt);
+	*oneway = 0;
+	for (int j = 0; j < 3; j++)
+		*oneway += 0.5 * fabs(cnt[j] / n - mu[off[1] + j]);
+	lv_free(P);
+	lv_free(mu);
+	return info;
+}
+
 /* mean_head_entropy: the mean over m's prior points of the sum of their heads' entropies. */
 static double
 mean_head_entropy(const lv_model *m)
@@ -875,21 +904,26 @@ mean_head_entropy(const lv_model *m)
 }
 
 /*
- * test_entropy: the entropy term spreads the points' heads (their mean
- * entropy grows with kappa) while the measured marginals stay fitted; a
- * negative or NaN kappa is refused.
+ * test_entropy: the information term spreads the points' heads (their
+ * mean entropy grows with kappa) while the measured marginals stay fitted;
+ * a huge kappa leaves the columns no information about the draw, and their
+ * marginals where the measurements put them (the heads' entropy, the term
+ * before, moved column 1's by 0.076); a negative or NaN kappa is refused.
  */
 static void
 test_entropy(void **state)
 {
 	int n = 2000;
 	int32_t *T = lv_alloc(sizeof(int32_t) * 3 * n);
-	double h[2],
-		tvd[2];
-	double kappa[2] = {0, 3};
+	double h[3],
+		tvd[3],
+		info[3],
+		oneway[3];
+	double kappa[3] = {0, 3, 1000};
+	lv_schema s3;
 
 	dependent_rows(T, n);
-	for (int t = 0; t < 2; t++)
+	for (int t = 0; t < 3; t++)
 	{
 		lv_model m;
 		lv_aim_config c;
@@ -903,13 +937,27 @@ test_entropy(void **state)
 		assert_int_equal(lv_model_fit_aim(&m, T, n, &c, &r), LV_OK);
 		h[t] = mean_head_entropy(&m);
 		tvd[t] = pair_tvd(&m, T, n);
+		info[t] = column_info(&m, T, n, &oneway[t]);
 		lv_aim_result_free(&r);
 		lv_model_free(&m);
 	}
 	print_message("entropy: kappa 0: heads %.3f nats, pair TVD %.4f; kappa 3: %.3f, %.4f\n",
 				  h[0], tvd[0], h[1], tvd[1]);
+	print_message("columns' information about the draw: %.3f, %.3f, %.5f nats; "
+				  "one-way TVD %.4f, %.4f, %.4f\n",
+				  info[0], info[1], info[2], oneway[0], oneway[1], oneway[2]);
 	assert_true(h[1] > 1.5 * h[0]);
 	assert_true(tvd[1] < 0.01);
+	/*
+	 * a huge kappa: the columns stop depending on the draw (independent
+	 * columns), and their marginals stay the measured ones (the heads'
+	 * entropy alone would pull them toward uniform: column 2 is 1/4 NULL,
+	 * 1/2 category 0 or 1 and its "other" slot empty)
+	 */
+	assert_true(info[2] < 0.01 * info[0]);
+	assert_true(oneway[2] < 0.03);
+	set_schema(&s3);
+	assert_true(tvd[2] > 0.5 * indep_tvd(&s3, T, n));
 	for (int t = 0; t < 2; t++)
 	{
 		lv_model m;

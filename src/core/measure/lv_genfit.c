@@ -62,7 +62,8 @@ typedef struct lv_genfit_work
 		*pu;
 	double *P,
 		*G,
-		*mu;
+		*mu,
+		*slot_mu; /* o: the model's marginal of every slot */
 } lv_genfit_work;
 
 /* lv_genfit_free releases w. */
@@ -80,6 +81,7 @@ lv_genfit_free(lv_genfit_work *w)
 	lv_free(w->P);
 	lv_free(w->G);
 	lv_free(w->mu);
+	lv_free(w->slot_mu);
 }
 
 /* lv_genfit_alloc sets up w for a decoder, B rows and cells of scratch. */
@@ -103,7 +105,8 @@ lv_genfit_alloc(lv_genfit_work *w, const lv_model *m, int B, int64_t cells,
 	w->P = lv_alloc(sizeof(double) * (size_t) B * o);
 	w->G = lv_alloc(sizeof(double) * (size_t) B * o);
 	w->mu = lv_alloc(sizeof(double) * (size_t) cells);
-	if (w->z == NULL || w->dlogits == NULL || w->pv == NULL || w->pu == NULL ||
+	w->slot_mu = lv_alloc(sizeof(double) * (size_t) o);
+	if (w->slot_mu == NULL || w->z == NULL || w->dlogits == NULL || w->pv == NULL || w->pu == NULL ||
 		w->P == NULL || w->G == NULL || w->mu == NULL ||
 		lv_mlp_cache_alloc(&w->cache, &m->dec, B) != LV_OK ||
 		lv_mlp_alloc_like(&w->grad, &m->dec) != LV_OK ||
@@ -118,17 +121,25 @@ lv_genfit_alloc(lv_genfit_work *w, const lv_model *m, int B, int64_t cells,
 }
 
 /*
- * lv_genfit_entropy_grad adds f d(sum p log p)/dp = f (log p + 1) to the
- * len entries of G: the gradient of minus f times the entropy of every
- * head of every row (P's rows are distributions over each column's slots).
+ * lv_genfit_info_grad adds lam times the gradient of sum_c I(X_c; Z) to G:
+ * with mu the mean of the B rows of P (B x o, each a distribution over
+ * every column's slots), d/dP[b][s] = (log P[b][s] - log mu[s]) / B.
  */
 static void
-lv_genfit_entropy_grad(const double *P, size_t len, double f, double *G)
+lv_genfit_info_grad(const double *P, int B, int o, double lam, double *mu, double *G)
 {
-	size_t q;
+	int b,
+		s;
 
-	for (q = 0; q < len; q++)
-		G[q] += f * (log(fmax(P[q], 1e-300)) + 1.0);
+	memset(mu, 0, sizeof(double) * (size_t) o);
+	for (b = 0; b < B; b++)
+		for (s = 0; s < o; s++)
+			mu[s] += P[(size_t) b * o + s] / B;
+	for (s = 0; s < o; s++)
+		mu[s] = log(fmax(mu[s], 1e-300));
+	for (b = 0; b < B; b++)
+		for (s = 0; s < o; s++)
+			G[(size_t) b * o + s] += lam / B * (log(fmax(P[(size_t) b * o + s], 1e-300)) - mu[s]);
 }
 
 /*
@@ -170,7 +181,7 @@ lv_genfit_step(lv_model *m, const lv_measurement *ms, int nm,
 		lv_clique_grad(&ms[i].q, w->P, B, o, off, w->mu, wt[i], w->G);
 	}
 	if (lam > 0)
-		lv_genfit_entropy_grad(w->P, (size_t) B * o, lam / B, w->G);
+		lv_genfit_info_grad(w->P, B, o, lam, w->slot_mu, w->G);
 	lv_heads_backward(s, w->P, w->G, B, w->dlogits);
 	lv_mlp_backward(&m->dec, w->z, B, &w->cache, w->dlogits, &w->grad, NULL);
 	return loss;

@@ -10,14 +10,19 @@
  * very distribution that was fitted; Adam descends
  *     L = sum_m w_m || mu_m(decoder) - y_m ||_2^2,
  * y_m the measurement as a distribution, w_m = (sd_min / sd_m)^2 (the
- * inverse variance of each measurement, relative), minus
- *     lambda (1/B) sum over draws b and columns c of H(p_c(z_b)),
- * lambda = kappa sd_min / n_hat (kappa = entropy; the noise of one cell as
- * a share of the rows, so that the term matters where the measurements
- * leave the model free): among decoders that fit the measurements, the one
- * whose points spread their columns most, the preference for maximum
- * entropy that private-pgm's estimate has (an exactly fitted mixture
- * otherwise invents dependence among columns no measurement covers).
+ * inverse variance of each measurement, relative), plus
+ *     lambda sum over columns c of I(X_c; Z)
+ *       = lambda sum_c (1/B) sum_b KL(p_c(z_b) || mu_c),
+ * the mutual information between each column and the draw (mu_c the
+ * model's marginal of c, the mean of the heads p_c(z_b)), lambda = kappa
+ * sd_min / n_hat (kappa = entropy; the noise of one cell as a share of the
+ * rows, so that the term matters where the measurements leave the model
+ * free): among decoders that fit the measurements, the one whose columns
+ * depend least on the draw, and so least on one another, the preference
+ * for maximum entropy that private-pgm's estimate has (an exactly fitted
+ * mixture otherwise invents dependence among columns no measurement
+ * covers). I(X_c; Z) = H(mu_c) - (1/B) sum_b H(p_c(z_b)): against the
+ * heads' entropy alone it does not pull mu_c toward uniform.
  * Only DP outputs enter:
  * this is post-processing and costs no privacy. After every step each
  * decoder layer is projected to spectral norm <= layer_bound (when > 0),
@@ -45,7 +50,7 @@ typedef struct lv_genfit_config
 	int batch;          /* prior draws per step (a mixture prior: all its points) */
 	double lr;          /* Adam learning rate */
 	double layer_bound; /* per-layer spectral bound; <= 0: none */
-	double entropy;     /* kappa >= 0: weight of the heads' entropy (below) */
+	double entropy;     /* kappa >= 0: weight of the columns' information about the draw (below) */
 	double n_hat;       /* the DP row count (needed when entropy > 0) */
 	uint8_t key[LV_KEY_BYTES];
 	uint64_t stream; /* the prior draws: (key, TRAIN, stream) */
