@@ -824,6 +824,20 @@ test_uniform_ints(void **state)
 	lv_model_free(&back);
 	lv_free(buf);
 
+	/* bounds where x + 1 rounds back to x (helper-16: the release hung) */
+	for (int t = 0; t < 3; t++)
+	{
+		double lo[3] = {0, 1e16, -1e300}, hi[3] = {1e18, 1e16 + 1000, 1e300};
+
+		m.schema.cols[0].lo = lo[t];
+		m.schema.cols[0].hi = hi[t];
+		released_values(&m, 1024, vu);
+		for (int i = 0; i < 1024; i++)
+			assert_true(isnan(vu[i]) || (vu[i] >= lo[t] && vu[i] <= hi[t]));
+	}
+	m.schema.cols[0].lo = 0;
+	m.schema.cols[0].hi = 20;
+
 	m.prior_points = 0;
 	assert_int_equal(lv_model_serialize(&m, &buf, &len), LV_ERR_ARG);
 	m.prior_points = 64;

@@ -567,10 +567,15 @@ lv_decode_rows(const lv_schema *s, float *logits, int o, int count,
 	}
 }
 
+#define LV_BIN_INTEGER_MAX 0x1p52 /* beyond: x + 1 may round back to x */
+#define LV_BIN_INTEGER_STEPS 8    /* the edges' guesses are off by 1 or 2 */
+
 /*
  * lv_bin_integer returns the integer of position u_pos in [0, 1) among the
  * integers whose bin (lv_numeric_bin) is bin, uniformly; NAN when the bin
- * holds none.
+ * holds none, when the bounds pass 2^52 in magnitude, or when an edge is
+ * not found in LV_BIN_INTEGER_STEPS steps (the caller then rounds a
+ * position, as format 3 does): bounded work for any blob.
  */
 static double
 lv_bin_integer(const lv_column *col, int bin, double u_pos)
@@ -578,13 +583,16 @@ lv_bin_integer(const lv_column *col, int bin, double u_pos)
 	double w = (col->hi - col->lo) / col->nbins,
 		   first = fmax(ceil(col->lo), ceil(col->lo + bin * w) - 1.0),
 		   last = fmin(floor(col->hi), floor(col->lo + (bin + 1) * w) + 1.0);
+	int k;
 
+	if (!(fabs(col->lo) <= LV_BIN_INTEGER_MAX && fabs(col->hi) <= LV_BIN_INTEGER_MAX))
+		return NAN;
 	/* the edges round both ways: step in until the bin is the bin */
-	while (first <= last && lv_numeric_bin(col, first) != bin)
+	for (k = 0; k < LV_BIN_INTEGER_STEPS && first <= last && lv_numeric_bin(col, first) != bin; k++)
 		first += 1.0;
-	while (last >= first && lv_numeric_bin(col, last) != bin)
+	for (k = 0; k < LV_BIN_INTEGER_STEPS && last >= first && lv_numeric_bin(col, last) != bin; k++)
 		last -= 1.0;
-	if (first > last)
+	if (first > last || lv_numeric_bin(col, first) != bin || lv_numeric_bin(col, last) != bin)
 		return NAN;
 	return fmin(last, first + floor(u_pos * (last - first + 1.0)));
 }
