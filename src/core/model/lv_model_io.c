@@ -480,7 +480,7 @@ lv_set_uniform_ints(lv_schema *s)
 	{
 		lv_column *c = &s->cols[i];
 
-		if (c->kind == LV_COL_NUMERIC && c->integer && !c->exact_bins)
+		if (lv_column_binned_int(c))
 		{
 			c->uniform_ints = 1;
 			n++;

@@ -37,6 +37,7 @@ void lv_mlp_free(lv_mlp *m);
 /* Encoding layout (lv_schema.c). */
 int lv_schema_check(const lv_schema *s);
 int lv_schema_uniform_ints(const lv_schema *s);
+int lv_column_binned_int(const lv_column *c);
 int lv_column_slots(const lv_column *c);
 int lv_column_in_width(const lv_column *c);
 int lv_column_out_width(const lv_column *c);

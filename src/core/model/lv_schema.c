@@ -65,8 +65,7 @@ lv_schema_check(const lv_schema *s)
 		if ((c->nullable != 0 && c->nullable != 1) ||
 			(c->integer != 0 && c->integer != 1) ||
 			(c->exact_bins != 0 && c->exact_bins != 1) ||
-			(c->uniform_ints != 0 &&
-			 (c->uniform_ints != 1 || c->kind != LV_COL_NUMERIC || !c->integer || c->exact_bins)))
+			(c->uniform_ints != 0 && (c->uniform_ints != 1 || !lv_column_binned_int(c))))
 			return LV_ERR_ARG;
 		if (!isfinite(c->lo) || !isfinite(c->hi))
 			return LV_ERR_ARG;
@@ -95,6 +94,13 @@ lv_schema_check(const lv_schema *s)
 	return LV_OK;
 }
 
+/* lv_column_binned_int: an integer numeric column with equal-width bins. */
+int
+lv_column_binned_int(const lv_column *c)
+{
+	return c->kind == LV_COL_NUMERIC && c->integer && !c->exact_bins;
+}
+
 /*
  * lv_schema_uniform_ints returns 1 when s has integer columns with
  * equal-width bins and every one decodes uniformly to its bin's integers,
@@ -111,7 +117,7 @@ lv_schema_uniform_ints(const lv_schema *s)
 	{
 		const lv_column *c = &s->cols[i];
 
-		if (c->kind == LV_COL_NUMERIC && c->integer && !c->exact_bins)
+		if (lv_column_binned_int(c))
 		{
 			yes += c->uniform_ints != 0;
 			no += c->uniform_ints == 0;
