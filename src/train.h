@@ -42,7 +42,8 @@
 #define LIPVAE_AIM_FINAL_STEPS 2000   /* Adam steps after the last round */
 #define LIPVAE_AIM_BATCH 1024         /* prior draws per Adam step (a Gaussian prior) */
 #define LIPVAE_AIM_PRIOR_POINTS 1024  /* the decoder's mixture prior (gss_cat eps 100: 0.043 -> 0.028 2-way TVD) */
-#define LIPVAE_AIM_ENTROPY 0.1        /* kappa of the columns' information about the draw (eps 1: 0.03, 0.1, 0.3 tried on the three shipped tables) */
+#define LIPVAE_AIM_MAXENT 1.0         /* kappa_R of the dependence beyond a tree of measured pairs (lv_maxent.h; eps 1: 1 and 3 tried on gss_cat, lending_club) */
+#define LIPVAE_AIM_MAXENT_SAMPLES 64  /* points sampled per step for its gradient */
 #define LIPVAE_AIM_LR 0.002           /* Adam's rate after the last round (flchain, eps 4: 0.002/0.005/0.01/0.02 tried) */
 #define LIPVAE_AIM_BOUND_LAMBDA 0.05  /* the error bounds hold together with probability 0.95 */
 #define LIPVAE_MAX_EPSILON 100.0

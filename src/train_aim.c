@@ -58,7 +58,8 @@ train_aim(TrainOptions *o, PrivacyPlan *pp, lv_model *m,
 	c.fit.batch = LIPVAE_AIM_BATCH;
 	c.fit.lr = o->lr_given ? o->lr : LIPVAE_AIM_ROUND_LR;
 	c.fit.layer_bound = o->layer_bound;
-	c.fit.entropy = LIPVAE_AIM_ENTROPY;
+	c.fit.maxent = LIPVAE_AIM_MAXENT;
+	c.fit.maxent_samples = LIPVAE_AIM_MAXENT_SAMPLES;
 	c.fit.interrupted = interrupt_pending;
 	c.final_steps = LIPVAE_AIM_FINAL_STEPS;
 	c.final_lr = o->lr_given ? o->lr : LIPVAE_AIM_LR;

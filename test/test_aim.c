@@ -18,6 +18,7 @@
 #include "lv_nn.h"
 #include "lv_tree.h"
 #include "lv_marginals.h"
+#include "lv_maxent.h"
 
 static lv_column cols[3];
 
@@ -876,102 +877,19 @@ test_uniform_ints(void **state)
 }
 
 /*
- * column_info: sum over columns of I(X_c; Z) = mean over points of
- * KL(p_c(z) || mu_c), mu_c the mixture's marginal; *oneway gets the TVD
- * between column 1's marginal under m and in T (n rows).
- */
-static double
-column_info(const lv_model *m, const int32_t *T, int n, double *oneway)
-{
-	int N = m->prior_points, o = lv_schema_output_dim(&m->schema), c1 = 1, off[3];
-	double *P = prior_probs(m, N, 0), *mu = lv_alloc(sizeof(double) * o), info = 0, cnt[3];
-	lv_clique q;
-
-	memset(mu, 0, sizeof(double) * o);
-	for (int r = 0; r < N; r++)
-		for (int s = 0; s < o; s++)
-			mu[s] += P[(size_t) r * o + s] / N;
-	for (size_t k = 0; k < (size_t) N * o; k++)
-		info += P[k] > 0 ? P[k] * log(P[k] / mu[k % o]) / N : 0;
-	lv_slot_offsets(&m->schema, off);
-	lv_clique_make(&m->schema, 1, &c1, &q);
-	lv_clique_counts(&m->schema, &q, T, n, cnt);
-	*oneway = 0;
-	for (int j = 0; j < 3; j++)
-		*oneway += 0.5 * fabs(cnt[j] / n - mu[off[1] + j]);
-	lv_free(P);
-	lv_free(mu);
-	return info;
-}
-
-/* mean_head_entropy: the mean over m's prior points of the sum of their heads' entropies. */
-static double
-mean_head_entropy(const lv_model *m)
-{
-	int N = m->prior_points, o = lv_schema_output_dim(&m->schema);
-	double *P = prior_probs(m, N, 0), h = 0;
-
-	for (size_t q = 0; q < (size_t) N * o; q++)
-		h -= P[q] > 0 ? P[q] * log(P[q]) / N : 0;
-	lv_free(P);
-	return h;
-}
-
-/*
- * test_entropy: the information term spreads the points' heads (their
- * mean entropy grows with kappa) while the measured marginals stay fitted;
- * a huge kappa leaves the columns no information about the draw, and their
- * marginals where the measurements put them (the heads' entropy, the term
- * before, moved column 1's by 0.076); a negative or NaN kappa is refused.
+ * test_maxent_loop: the AIM loop with R (kappa_R 1, as lipvae_train runs
+ * it) still fits the dependence of columns 0 and 2 (test_maxent_fit checks
+ * what R removes); a negative or NaN kappa_R, a positive one without a
+ * mixture prior or without samples, is refused before any measurement.
  */
 static void
-test_entropy(void **state)
+test_maxent_loop(void **state)
 {
 	int n = 2000;
 	int32_t *T = lv_alloc(sizeof(int32_t) * 3 * n);
-	double h[3],
-		tvd[3],
-		info[3],
-		oneway[3];
-	double kappa[3] = {0, 3, 1000};
-	lv_schema s3;
+	double tvd[2];
 
 	dependent_rows(T, n);
-	for (int t = 0; t < 3; t++)
-	{
-		lv_model m;
-		lv_aim_config c;
-		lv_aim_result r;
-
-		make_model(&m, 5);
-		base_config(&c, 20);
-		c.prior_points = 256;
-		c.max_rounds = 3; /* short: valgrind runs it too */
-		c.fit.entropy = kappa[t];
-		assert_int_equal(lv_model_fit_aim(&m, T, n, &c, &r), LV_OK);
-		h[t] = mean_head_entropy(&m);
-		tvd[t] = pair_tvd(&m, T, n);
-		info[t] = column_info(&m, T, n, &oneway[t]);
-		lv_aim_result_free(&r);
-		lv_model_free(&m);
-	}
-	print_message("entropy: kappa 0: heads %.3f nats, pair TVD %.4f; kappa 3: %.3f, %.4f\n",
-				  h[0], tvd[0], h[1], tvd[1]);
-	print_message("columns' information about the draw: %.3f, %.3f, %.5f nats; "
-				  "one-way TVD %.4f, %.4f, %.4f\n",
-				  info[0], info[1], info[2], oneway[0], oneway[1], oneway[2]);
-	assert_true(h[1] > 1.5 * h[0]);
-	assert_true(tvd[1] < 0.01);
-	/*
-	 * a huge kappa: the columns stop depending on the draw (independent
-	 * columns), and their marginals stay the measured ones (the heads'
-	 * entropy alone would pull them toward uniform: column 2 is 1/4 NULL,
-	 * 1/2 category 0 or 1 and its "other" slot empty)
-	 */
-	assert_true(info[2] < 0.01 * info[0]);
-	assert_true(oneway[2] < 0.03);
-	set_schema(&s3);
-	assert_true(tvd[2] > 0.5 * indep_tvd(&s3, T, n));
 	for (int t = 0; t < 2; t++)
 	{
 		lv_model m;
@@ -981,10 +899,223 @@ test_entropy(void **state)
 		make_model(&m, 5);
 		base_config(&c, 20);
 		c.prior_points = 256;
-		c.fit.entropy = t ? NAN : -1;
+		c.max_rounds = 3; /* short: valgrind runs it too */
+		c.fit.maxent = t;
+		c.fit.maxent_samples = 32;
+		assert_int_equal(lv_model_fit_aim(&m, T, n, &c, &r), LV_OK);
+		tvd[t] = pair_tvd(&m, T, n);
+		lv_aim_result_free(&r);
+		lv_model_free(&m);
+	}
+	print_message("maxent loop: pair TVD %.4f without R, %.4f with\n", tvd[0], tvd[1]);
+	assert_true(tvd[1] < 0.02);
+	for (int t = 0; t < 4; t++)
+	{
+		lv_model m;
+		lv_aim_config c;
+		lv_aim_result r;
+
+		make_model(&m, 5);
+		base_config(&c, 20);
+		c.prior_points = t == 2 ? 0 : 256;
+		c.fit.maxent = t == 0 ? -1 : t == 1 ? NAN
+											: 1;
+		c.fit.maxent_samples = t == 3 ? 0 : 32;
 		assert_int_equal(lv_model_fit_aim(&m, T, n, &c, &r), LV_ERR_ARG);
 		lv_model_free(&m);
 	}
+	lv_free(T);
+}
+
+/* mix_tc: the total correlation of the mixture of B rows of P over s (exact, by enumeration). */
+static double
+mix_tc(const lv_schema *s, const double *P, int B, double *i01)
+{
+	int o = lv_schema_output_dim(s), off[3], w[3], x[3];
+	double H = 0, Hc = 0, H01 = 0, m01[64] = {0}, mu[64] = {0};
+
+	lv_slot_offsets(s, off);
+	for (int c = 0; c < 3; c++)
+		w[c] = lv_column_out_width(&s->cols[c]);
+	for (int k = 0; k < B * o; k++)
+		mu[k % o] += P[k] / B;
+	for (int q = 0; q < o; q++)
+		Hc -= mu[q] > 0 ? mu[q] * log(mu[q]) : 0;
+	for (x[0] = 0; x[0] < w[0]; x[0]++)
+		for (x[1] = 0; x[1] < w[1]; x[1]++)
+			for (x[2] = 0; x[2] < w[2]; x[2]++)
+			{
+				double p = 0;
+
+				for (int k = 0; k < B; k++)
+					p += P[k * o + off[0] + x[0]] * P[k * o + off[1] + x[1]] * P[k * o + off[2] + x[2]] / B;
+				H -= p > 0 ? p * log(p) : 0;
+				m01[x[0] * w[1] + x[1]] += p;
+			}
+	for (int q = 0; q < w[0] * w[1]; q++)
+		H01 -= m01[q] > 0 ? m01[q] * log(m01[q]) : 0;
+	if (i01) /* I(X_0; X_1) = H_0 + H_1 - H_01 */
+	{
+		*i01 = -H01;
+		for (int q = 0; q < w[0] + w[1]; q++)
+			*i01 -= mu[q] > 0 ? mu[q] * log(mu[q]) : 0;
+	}
+	return Hc - H;
+}
+
+/*
+ * test_maxent_grad: the Monte Carlo gradient of TC (lv_maxent_tc_grad),
+ * averaged over many draws, matches central finite differences of the
+ * exact TC along every pair of slots of every point's column (the
+ * direction that stays on the simplex, all the heads' softmax sees).
+ */
+static void
+test_maxent_grad(void **state)
+{
+	lv_schema s;
+	int B = 3, o, off[3], calls = 3000;
+	double P[3 * 16], G[3 * 16] = {0}, worst = 0, big = 0, h = 1e-5;
+	lv_maxent me;
+	lv_stream rng;
+
+	set_schema(&s);
+	o = lv_schema_output_dim(&s);
+	lv_slot_offsets(&s, off);
+	lv_stream_init(&rng, (const uint8_t *) "0123456789abcdef0123456789abcdef", LV_DOMAIN_TRAIN, 5);
+	for (int k = 0; k < B; k++)
+		for (int c = 0; c < 3; c++)
+		{
+			int wc = lv_column_out_width(&s.cols[c]);
+			double sum = 0;
+
+			for (int q = 0; q < wc; q++)
+			{
+				double u = lv_stream_uniform(&rng);
+
+				sum += (P[k * o + off[c] + q] = 0.02 + u * u * u);
+			}
+			for (int q = 0; q < wc; q++)
+				P[k * o + off[c] + q] /= sum;
+		}
+	assert_int_equal(lv_maxent_alloc(&me, B, o, 3, 64), LV_OK);
+	for (int t = 0; t < calls; t++)
+		lv_maxent_tc_grad(&me, &s, P, 1.0 / calls, &rng, G);
+	lv_maxent_free(&me);
+	for (int k = 0; k < B; k++)
+		for (int c = 0; c < 3; c++)
+			for (int q = 1; q < lv_column_out_width(&s.cols[c]); q++)
+			{
+				double Pp[3 * 16], Pm[3 * 16], fd;
+				int a = k * o + off[c], b = a + q;
+
+				memcpy(Pp, P, sizeof(P));
+				memcpy(Pm, P, sizeof(P));
+				Pp[a] += h, Pp[b] -= h, Pm[a] -= h, Pm[b] += h;
+				fd = (mix_tc(&s, Pp, B, NULL) - mix_tc(&s, Pm, B, NULL)) / (2 * h);
+				worst = fmax(worst, fabs(fd - (G[a] - G[b])));
+				big = fmax(big, fabs(fd));
+			}
+	print_message("maxent: TC %.4f nats, gradients up to %.3f, worst error %.4f\n",
+				  mix_tc(&s, P, B, NULL), big, worst);
+	assert_true(big > 0.2);
+	assert_true(worst < 0.02 * big);
+}
+
+/* test_maxent_tree: a maximum spanning forest; a repeat, a cycle and a non-pair are never marked. */
+static void
+test_maxent_tree(void **state)
+{
+	int a[6] = {0, 1, 0, 2, 0, -1}, b[6] = {1, 2, 2, 3, 1, -1}, edge[6];
+	double mi[6] = {1, 3, 2, 0.5, 5, 9}, mu[4] = {0.5, 0, 0, 0.5}, ind[4] = {0.25, 0.25, 0.25, 0.25};
+	double D[4], scratch[4];
+	int want[6] = {0, 1, 0, 1, 1, 0};
+
+	lv_maxent_tree(a, b, mi, 6, 4, edge);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(edge[i], want[i]);
+	assert_true(fabs(lv_pair_mi(mu, 2, 2, D, scratch) - log(2)) < 1e-12);
+	assert_true(fabs(D[0] - log(2)) < 1e-12);
+	assert_true(fabs(lv_pair_mi(ind, 2, 2, NULL, scratch)) < 1e-12);
+}
+
+/*
+ * fit_toy fits a decoder over set_schema's columns to the exact one-way
+ * marginals of T and its (0, 1) table only, with kappa_R = kr: *r gets the
+ * fitted mixture's R = TC - I(X_0; X_1) = I(X_2; X_0 X_1) (exact), *tvd
+ * the largest TVD between a measured marginal and the model's.
+ */
+static void
+fit_toy(const int32_t *T, int n, double kr, double *r, double *tvd)
+{
+	lv_model m;
+	lv_genfit_config cfg;
+	lv_measurement ms[4];
+	int dec_w[4], off[3], cols01[2] = {0, 1}, o;
+	double i01, *P, mu[16];
+	lv_stream rinit;
+
+	make_model(&m, 3);
+	o = lv_schema_output_dim(&m.schema);
+	m.latent = 4, m.hidden = 32, m.noise_sd = 1, m.prior_points = 256;
+	dec_w[0] = 4, dec_w[1] = dec_w[2] = 32, dec_w[3] = o;
+	assert_int_equal(lv_mlp_alloc(&m.dec, 3, dec_w), LV_OK);
+	lv_stream_init(&rinit, m.key, LV_DOMAIN_TRAIN, 1);
+	lv_mlp_init_xavier(&m.dec, &rinit);
+	for (int i = 0; i < 4; i++)
+	{
+		memset(&ms[i], 0, sizeof(ms[i]));
+		assert_int_equal(lv_clique_make(&m.schema, i < 3 ? 1 : 2, i < 3 ? &i : cols01, &ms[i].q), LV_OK);
+		ms[i].y = lv_alloc(sizeof(double) * ms[i].q.cells);
+		lv_clique_counts(&m.schema, &ms[i].q, T, n, ms[i].y);
+		for (int j = 0; j < ms[i].q.cells; j++)
+			ms[i].y[j] /= n;
+		ms[i].sd = 1;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.steps = 800, cfg.batch = 256, cfg.lr = 0.01, cfg.n_hat = n;
+	cfg.maxent = kr, cfg.maxent_samples = 64;
+	memset(cfg.key, 4, LV_KEY_BYTES);
+	assert_int_equal(lv_genfit(&m, ms, 4, &cfg, NULL), LV_OK);
+	P = prior_probs(&m, 256, 0);
+	*r = mix_tc(&m.schema, P, 256, &i01) - i01;
+	lv_slot_offsets(&m.schema, off);
+	*tvd = 0;
+	for (int i = 0; i < 4; i++)
+	{
+		double t = 0;
+
+		lv_clique_expect(&ms[i].q, P, 256, o, off, mu);
+		for (int j = 0; j < ms[i].q.cells; j++)
+			t += 0.5 * fabs(mu[j] - ms[i].y[j]);
+		*tvd = fmax(*tvd, t);
+		lv_free(ms[i].y);
+	}
+	lv_free(P);
+	lv_model_free(&m);
+}
+
+/*
+ * test_maxent_fit: fitted to the (0, 1) table and the one-way marginals
+ * only, the mixture invents dependence of column 2 on the others (the
+ * data has some, but nothing measured says so); with kappa_R it keeps the
+ * measured table and leaves column 2 nearly independent, the maximum-
+ * entropy choice. A negative kappa_R, or one without a mixture prior or
+ * samples, is refused.
+ */
+static void
+test_maxent_fit(void **state)
+{
+	int n = 2000;
+	int32_t *T = lv_alloc(sizeof(int32_t) * 3 * n);
+	double r0, r1, t0, t1;
+
+	dependent_rows(T, n);
+	fit_toy(T, n, 0, &r0, &t0);
+	fit_toy(T, n, 30, &r1, &t1);
+	print_message("maxent fit: R %.4f -> %.4f nats, worst measured TVD %.4f -> %.4f\n", r0, r1, t0, t1);
+	assert_true(r0 > 0.02);
+	assert_true(r1 < 0.2 * r0);
+	assert_true(t1 < 0.02);
 	lv_free(T);
 }
 
@@ -1002,8 +1133,11 @@ main(void)
 		cmocka_unit_test(test_error_bounds),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_mixture_prior),
-		cmocka_unit_test(test_entropy),
+		cmocka_unit_test(test_maxent_loop),
 		cmocka_unit_test(test_uniform_ints),
+		cmocka_unit_test(test_maxent_grad),
+		cmocka_unit_test(test_maxent_tree),
+		cmocka_unit_test(test_maxent_fit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,6 +6,7 @@
 
 #include "lv_genfit.h"
 #include "lv_marginals.h"
+#include "lv_maxent.h"
 #include "lv_nn.h"
 #include "lv_rand.h"
 #include "lv_tree.h"
@@ -63,7 +64,13 @@ typedef struct lv_genfit_work
 	double *P,
 		*G,
 		*mu,
-		*slot_mu; /* o: the model's marginal of every slot */
+		*slot_mu, /* o: the model's marginal of every slot */
+		*dmi,     /* cells: dI/dmu of a tree edge */
+		*mi;      /* nm: each measured pair's I(X_a; X_b) at the last step */
+	int *pa,
+		*pb,      /* nm: each measurement's pair (-1: not a pair) */
+		*edge;    /* nm: 1 on the tree's edges (lv_maxent_tree) */
+	lv_maxent me; /* maxent > 0 */
 } lv_genfit_work;
 
 /* lv_genfit_free releases w. */
@@ -82,12 +89,18 @@ lv_genfit_free(lv_genfit_work *w)
 	lv_free(w->G);
 	lv_free(w->mu);
 	lv_free(w->slot_mu);
+	lv_free(w->dmi);
+	lv_free(w->mi);
+	lv_free(w->pa);
+	lv_free(w->pb);
+	lv_free(w->edge);
+	lv_maxent_free(&w->me);
 }
 
 /* lv_genfit_alloc sets up w for a decoder, B rows and cells of scratch. */
 static int
 lv_genfit_alloc(lv_genfit_work *w, const lv_model *m, int B, int64_t cells,
-				lv_stream *rng)
+				const lv_measurement *ms, int nm, const lv_genfit_config *cfg, lv_stream *rng)
 {
 	int o = lv_schema_output_dim(&m->schema);
 	int widest = lv_mlp_max_width(&m->dec);
@@ -106,6 +119,21 @@ lv_genfit_alloc(lv_genfit_work *w, const lv_model *m, int B, int64_t cells,
 	w->G = lv_alloc(sizeof(double) * (size_t) B * o);
 	w->mu = lv_alloc(sizeof(double) * (size_t) cells);
 	w->slot_mu = lv_alloc(sizeof(double) * (size_t) o);
+	w->dmi = lv_alloc(sizeof(double) * (size_t) cells);
+	w->mi = lv_alloc(sizeof(double) * (size_t) nm);
+	w->pa = lv_alloc(sizeof(int) * (size_t) nm);
+	w->pb = lv_alloc(sizeof(int) * (size_t) nm);
+	w->edge = lv_alloc(sizeof(int) * (size_t) nm);
+	if (w->dmi == NULL || w->mi == NULL || w->pa == NULL || w->pb == NULL || w->edge == NULL ||
+		(cfg->maxent > 0 && lv_maxent_alloc(&w->me, B, o, m->schema.ncols, cfg->maxent_samples) != LV_OK))
+		return LV_ERR_NOMEM;
+	for (i = 0; i < nm; i++)
+	{
+		w->pa[i] = ms[i].q.k == 2 ? ms[i].q.cols[0] : -1;
+		w->pb[i] = ms[i].q.k == 2 ? ms[i].q.cols[1] : -1;
+		w->edge[i] = 0;
+		w->mi[i] = 0.0;
+	}
 	if (w->slot_mu == NULL || w->z == NULL || w->dlogits == NULL || w->pv == NULL || w->pu == NULL ||
 		w->P == NULL || w->G == NULL || w->mu == NULL ||
 		lv_mlp_cache_alloc(&w->cache, &m->dec, B) != LV_OK ||
@@ -121,25 +149,31 @@ lv_genfit_alloc(lv_genfit_work *w, const lv_model *m, int B, int64_t cells,
 }
 
 /*
- * lv_genfit_info_grad adds lam times the gradient of sum_c I(X_c; Z) to G:
- * with mu the mean of the B rows of P (B x o, each a distribution over
- * every column's slots), d/dP[b][s] = (log P[b][s] - log mu[s]) / B.
+ * lv_genfit_measured adds measurement i's term to G: wt || mu - y ||^2 and,
+ * on a tree edge, -lam_r I(X_a; X_b) (lv_maxent.h); with lam_r > 0 it keeps
+ * a pair's I for the next step's tree. Returns its squared error.
  */
-static void
-lv_genfit_info_grad(const double *P, int B, int o, double lam, double *mu, double *G)
+static double
+lv_genfit_measured(const lv_measurement *ms, int i, double wt, double lam_r, int B, int o,
+				   const int *off, lv_genfit_work *w)
 {
-	int b,
-		s;
+	const lv_clique *q = &ms[i].q;
+	int tree = lam_r > 0 && w->edge[i];
+	double loss = 0.0;
+	int64_t c;
 
-	memset(mu, 0, sizeof(double) * (size_t) o);
-	for (b = 0; b < B; b++)
-		for (s = 0; s < o; s++)
-			mu[s] += P[(size_t) b * o + s] / B;
-	for (s = 0; s < o; s++)
-		mu[s] = log(fmax(mu[s], 1e-300));
-	for (b = 0; b < B; b++)
-		for (s = 0; s < o; s++)
-			G[(size_t) b * o + s] += lam / B * (log(fmax(P[(size_t) b * o + s], 1e-300)) - mu[s]);
+	lv_clique_expect(q, w->P, B, o, off, w->mu);
+	if (lam_r > 0 && q->k == 2)
+		w->mi[i] = lv_pair_mi(w->mu, q->width[0], q->width[1], tree ? w->dmi : NULL, w->slot_mu);
+	for (c = 0; c < q->cells; c++)
+	{
+		double e = w->mu[c] - ms[i].y[c];
+
+		loss += wt * e * e;
+		w->mu[c] = 2.0 * e - (tree ? lam_r / wt * w->dmi[c] : 0.0); /* now D */
+	}
+	lv_clique_grad(q, w->P, B, o, off, w->mu, wt, w->G);
+	return loss;
 }
 
 /*
@@ -148,8 +182,8 @@ lv_genfit_info_grad(const double *P, int B, int o, double lam, double *mu, doubl
  * the logits. Returns L.
  */
 static double
-lv_genfit_step(lv_model *m, const lv_measurement *ms, int nm,
-			   const double *wt, double lam, int B, lv_genfit_work *w, lv_stream *rng)
+lv_genfit_step(lv_model *m, const lv_measurement *ms, int nm, const double *wt,
+			   double lam_r, int B, lv_genfit_work *w, lv_stream *rng)
 {
 	const lv_schema *s = &m->schema;
 	int o = lv_schema_output_dim(s);
@@ -158,7 +192,6 @@ lv_genfit_step(lv_model *m, const lv_measurement *ms, int nm,
 	double loss = 0.0;
 	int i,
 		r;
-	int64_t c;
 
 	for (i = 0; m->prior_points == 0 && i < B * m->latent; i++)
 		w->z[i] = (float) (m->noise_sd * lv_stream_gaussian(rng));
@@ -169,19 +202,12 @@ lv_genfit_step(lv_model *m, const lv_measurement *ms, int nm,
 	lv_slot_offsets(s, off);
 	memset(w->G, 0, sizeof(double) * (size_t) B * o);
 	for (i = 0; i < nm; i++)
+		loss += lv_genfit_measured(ms, i, wt[i], lam_r, B, o, off, w);
+	if (lam_r > 0)
 	{
-		lv_clique_expect(&ms[i].q, w->P, B, o, off, w->mu);
-		for (c = 0; c < ms[i].q.cells; c++)
-		{
-			double e = w->mu[c] - ms[i].y[c];
-
-			loss += wt[i] * e * e;
-			w->mu[c] = 2.0 * e; /* now D: d(e^2)/d(mu) */
-		}
-		lv_clique_grad(&ms[i].q, w->P, B, o, off, w->mu, wt[i], w->G);
+		lv_maxent_tree(w->pa, w->pb, w->mi, nm, s->ncols, w->edge);
+		lv_maxent_tc_grad(&w->me, s, w->P, lam_r, rng, w->G);
 	}
-	if (lam > 0)
-		lv_genfit_info_grad(w->P, B, o, lam, w->slot_mu, w->G);
 	lv_heads_backward(s, w->P, w->G, B, w->dlogits);
 	lv_mlp_backward(&m->dec, w->z, B, &w->cache, w->dlogits, &w->grad, NULL);
 	return loss;
@@ -213,7 +239,7 @@ lv_genfit(lv_model *m, const lv_measurement *ms, int nm,
 	double *wt;
 	double sd_min = INFINITY,
 		   L = 0.0,
-		   lam;
+		   lam_r;
 	int64_t cells = 1;
 	int i,
 		t,
@@ -223,7 +249,8 @@ lv_genfit(lv_model *m, const lv_measurement *ms, int nm,
 
 	if (m == NULL || ms == NULL || nm < 1 || cfg == NULL || cfg->steps < 0 ||
 		cfg->batch < 1 || m->dec.nlayers < 1 || !lv_prior_ok(m) ||
-		!(cfg->entropy >= 0) || (cfg->entropy > 0 && !(cfg->n_hat > 0)))
+		!(cfg->maxent >= 0) ||
+		(cfg->maxent > 0 && (m->prior_points < 1 || cfg->maxent_samples < 1 || !(cfg->n_hat > 0))))
 		return LV_ERR_ARG;
 	B = m->prior_points > 0 ? m->prior_points : cfg->batch;
 	for (i = 0; i < nm; i++)
@@ -236,7 +263,7 @@ lv_genfit(lv_model *m, const lv_measurement *ms, int nm,
 	}
 	wt = lv_alloc(sizeof(double) * (size_t) nm);
 	lv_stream_init(&rng, cfg->key, LV_DOMAIN_TRAIN, cfg->stream);
-	if (wt == NULL || lv_genfit_alloc(&w, m, B, cells, &rng) != LV_OK)
+	if (wt == NULL || lv_genfit_alloc(&w, m, B, cells, ms, nm, cfg, &rng) != LV_OK)
 	{
 		lv_free(wt);
 		lv_genfit_free(&w);
@@ -244,7 +271,7 @@ lv_genfit(lv_model *m, const lv_measurement *ms, int nm,
 	}
 	for (i = 0; i < nm; i++)
 		wt[i] = (sd_min / ms[i].sd) * (sd_min / ms[i].sd);
-	lam = cfg->entropy > 0 ? cfg->entropy * sd_min / cfg->n_hat : 0.0;
+	lam_r = cfg->maxent > 0 ? cfg->maxent * sd_min / cfg->n_hat : 0.0;
 	fp = lv_fp_enter();
 	for (t = 1; t <= cfg->steps; t++)
 	{
@@ -254,7 +281,7 @@ lv_genfit(lv_model *m, const lv_measurement *ms, int nm,
 			rc = LV_ERR_INTERRUPTED;
 			break;
 		}
-		L = lv_genfit_step(m, ms, nm, wt, lam, B, &w, &rng);
+		L = lv_genfit_step(m, ms, nm, wt, lam_r, B, &w, &rng);
 		lv_adam_step(&m->dec, &w.grad, &w.m1, &w.m2, cfg->lr, 0.9, 0.999, 1e-8, t);
 		lv_genfit_project(m, &w, cfg->layer_bound);
 	}

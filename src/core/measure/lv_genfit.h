@@ -10,19 +10,17 @@
  * very distribution that was fitted; Adam descends
  *     L = sum_m w_m || mu_m(decoder) - y_m ||_2^2,
  * y_m the measurement as a distribution, w_m = (sd_min / sd_m)^2 (the
- * inverse variance of each measurement, relative), plus
- *     lambda sum over columns c of I(X_c; Z)
- *       = lambda sum_c (1/B) sum_b KL(p_c(z_b) || mu_c),
- * the mutual information between each column and the draw (mu_c the
- * model's marginal of c, the mean of the heads p_c(z_b)), lambda = kappa
- * sd_min / n_hat (kappa = entropy; the noise of one cell as a share of the
- * rows, so that the term matters where the measurements leave the model
- * free): among decoders that fit the measurements, the one whose columns
- * depend least on the draw, and so least on one another, the preference
- * for maximum entropy that private-pgm's estimate has (an exactly fitted
- * mixture otherwise invents dependence among columns no measurement
- * covers). I(X_c; Z) = H(mu_c) - (1/B) sum_b H(p_c(z_b)): against the
- * heads' entropy alone it does not pull mu_c toward uniform.
+ * inverse variance of each measurement, relative). With a mixture prior,
+ * plus
+ *     lambda_R R(X),  lambda_R = kappa_R sd_min / n_hat
+ * (kappa_R = maxent; sd_min / n_hat the noise of one cell as a share of
+ * the rows, so that the term matters where the measurements leave the
+ * model free): R is the dependence the model has beyond a maximum spanning
+ * tree of its measured pairs (lv_maxent.h; the tree is chosen from the
+ * previous step's model), so that among decoders that fit the
+ * measurements the fit prefers the one of maximum entropy, as
+ * private-pgm's estimate does; an exactly fitted mixture otherwise invents
+ * dependence among columns no measurement covers.
  * Only DP outputs enter:
  * this is post-processing and costs no privacy. After every step each
  * decoder layer is projected to spectral norm <= layer_bound (when > 0),
@@ -50,8 +48,9 @@ typedef struct lv_genfit_config
 	int batch;          /* prior draws per step (a mixture prior: all its points) */
 	double lr;          /* Adam learning rate */
 	double layer_bound; /* per-layer spectral bound; <= 0: none */
-	double entropy;     /* kappa >= 0: weight of the columns' information about the draw (below) */
-	double n_hat;       /* the DP row count (needed when entropy > 0) */
+	double n_hat;       /* the DP row count (needed when maxent > 0) */
+	double maxent;      /* kappa_R >= 0: weight of R (below; a mixture prior only) */
+	int maxent_samples; /* S: points sampled per step for R's gradient */
 	uint8_t key[LV_KEY_BYTES];
 	uint64_t stream; /* the prior draws: (key, TRAIN, stream) */
 	int (*interrupted)(void *arg);

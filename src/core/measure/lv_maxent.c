@@ -1,0 +1,270 @@
+/*
+ * lv_maxent.c - the dependence a mixture has beyond a tree of its measured
+ * pairs, and its gradient (lv_maxent.h).
+ */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "lv_maxent.h"
+#include "lv_nn.h"
+
+#define LV_MAXENT_TINY 1e-300 /* probabilities are clamped here before a log */
+
+/* lv_maxent_alloc sets up w (lv_maxent.h). */
+int
+lv_maxent_alloc(lv_maxent *w, int B, int o, int ncols, int S)
+{
+	memset(w, 0, sizeof(*w));
+	w->S = S;
+	w->B = B;
+	w->o = o;
+	w->logP = lv_alloc(sizeof(double) * (size_t) B * o);
+	w->L = lv_alloc(sizeof(double) * (size_t) S * B);
+	w->W = lv_alloc(sizeof(double) * (size_t) S * B);
+	w->E = lv_alloc(sizeof(double) * (size_t) S * B);
+	w->mx = lv_alloc(sizeof(double) * (size_t) S);
+	w->R = lv_alloc(sizeof(double) * (size_t) S * o);
+	w->logmu = lv_alloc(sizeof(double) * (size_t) o);
+	w->X = lv_alloc(sizeof(int) * (size_t) S * ncols);
+	w->k = lv_alloc(sizeof(int) * (size_t) S);
+	if (w->logP == NULL || w->L == NULL || w->W == NULL || w->E == NULL || w->mx == NULL || w->R == NULL ||
+		w->logmu == NULL || w->X == NULL || w->k == NULL)
+	{
+		lv_maxent_free(w);
+		return LV_ERR_NOMEM;
+	}
+	return LV_OK;
+}
+
+/* lv_maxent_free releases what w owns (lv_maxent.h). */
+void
+lv_maxent_free(lv_maxent *w)
+{
+	lv_free(w->logP);
+	lv_free(w->L);
+	lv_free(w->W);
+	lv_free(w->E);
+	lv_free(w->mx);
+	lv_free(w->R);
+	lv_free(w->logmu);
+	lv_free(w->X);
+	lv_free(w->k);
+	memset(w, 0, sizeof(*w));
+}
+
+/* lv_maxent_logs fills logP and logmu (the mean of P's rows) from P. */
+static void
+lv_maxent_logs(lv_maxent *w, const double *P)
+{
+	int j,
+		q;
+
+	memset(w->logmu, 0, sizeof(double) * (size_t) w->o);
+	for (j = 0; j < w->B; j++)
+		for (q = 0; q < w->o; q++)
+			w->logmu[q] += P[(size_t) j * w->o + q] / w->B;
+	for (q = 0; q < w->o; q++)
+		w->logmu[q] = log(fmax(w->logmu[q], LV_MAXENT_TINY));
+	for (q = 0; q < w->B * w->o; q++)
+		w->logP[q] = log(fmax(P[q], LV_MAXENT_TINY));
+}
+
+/*
+ * lv_maxent_draw draws sample t: a point k uniformly, a row x ~ P_k (each
+ * column's slot by inverse CDF), and L[t][j] = log prod_c P_j[c][x_c].
+ */
+static void
+lv_maxent_draw(lv_maxent *w, const lv_schema *s, const int *off, const double *P,
+			   int t, lv_stream *rng)
+{
+	int *x = w->X + (size_t) t * s->ncols;
+	int k = (int) (lv_stream_uniform(rng) * w->B),
+		c,
+		q,
+		j;
+
+	k = k < w->B ? k : w->B - 1;
+	w->k[t] = k;
+	for (c = 0; c < s->ncols; c++)
+	{
+		int wc = lv_column_out_width(&s->cols[c]);
+		const double *p = P + (size_t) k * w->o + off[c];
+		double u = lv_stream_uniform(rng),
+			   acc = 0.0;
+
+		for (q = 0; q < wc - 1 && (acc += p[q]) <= u; q++)
+			;
+		x[c] = off[c] + q;
+	}
+	for (j = 0; j < w->B; j++)
+	{
+		const double *lp = w->logP + (size_t) j * w->o;
+		double l = 0.0;
+
+		for (c = 0; c < s->ncols; c++)
+			l += lp[x[c]];
+		w->L[(size_t) t * w->B + j] = l;
+	}
+}
+
+/*
+ * lv_maxent_weights writes W[t][j] = prod_{c' != c} P_j[c'][x_t,c'] for
+ * every sample t, scaled by exp(-max_j L[t][j]): the full product over
+ * the sampled slot's probability, or (where the full product underflows)
+ * its exponent.
+ */
+static void
+lv_maxent_weights(lv_maxent *w, int c, int ncols, const double *P)
+{
+	int t,
+		j;
+
+	for (t = 0; t < w->S; t++)
+	{
+		const double *L = w->L + (size_t) t * w->B;
+		const double *E = w->E + (size_t) t * w->B;
+		double *W = w->W + (size_t) t * w->B;
+		int x = w->X[(size_t) t * ncols + c];
+
+		for (j = 0; j < w->B; j++)
+		{
+			double p = fmax(P[(size_t) j * w->o + x], LV_MAXENT_TINY);
+
+			W[j] = E[j] > 1e-290 ? E[j] / p
+								 : exp(L[j] - w->logP[(size_t) j * w->o + x] - w->mx[t]);
+		}
+	}
+}
+
+/*
+ * lv_maxent_column adds column c's share of the TC gradient: R = W P_c =
+ * p(x_c = s, x_-c) (scaled per sample), G[k_t][c, s] += lam/S (log R - log mu_c).
+ */
+static void
+lv_maxent_column(lv_maxent *w, const int *off, int c, int wc, int ncols, const double *P,
+				 double lam, double *G)
+{
+	int t,
+		q;
+
+	lv_maxent_weights(w, c, ncols, P);
+	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, w->S, wc, w->B, 1.0, w->W, w->B,
+				P + off[c], w->o, 0.0, w->R, wc);
+	for (t = 0; t < w->S; t++)
+	{
+		double *g = G + (size_t) w->k[t] * w->o + off[c];
+		const double *r = w->R + (size_t) t * wc;
+
+		for (q = 0; q < wc; q++)
+			g[q] += lam / w->S * (log(fmax(r[q], LV_MAXENT_TINY)) - w->logmu[off[c] + q]);
+	}
+}
+
+/* lv_maxent_scale sets mx[t] = max_j L[t][j] and E[t][j] = exp(L[t][j] - mx[t]). */
+static void
+lv_maxent_scale(lv_maxent *w)
+{
+	int t,
+		j;
+
+	for (t = 0; t < w->S; t++)
+	{
+		const double *L = w->L + (size_t) t * w->B;
+		double *E = w->E + (size_t) t * w->B;
+		double mx = -INFINITY;
+
+		for (j = 0; j < w->B; j++)
+			mx = fmax(mx, L[j]);
+		for (j = 0; j < w->B; j++)
+			E[j] = exp(L[j] - mx);
+		w->mx[t] = mx;
+	}
+}
+
+/* lv_maxent_tc_grad adds lam times the gradient of TC(X) to G (lv_maxent.h). */
+void
+lv_maxent_tc_grad(lv_maxent *w, const lv_schema *s, const double *P,
+				  double lam, lv_stream *rng, double *G)
+{
+	int off[LV_MAX_COLUMNS];
+	int t,
+		c;
+
+	lv_slot_offsets(s, off);
+	lv_maxent_logs(w, P);
+	for (t = 0; t < w->S; t++)
+		lv_maxent_draw(w, s, off, P, t, rng);
+	lv_maxent_scale(w);
+	for (c = 0; c < s->ncols; c++)
+		lv_maxent_column(w, off, c, lv_column_out_width(&s->cols[c]), s->ncols, P, lam, G);
+}
+
+/* lv_pair_mi returns I(X_a; X_b) of mu, and dI/dmu in D (lv_maxent.h). */
+double
+lv_pair_mi(const double *mu, int wa, int wb, double *D, double *scratch)
+{
+	double *ma = scratch,
+		   *mb = scratch + wa,
+		   mi = 0.0;
+	int i,
+		j;
+
+	memset(scratch, 0, sizeof(double) * (size_t) (wa + wb));
+	for (i = 0; i < wa; i++)
+		for (j = 0; j < wb; j++)
+		{
+			ma[i] += mu[i * wb + j];
+			mb[j] += mu[i * wb + j];
+		}
+	for (i = 0; i < wa + wb; i++)
+		scratch[i] = log(fmax(scratch[i], LV_MAXENT_TINY));
+	for (i = 0; i < wa; i++)
+		for (j = 0; j < wb; j++)
+		{
+			double v = mu[i * wb + j],
+				   d = log(fmax(v, LV_MAXENT_TINY)) - ma[i] - mb[j];
+
+			mi += v > 0 ? v * d : 0.0;
+			if (D)
+				D[i * wb + j] = d;
+		}
+	return fmax(mi, 0.0);
+}
+
+/* lv_maxent_root finds c's root in the union-find parent[] (path halving). */
+static int
+lv_maxent_root(int *parent, int c)
+{
+	while (parent[c] != c)
+		c = parent[c] = parent[parent[c]];
+	return c;
+}
+
+/* lv_maxent_tree marks a maximum spanning forest of the pairs (lv_maxent.h). */
+void
+lv_maxent_tree(const int *a, const int *b, const double *mi, int n, int ncols, int *edge)
+{
+	int parent[LV_MAX_COLUMNS];
+	int i,
+		c;
+
+	for (c = 0; c < ncols; c++)
+		parent[c] = c;
+	memset(edge, 0, sizeof(int) * (size_t) n);
+	for (;;)
+	{
+		int best = -1;
+
+		/* the heaviest pair not yet marked that joins two trees */
+		for (i = 0; i < n; i++)
+			if (a[i] >= 0 && !edge[i] &&
+				lv_maxent_root(parent, a[i]) != lv_maxent_root(parent, b[i]) &&
+				(best < 0 || mi[i] > mi[best]))
+				best = i;
+		if (best < 0)
+			return;
+		edge[best] = 1;
+		parent[lv_maxent_root(parent, a[best])] = lv_maxent_root(parent, b[best]);
+	}
+}
