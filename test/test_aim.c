@@ -876,10 +876,36 @@ test_uniform_ints(void **state)
 	lv_free(vc);
 }
 
+/* mix_tc forward declaration for loop_r */
+static double mix_tc(const lv_schema *s, const double *P, int B, double *i01);
+
+/* loop_r: R of m's mixture (exact TC less the MI along the tree of r's measured pairs). */
+static double
+loop_r(const lv_model *m, const lv_aim_result *r)
+{
+	int o = lv_schema_output_dim(&m->schema), off[3], a[64], b[64], edge[64], n = 0;
+	double mi[64], mu[16], scratch[16], *P = prior_probs(m, m->prior_points, 0);
+	double R = mix_tc(&m->schema, P, m->prior_points, NULL);
+
+	lv_slot_offsets(&m->schema, off);
+	for (int i = 0; i < r->nmeasured && n < 64; i++)
+		if (r->ms[i].q.k == 2)
+		{
+			lv_clique_expect(&r->ms[i].q, P, m->prior_points, o, off, mu);
+			mi[n] = lv_pair_mi(mu, r->ms[i].q.width[0], r->ms[i].q.width[1], NULL, scratch);
+			a[n] = r->ms[i].q.cols[0], b[n++] = r->ms[i].q.cols[1];
+		}
+	lv_maxent_tree(a, b, mi, n, 3, edge);
+	for (int i = 0; i < n; i++)
+		R -= edge[i] ? mi[i] : 0;
+	lv_free(P);
+	return R;
+}
+
 /*
  * test_maxent_loop: the AIM loop with R (kappa_R 1, as lipvae_train runs
- * it) still fits the dependence of columns 0 and 2 (test_maxent_fit checks
- * what R removes); a negative or NaN kappa_R, a positive one without a
+ * it) still fits the dependence of columns 0 and 2, and the term reaches
+ * its fits (the mixture's R moves); a negative or NaN kappa_R, a positive one without a
  * mixture prior or without samples, is refused before any measurement.
  */
 static void
@@ -887,7 +913,7 @@ test_maxent_loop(void **state)
 {
 	int n = 2000;
 	int32_t *T = lv_alloc(sizeof(int32_t) * 3 * n);
-	double tvd[2];
+	double tvd[2], R[2];
 
 	dependent_rows(T, n);
 	for (int t = 0; t < 2; t++)
@@ -904,11 +930,15 @@ test_maxent_loop(void **state)
 		c.fit.maxent_samples = 32;
 		assert_int_equal(lv_model_fit_aim(&m, T, n, &c, &r), LV_OK);
 		tvd[t] = pair_tvd(&m, T, n);
+		R[t] = loop_r(&m, &r);
 		lv_aim_result_free(&r);
 		lv_model_free(&m);
 	}
-	print_message("maxent loop: pair TVD %.4f without R, %.4f with\n", tvd[0], tvd[1]);
+	print_message("maxent loop: pair TVD %.4f, R %.4f nats without R; %.4f, %.4f with\n",
+				  tvd[0], R[0], tvd[1], R[1]);
 	assert_true(tvd[1] < 0.02);
+	/* the term reaches the loop's fits (test_maxent_fit checks what it removes) */
+	assert_true(fabs(R[1] - R[0]) > 1e-4);
 	for (int t = 0; t < 4; t++)
 	{
 		lv_model m;
@@ -964,18 +994,57 @@ mix_tc(const lv_schema *s, const double *P, int B, double *i01)
 }
 
 /*
- * test_maxent_grad: the Monte Carlo gradient of TC (lv_maxent_tc_grad),
- * averaged over many draws, matches central finite differences of the
- * exact TC along every pair of slots of every point's column (the
- * direction that stays on the simplex, all the heads' softmax sees).
+ * check_tc_grad compares the Monte Carlo gradient of TC (lv_maxent_tc_grad),
+ * averaged over many draws, with central finite differences of the exact
+ * TC along every pair of slots of every point's column (the direction that
+ * stays on the simplex, all the heads' softmax sees), except point 0's
+ * column 1 when that holds an exact zero. Returns the worst error; *big
+ * gets the largest derivative.
+ */
+static double
+check_tc_grad(const lv_schema *s, const double *P, int B, int zero, double *big)
+{
+	int o = lv_schema_output_dim(s), off[3], calls = 3000;
+	double G[3 * 16] = {0}, worst = 0, h = 1e-5;
+	lv_maxent me;
+	lv_stream rng;
+
+	lv_slot_offsets(s, off);
+	lv_stream_init(&rng, (const uint8_t *) "0123456789abcdef0123456789abcdef", LV_DOMAIN_TRAIN, 6);
+	assert_int_equal(lv_maxent_alloc(&me, B, o, 3, 64), LV_OK);
+	for (int t = 0; t < calls; t++)
+		lv_maxent_tc_grad(&me, s, P, 1.0 / calls, &rng, G);
+	lv_maxent_free(&me);
+	*big = 0;
+	for (int k = 0; k < B; k++)
+		for (int c = 0; c < 3; c++)
+			for (int q = 1; q < lv_column_out_width(&s->cols[c]) && !(zero && k == 0 && c == 1); q++)
+			{
+				double Pp[3 * 16], Pm[3 * 16], fd;
+				int a = k * o + off[c], b = a + q;
+
+				memcpy(Pp, P, sizeof(double) * B * o);
+				memcpy(Pm, P, sizeof(double) * B * o);
+				Pp[a] += h, Pp[b] -= h, Pm[a] -= h, Pm[b] += h;
+				fd = (mix_tc(s, Pp, B, NULL) - mix_tc(s, Pm, B, NULL)) / (2 * h);
+				worst = fmax(worst, fabs(fd - (G[a] - G[b])));
+				*big = fmax(*big, fabs(fd));
+			}
+	return worst;
+}
+
+/*
+ * test_maxent_grad: the TC gradient on soft points, and with point 0
+ * holding an exact zero in column 1 (a sampled row there makes point 0's
+ * full product underflow: its leave-one-out weight for column 1 must come
+ * from the fallback in lv_maxent_weights, not vanish).
  */
 static void
 test_maxent_grad(void **state)
 {
 	lv_schema s;
-	int B = 3, o, off[3], calls = 3000;
-	double P[3 * 16], G[3 * 16] = {0}, worst = 0, big = 0, h = 1e-5;
-	lv_maxent me;
+	int B = 3, o, off[3];
+	double P[3 * 16], worst, big;
 	lv_stream rng;
 
 	set_schema(&s);
@@ -997,27 +1066,20 @@ test_maxent_grad(void **state)
 			for (int q = 0; q < wc; q++)
 				P[k * o + off[c] + q] /= sum;
 		}
-	assert_int_equal(lv_maxent_alloc(&me, B, o, 3, 64), LV_OK);
-	for (int t = 0; t < calls; t++)
-		lv_maxent_tc_grad(&me, &s, P, 1.0 / calls, &rng, G);
-	lv_maxent_free(&me);
-	for (int k = 0; k < B; k++)
-		for (int c = 0; c < 3; c++)
-			for (int q = 1; q < lv_column_out_width(&s.cols[c]); q++)
-			{
-				double Pp[3 * 16], Pm[3 * 16], fd;
-				int a = k * o + off[c], b = a + q;
-
-				memcpy(Pp, P, sizeof(P));
-				memcpy(Pm, P, sizeof(P));
-				Pp[a] += h, Pp[b] -= h, Pm[a] -= h, Pm[b] += h;
-				fd = (mix_tc(&s, Pp, B, NULL) - mix_tc(&s, Pm, B, NULL)) / (2 * h);
-				worst = fmax(worst, fabs(fd - (G[a] - G[b])));
-				big = fmax(big, fabs(fd));
-			}
+	worst = check_tc_grad(&s, P, B, 0, &big);
 	print_message("maxent: TC %.4f nats, gradients up to %.3f, worst error %.4f\n",
 				  mix_tc(&s, P, B, NULL), big, worst);
 	assert_true(big > 0.2);
+	assert_true(worst < 0.02 * big);
+	/* point 0 never takes column 1's slot 0; the other points often do */
+	{
+		const double c1[3][3] = {{0, 0.1, 0.9}, {0.6, 0.3, 0.1}, {0.5, 0.1, 0.4}};
+
+		for (int k = 0; k < B; k++)
+			memcpy(P + k * o + off[1], c1[k], sizeof(c1[k]));
+	}
+	worst = check_tc_grad(&s, P, B, 1, &big);
+	print_message("maxent, an exact zero: gradients up to %.3f, worst error %.4f\n", big, worst);
 	assert_true(worst < 0.02 * big);
 }
 
@@ -1033,10 +1095,23 @@ test_maxent_tree(void **state)
 	lv_maxent_tree(a, b, mi, 6, 4, edge);
 	for (int i = 0; i < 6; i++)
 		assert_int_equal(edge[i], want[i]);
+	/* a tie goes to the lower index */
+	mi[0] = mi[4] = 6;
+	lv_maxent_tree(a, b, mi, 6, 4, edge);
+	assert_int_equal(edge[0], 1);
+	assert_int_equal(edge[4], 0);
 	assert_true(fabs(lv_pair_mi(mu, 2, 2, D, scratch) - log(2)) < 1e-12);
 	assert_true(fabs(D[0] - log(2)) < 1e-12);
 	assert_true(fabs(lv_pair_mi(ind, 2, 2, NULL, scratch)) < 1e-12);
 }
+
+/*
+ * fit_toy_bad is fit_toy; with bad > 0 it breaks one setting (1: kappa_R
+ * negative, 2: NaN, 3: infinite, 4: no mixture prior, 5: no samples, 6:
+ * no row count, 7: an infinite noise sd) and checks that lv_genfit refuses.
+ */
+static void
+fit_toy_bad(const int32_t *T, int n, double kr, double *r, double *tvd, int bad);
 
 /*
  * fit_toy fits a decoder over set_schema's columns to the exact one-way
@@ -1046,6 +1121,13 @@ test_maxent_tree(void **state)
  */
 static void
 fit_toy(const int32_t *T, int n, double kr, double *r, double *tvd)
+{
+	fit_toy_bad(T, n, kr, r, tvd, 0);
+}
+
+/* fit_toy_bad: above. */
+static void
+fit_toy_bad(const int32_t *T, int n, double kr, double *r, double *tvd, int bad)
 {
 	lv_model m;
 	lv_genfit_config cfg;
@@ -1069,12 +1151,27 @@ fit_toy(const int32_t *T, int n, double kr, double *r, double *tvd)
 		lv_clique_counts(&m.schema, &ms[i].q, T, n, ms[i].y);
 		for (int j = 0; j < ms[i].q.cells; j++)
 			ms[i].y[j] /= n;
-		ms[i].sd = 1;
+		ms[i].sd = i < 3 ? 1 : 2; /* the pair: a quarter of the weight, the tree term as strong */
 	}
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.steps = 800, cfg.batch = 256, cfg.lr = 0.01, cfg.n_hat = n;
 	cfg.maxent = kr, cfg.maxent_samples = 64;
 	memset(cfg.key, 4, LV_KEY_BYTES);
+	if (bad)
+	{
+		cfg.maxent = bad == 1 ? -1 : bad == 2 ? NAN
+								 : bad == 3   ? INFINITY
+											  : 1;
+		m.prior_points = bad == 4 ? 0 : m.prior_points;
+		cfg.maxent_samples = bad == 5 ? 0 : 64;
+		cfg.n_hat = bad == 6 ? 0 : n;
+		ms[1].sd = bad == 7 ? INFINITY : ms[1].sd;
+		assert_int_equal(lv_genfit(&m, ms, 4, &cfg, NULL), LV_ERR_ARG);
+		for (int i = 0; i < 4; i++)
+			lv_free(ms[i].y);
+		lv_model_free(&m);
+		return;
+	}
 	assert_int_equal(lv_genfit(&m, ms, 4, &cfg, NULL), LV_OK);
 	P = prior_probs(&m, 256, 0);
 	*r = mix_tc(&m.schema, P, 256, &i01) - i01;
@@ -1115,7 +1212,9 @@ test_maxent_fit(void **state)
 	print_message("maxent fit: R %.4f -> %.4f nats, worst measured TVD %.4f -> %.4f\n", r0, r1, t0, t1);
 	assert_true(r0 > 0.02);
 	assert_true(r1 < 0.2 * r0);
-	assert_true(t1 < 0.02);
+	assert_true(t1 < 0.04); /* the tree term scaled by wt, not 1/wt: 0.16 */
+	for (int bad = 1; bad <= 7; bad++)
+		fit_toy_bad(T, n, 30, &r1, &t1, bad);
 	lv_free(T);
 }
 

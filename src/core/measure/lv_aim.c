@@ -554,7 +554,7 @@ lv_aim_bad_config(const lv_model *m, const lv_aim_config *cfg)
 		   !(cfg->n_hat > 0) || cfg->max_k < 1 || cfg->max_k > LV_CLIQUE_MAX ||
 		   cfg->prior_points < 0 || cfg->prior_points > LV_MAX_PRIOR_POINTS ||
 		   cfg->latent < 1 || cfg->hidden < 1 || m->schema.ncols < 1 ||
-		   !(cfg->fit.maxent >= 0) ||
+		   !(cfg->fit.maxent >= 0) || !isfinite(cfg->fit.maxent) ||
 		   (cfg->fit.maxent > 0 && (cfg->prior_points < 1 || cfg->fit.maxent_samples < 1));
 }
 

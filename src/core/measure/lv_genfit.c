@@ -249,18 +249,19 @@ lv_genfit(lv_model *m, const lv_measurement *ms, int nm,
 
 	if (m == NULL || ms == NULL || nm < 1 || cfg == NULL || cfg->steps < 0 ||
 		cfg->batch < 1 || m->dec.nlayers < 1 || !lv_prior_ok(m) ||
-		!(cfg->maxent >= 0) ||
+		!(cfg->maxent >= 0) || !isfinite(cfg->maxent) ||
 		(cfg->maxent > 0 && (m->prior_points < 1 || cfg->maxent_samples < 1 || !(cfg->n_hat > 0))))
 		return LV_ERR_ARG;
 	B = m->prior_points > 0 ? m->prior_points : cfg->batch;
 	for (i = 0; i < nm; i++)
 	{
-		if (!(ms[i].sd > 0) || ms[i].y == NULL)
+		if (!(ms[i].sd > 0) || !isfinite(ms[i].sd) || ms[i].y == NULL)
 			return LV_ERR_ARG;
 		sd_min = fmin(sd_min, ms[i].sd);
 		if (ms[i].q.cells > cells)
 			cells = ms[i].q.cells;
 	}
+	memset(&w, 0, sizeof(w)); /* lv_genfit_free may run before lv_genfit_alloc */
 	wt = lv_alloc(sizeof(double) * (size_t) nm);
 	lv_stream_init(&rng, cfg->key, LV_DOMAIN_TRAIN, cfg->stream);
 	if (wt == NULL || lv_genfit_alloc(&w, m, B, cells, ms, nm, cfg, &rng) != LV_OK)

@@ -17,7 +17,8 @@
  * the rows, so that the term matters where the measurements leave the
  * model free): R is the dependence the model has beyond a maximum spanning
  * tree of its measured pairs (lv_maxent.h; the tree is chosen from the
- * previous step's model), so that among decoders that fit the
+ * previous step's model, so the first step of each call penalises all of
+ * TC), so that among decoders that fit the
  * measurements the fit prefers the one of maximum entropy, as
  * private-pgm's estimate does; an exactly fitted mixture otherwise invents
  * dependence among columns no measurement covers.

@@ -57,6 +57,7 @@ lv_maxent_free(lv_maxent *w)
 static void
 lv_maxent_logs(lv_maxent *w, const double *P)
 {
+	size_t i;
 	int j,
 		q;
 
@@ -66,8 +67,8 @@ lv_maxent_logs(lv_maxent *w, const double *P)
 			w->logmu[q] += P[(size_t) j * w->o + q] / w->B;
 	for (q = 0; q < w->o; q++)
 		w->logmu[q] = log(fmax(w->logmu[q], LV_MAXENT_TINY));
-	for (q = 0; q < w->B * w->o; q++)
-		w->logP[q] = log(fmax(P[q], LV_MAXENT_TINY));
+	for (i = 0; i < (size_t) w->B * w->o; i++)
+		w->logP[i] = log(fmax(P[i], LV_MAXENT_TINY));
 }
 
 /*
