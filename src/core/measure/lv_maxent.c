@@ -19,7 +19,10 @@ lv_maxent_alloc(lv_maxent *w, int B, int o, int ncols, int S)
 	w->S = S;
 	w->B = B;
 	w->o = o;
-	w->logP = lv_alloc(sizeof(double) * (size_t) B * o);
+	w->U = o < S * ncols ? o : S * ncols;
+	w->logP = lv_alloc(sizeof(double) * (size_t) w->U * B);
+	w->slots = lv_alloc(sizeof(int) * (size_t) w->U);
+	w->slot_of = lv_alloc(sizeof(int) * (size_t) o);
 	w->L = lv_alloc(sizeof(double) * (size_t) S * B);
 	w->W = lv_alloc(sizeof(double) * (size_t) S * B);
 	w->E = lv_alloc(sizeof(double) * (size_t) S * B);
@@ -28,12 +31,14 @@ lv_maxent_alloc(lv_maxent *w, int B, int o, int ncols, int S)
 	w->logmu = lv_alloc(sizeof(double) * (size_t) o);
 	w->X = lv_alloc(sizeof(int) * (size_t) S * ncols);
 	w->k = lv_alloc(sizeof(int) * (size_t) S);
-	if (w->logP == NULL || w->L == NULL || w->W == NULL || w->E == NULL || w->mx == NULL || w->R == NULL ||
+	if (w->logP == NULL || w->slots == NULL || w->slot_of == NULL || w->L == NULL || w->W == NULL || w->E == NULL || w->mx == NULL || w->R == NULL ||
 		w->logmu == NULL || w->X == NULL || w->k == NULL)
 	{
 		lv_maxent_free(w);
 		return LV_ERR_NOMEM;
 	}
+	for (int q = 0; q < o; q++)
+		w->slot_of[q] = -1;
 	return LV_OK;
 }
 
@@ -42,6 +47,8 @@ void
 lv_maxent_free(lv_maxent *w)
 {
 	lv_free(w->logP);
+	lv_free(w->slots);
+	lv_free(w->slot_of);
 	lv_free(w->L);
 	lv_free(w->W);
 	lv_free(w->E);
@@ -53,11 +60,10 @@ lv_maxent_free(lv_maxent *w)
 	memset(w, 0, sizeof(*w));
 }
 
-/* lv_maxent_logs fills logP and logmu (the mean of P's rows) from P. */
+/* lv_maxent_logmu fills logmu: the log of the mean of P's rows. */
 static void
-lv_maxent_logs(lv_maxent *w, const double *P)
+lv_maxent_logmu(lv_maxent *w, const double *P)
 {
-	size_t i;
 	int j,
 		q;
 
@@ -67,13 +73,55 @@ lv_maxent_logs(lv_maxent *w, const double *P)
 			w->logmu[q] += P[(size_t) j * w->o + q] / w->B;
 	for (q = 0; q < w->o; q++)
 		w->logmu[q] = log(fmax(w->logmu[q], LV_MAXENT_TINY));
-	for (i = 0; i < (size_t) w->B * w->o; i++)
-		w->logP[i] = log(fmax(P[i], LV_MAXENT_TINY));
 }
 
 /*
- * lv_maxent_draw draws sample t: a point k uniformly, a row x ~ P_k (each
- * column's slot by inverse CDF), and L[t][j] = log prod_c P_j[c][x_c].
+ * lv_maxent_rows fills, for the slots the S samples drew (at most U),
+ * logP[u][j] = log P_j[slots[u]], then L[t][j] = log prod_c P_j[c][x_t,c]
+ * (the slots' logs added in column order), and forgets the slots.
+ */
+static void
+lv_maxent_rows(lv_maxent *w, int ncols, const double *P)
+{
+	int n = 0,
+		t,
+		u,
+		j,
+		c;
+
+	for (t = 0; t < w->S * ncols; t++)
+		if (w->slot_of[w->X[t]] < 0)
+		{
+			w->slot_of[w->X[t]] = n;
+			w->slots[n++] = w->X[t];
+		}
+	for (u = 0; u < n; u++)
+		for (j = 0; j < w->B; j++)
+			w->logP[(size_t) u * w->B + j] = log(fmax(P[(size_t) j * w->o + w->slots[u]], LV_MAXENT_TINY));
+	for (t = 0; t < w->S; t++)
+		for (j = 0; j < w->B; j++)
+		{
+			double l = 0.0;
+
+			for (c = 0; c < ncols; c++)
+				l += w->logP[(size_t) w->slot_of[w->X[t * ncols + c]] * w->B + j];
+			w->L[(size_t) t * w->B + j] = l;
+		}
+}
+
+/* lv_maxent_forget clears slot_of for the next call. */
+static void
+lv_maxent_forget(lv_maxent *w, int ncols)
+{
+	int t;
+
+	for (t = 0; t < w->S * ncols; t++)
+		w->slot_of[w->X[t]] = -1;
+}
+
+/*
+ * lv_maxent_draw draws sample t: a point k uniformly and a row x ~ P_k
+ * (each column's slot by inverse CDF).
  */
 static void
 lv_maxent_draw(lv_maxent *w, const lv_schema *s, const int *off, const double *P,
@@ -82,8 +130,7 @@ lv_maxent_draw(lv_maxent *w, const lv_schema *s, const int *off, const double *P
 	int *x = w->X + (size_t) t * s->ncols;
 	int k = (int) (lv_stream_uniform(rng) * w->B),
 		c,
-		q,
-		j;
+		q;
 
 	k = k < w->B ? k : w->B - 1;
 	w->k[t] = k;
@@ -97,15 +144,6 @@ lv_maxent_draw(lv_maxent *w, const lv_schema *s, const int *off, const double *P
 		for (q = 0; q < wc - 1 && (acc += p[q]) <= u; q++)
 			;
 		x[c] = off[c] + q;
-	}
-	for (j = 0; j < w->B; j++)
-	{
-		const double *lp = w->logP + (size_t) j * w->o;
-		double l = 0.0;
-
-		for (c = 0; c < s->ncols; c++)
-			l += lp[x[c]];
-		w->L[(size_t) t * w->B + j] = l;
 	}
 }
 
@@ -127,13 +165,14 @@ lv_maxent_weights(lv_maxent *w, int c, int ncols, const double *P)
 		const double *E = w->E + (size_t) t * w->B;
 		double *W = w->W + (size_t) t * w->B;
 		int x = w->X[(size_t) t * ncols + c];
+		const double *lp = w->logP + (size_t) w->slot_of[x] * w->B;
 
 		for (j = 0; j < w->B; j++)
 		{
 			double p = fmax(P[(size_t) j * w->o + x], LV_MAXENT_TINY);
 
 			W[j] = E[j] > 1e-290 ? E[j] / p
-								 : exp(L[j] - w->logP[(size_t) j * w->o + x] - w->mx[t]);
+								 : exp(L[j] - lp[j] - w->mx[t]);
 		}
 	}
 }
@@ -193,12 +232,14 @@ lv_maxent_tc_grad(lv_maxent *w, const lv_schema *s, const double *P,
 		c;
 
 	lv_slot_offsets(s, off);
-	lv_maxent_logs(w, P);
+	lv_maxent_logmu(w, P);
 	for (t = 0; t < w->S; t++)
 		lv_maxent_draw(w, s, off, P, t, rng);
+	lv_maxent_rows(w, s->ncols, P);
 	lv_maxent_scale(w);
 	for (c = 0; c < s->ncols; c++)
 		lv_maxent_column(w, off, c, lv_column_out_width(&s->cols[c]), s->ncols, P, lam, G);
+	lv_maxent_forget(w, s->ncols);
 }
 
 /* lv_pair_mi returns I(X_a; X_b) of mu, and dI/dmu in D (lv_maxent.h). */

@@ -43,7 +43,10 @@ typedef struct lv_maxent
 {
 	int S;         /* sampled points per step */
 	int B, o;      /* points, slots per point */
-	double *logP;  /* B x o */
+	int U;         /* min(o, S ncols): the most distinct slots S samples draw */
+	double *logP;  /* U x B: log P_j[slots[u]] */
+	int *slots;    /* U: the slots drawn this step */
+	int *slot_of;  /* o: each slot's u, or -1 */
 	double *L;     /* S x B: log prod_c P_j[c][x_t,c] */
 	double *E;     /* S x B: exp(L - mx) */
 	double *mx;    /* S: max_j L[t][j] */
