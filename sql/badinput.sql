@@ -374,9 +374,16 @@ UPDATE lipvae.models m SET model = overlay(x.b placing pg_temp.le32(pg_temp.crc3
                || '\x00040000'::bytea AS b
           FROM saved) x WHERE m.name = 'bad_base';
 SELECT * FROM lipvae.lipvae_sample('bad_base', 5);
--- a future format version, with a valid checksum
+-- format 4 (integer columns in equal-width bins, format 3's layout) on a
+-- per-record model, with a valid checksum (was "a future format" before 4
+-- existed); the unit tests and the fuzz corpus check format 4's own refusals
 UPDATE lipvae.models m SET model = overlay(x.b placing pg_temp.le32(pg_temp.crc32(x.b)) from length(x.b) + 1 for 0)
   FROM (SELECT substring(overlay(model placing '\x04000000' from 9 for 4) from 1 for length(model) - 4) AS b
+          FROM saved) x WHERE m.name = 'bad_base';
+SELECT * FROM lipvae.lipvae_sample('bad_base', 5);
+-- a future format version, with a valid checksum
+UPDATE lipvae.models m SET model = overlay(x.b placing pg_temp.le32(pg_temp.crc32(x.b)) from length(x.b) + 1 for 0)
+  FROM (SELECT substring(overlay(model placing '\x05000000' from 9 for 4) from 1 for length(model) - 4) AS b
           FROM saved) x WHERE m.name = 'bad_base';
 SELECT * FROM lipvae.lipvae_sample('bad_base', 5);
 -- a weight of the encoder raised, with a valid checksum: the Lipschitz
