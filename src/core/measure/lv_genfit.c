@@ -64,7 +64,7 @@ typedef struct lv_genfit_work
 	double *P,
 		*G,
 		*mu,
-		*slot_mu, /* o: the model's marginal of every slot */
+		*slot_mu, /* o: scratch of lv_pair_mi (a pair's two one-way marginals) */
 		*dmi,     /* cells: dI/dmu of a tree edge */
 		*mi;      /* nm: each measured pair's I(X_a; X_b) at the last step */
 	int *pa,
