@@ -10,6 +10,14 @@
 #include "lv_nn.h"
 
 #define LV_MAXENT_TINY 1e-300 /* probabilities are clamped here before a log */
+#define LV_MAXENT_BLOCK 8     /* points gathered together (one cache line of doubles) */
+
+/* lv_tiny clamps a probability at LV_MAXENT_TINY (NaN too); inlined, unlike fmax. */
+static inline double
+lv_tiny(double p)
+{
+	return p > LV_MAXENT_TINY ? p : LV_MAXENT_TINY;
+}
 
 /* lv_maxent_alloc sets up w (lv_maxent.h). */
 int
@@ -21,6 +29,7 @@ lv_maxent_alloc(lv_maxent *w, int B, int o, int ncols, int S)
 	w->o = o;
 	w->U = o < S * ncols ? o : S * ncols;
 	w->logP = lv_alloc(sizeof(double) * (size_t) w->U * B);
+	w->Ic = lv_alloc(sizeof(double) * (size_t) w->U * B);
 	w->slots = lv_alloc(sizeof(int) * (size_t) w->U);
 	w->slot_of = lv_alloc(sizeof(int) * (size_t) o);
 	w->L = lv_alloc(sizeof(double) * (size_t) S * B);
@@ -31,7 +40,7 @@ lv_maxent_alloc(lv_maxent *w, int B, int o, int ncols, int S)
 	w->logmu = lv_alloc(sizeof(double) * (size_t) o);
 	w->X = lv_alloc(sizeof(int) * (size_t) S * ncols);
 	w->k = lv_alloc(sizeof(int) * (size_t) S);
-	if (w->logP == NULL || w->slots == NULL || w->slot_of == NULL || w->L == NULL || w->W == NULL || w->E == NULL || w->mx == NULL || w->R == NULL ||
+	if (w->logP == NULL || w->Ic == NULL || w->slots == NULL || w->slot_of == NULL || w->L == NULL || w->W == NULL || w->E == NULL || w->mx == NULL || w->R == NULL ||
 		w->logmu == NULL || w->X == NULL || w->k == NULL)
 	{
 		lv_maxent_free(w);
@@ -47,6 +56,7 @@ void
 lv_maxent_free(lv_maxent *w)
 {
 	lv_free(w->logP);
+	lv_free(w->Ic);
 	lv_free(w->slots);
 	lv_free(w->slot_of);
 	lv_free(w->L);
@@ -70,15 +80,16 @@ lv_maxent_logmu(lv_maxent *w, const double *P)
 	memset(w->logmu, 0, sizeof(double) * (size_t) w->o);
 	for (j = 0; j < w->B; j++)
 		for (q = 0; q < w->o; q++)
-			w->logmu[q] += P[(size_t) j * w->o + q] / w->B;
+			w->logmu[q] += P[(size_t) j * w->o + q];
 	for (q = 0; q < w->o; q++)
-		w->logmu[q] = log(fmax(w->logmu[q], LV_MAXENT_TINY));
+		w->logmu[q] = log(lv_tiny(w->logmu[q] / w->B));
 }
 
 /*
  * lv_maxent_rows fills, for the slots the S samples drew (at most U),
- * logP[u][j] = log P_j[slots[u]], then L[t][j] = log prod_c P_j[c][x_t,c]
- * (the slots' logs added in column order), and forgets the slots.
+ * logP[u][j] = log P_j[slots[u]] and Ic[u][j] = 1 / P_j[slots[u]] (P
+ * clamped), then L[t][j] = log prod_c P_j[c][x_t,c] (the slots' logs
+ * added in column order, a whole row of B at a time: contiguous reads).
  */
 static void
 lv_maxent_rows(lv_maxent *w, int ncols, const double *P)
@@ -95,17 +106,24 @@ lv_maxent_rows(lv_maxent *w, int ncols, const double *P)
 			w->slot_of[w->X[t]] = n;
 			w->slots[n++] = w->X[t];
 		}
-	for (u = 0; u < n; u++)
-		for (j = 0; j < w->B; j++)
-			w->logP[(size_t) u * w->B + j] = log(fmax(P[(size_t) j * w->o + w->slots[u]], LV_MAXENT_TINY));
+	for (int j0 = 0; j0 < w->B; j0 += LV_MAXENT_BLOCK) /* a cache line of Ic at a time */
+		for (u = 0; u < n; u++)
+			for (j = j0; j < w->B && j < j0 + LV_MAXENT_BLOCK; j++)
+				w->Ic[(size_t) u * w->B + j] = lv_tiny(P[(size_t) j * w->o + w->slots[u]]);
+	for (size_t i = 0; i < (size_t) n * w->B; i++)
+	{
+		w->logP[i] = log(w->Ic[i]);
+		w->Ic[i] = 1.0 / w->Ic[i];
+	}
+	memset(w->L, 0, sizeof(double) * (size_t) w->S * w->B);
 	for (t = 0; t < w->S; t++)
-		for (j = 0; j < w->B; j++)
+		for (c = 0; c < ncols; c++)
 		{
-			double l = 0.0;
+			const double *restrict lp = w->logP + (size_t) w->slot_of[w->X[t * ncols + c]] * w->B;
+			double *restrict L = w->L + (size_t) t * w->B;
 
-			for (c = 0; c < ncols; c++)
-				l += w->logP[(size_t) w->slot_of[w->X[t * ncols + c]] * w->B + j];
-			w->L[(size_t) t * w->B + j] = l;
+			for (j = 0; j < w->B; j++)
+				L[j] += lp[j];
 		}
 }
 
@@ -154,7 +172,7 @@ lv_maxent_draw(lv_maxent *w, const lv_schema *s, const int *off, const double *P
  * its exponent.
  */
 static void
-lv_maxent_weights(lv_maxent *w, int c, int ncols, const double *P)
+lv_maxent_weights(lv_maxent *w, int c, int ncols)
 {
 	int t,
 		j;
@@ -162,18 +180,17 @@ lv_maxent_weights(lv_maxent *w, int c, int ncols, const double *P)
 	for (t = 0; t < w->S; t++)
 	{
 		const double *L = w->L + (size_t) t * w->B;
-		const double *E = w->E + (size_t) t * w->B;
-		double *W = w->W + (size_t) t * w->B;
+		const double *restrict E = w->E + (size_t) t * w->B;
+		double *restrict W = w->W + (size_t) t * w->B;
 		int x = w->X[(size_t) t * ncols + c];
 		const double *lp = w->logP + (size_t) w->slot_of[x] * w->B;
+		const double *restrict ic = w->Ic + (size_t) w->slot_of[x] * w->B;
 
 		for (j = 0; j < w->B; j++)
-		{
-			double p = fmax(P[(size_t) j * w->o + x], LV_MAXENT_TINY);
-
-			W[j] = E[j] > 1e-290 ? E[j] / p
-								 : exp(L[j] - lp[j] - w->mx[t]);
-		}
+			W[j] = E[j] * ic[j];
+		for (j = 0; j < w->B; j++)
+			if (!(E[j] > 1e-290))
+				W[j] = exp(L[j] - lp[j] - w->mx[t]);
 	}
 }
 
@@ -188,7 +205,7 @@ lv_maxent_column(lv_maxent *w, const int *off, int c, int wc, int ncols, const d
 	int t,
 		q;
 
-	lv_maxent_weights(w, c, ncols, P);
+	lv_maxent_weights(w, c, ncols);
 	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, w->S, wc, w->B, 1.0, w->W, w->B,
 				P + off[c], w->o, 0.0, w->R, wc);
 	for (t = 0; t < w->S; t++)
@@ -197,7 +214,7 @@ lv_maxent_column(lv_maxent *w, const int *off, int c, int wc, int ncols, const d
 		const double *r = w->R + (size_t) t * wc;
 
 		for (q = 0; q < wc; q++)
-			g[q] += lam / w->S * (log(fmax(r[q], LV_MAXENT_TINY)) - w->logmu[off[c] + q]);
+			g[q] += lam / w->S * (log(lv_tiny(r[q])) - w->logmu[off[c] + q]);
 	}
 }
 
@@ -215,7 +232,7 @@ lv_maxent_scale(lv_maxent *w)
 		double mx = -INFINITY;
 
 		for (j = 0; j < w->B; j++)
-			mx = fmax(mx, L[j]);
+			mx = L[j] > mx ? L[j] : mx;
 		for (j = 0; j < w->B; j++)
 			E[j] = exp(L[j] - mx);
 		w->mx[t] = mx;
@@ -260,12 +277,12 @@ lv_pair_mi(const double *mu, int wa, int wb, double *D, double *scratch)
 			mb[j] += mu[i * wb + j];
 		}
 	for (i = 0; i < wa + wb; i++)
-		scratch[i] = log(fmax(scratch[i], LV_MAXENT_TINY));
+		scratch[i] = log(lv_tiny(scratch[i]));
 	for (i = 0; i < wa; i++)
 		for (j = 0; j < wb; j++)
 		{
 			double v = mu[i * wb + j],
-				   d = log(fmax(v, LV_MAXENT_TINY)) - ma[i] - mb[j];
+				   d = log(lv_tiny(v)) - ma[i] - mb[j];
 
 			mi += v > 0 ? v * d : 0.0;
 			if (D)

@@ -45,6 +45,7 @@ typedef struct lv_maxent
 	int B, o;      /* points, slots per point */
 	int U;         /* min(o, S ncols): the most distinct slots S samples draw */
 	double *logP;  /* U x B: log P_j[slots[u]] */
+	double *Ic;    /* U x B: 1 / P_j[slots[u]], P clamped at LV_MAXENT_TINY */
 	int *slots;    /* U: the slots drawn this step */
 	int *slot_of;  /* o: each slot's u, or -1 */
 	double *L;     /* S x B: log prod_c P_j[c][x_t,c] */
