@@ -534,6 +534,7 @@ test_error_bounds(void **state)
 		lv_aim_config c;
 		lv_aim_result r;
 		double widest = 0;
+		int negative = 0;
 
 		make_model(&m, 7 + t);
 		base_config(&c, rhos[t]);
@@ -549,7 +550,15 @@ test_error_bounds(void **state)
 			assert_true(r.ms[i].fit_l1 >= 0);
 			assert_true(tvd <= b);
 			widest = fmax(widest, b);
+			/* the fit's target is the raw noisy counts over n_hat, not projected */
+			for (int64_t j = 0; j < r.ms[i].q.cells; j++)
+			{
+				assert_true(r.ms[i].y[j] == r.ms[i].raw[j] / c.n_hat);
+				negative += r.ms[i].y[j] < 0;
+			}
 		}
+		if (t == 0)
+			assert_true(negative > 0); /* the noise made some cells negative, and they stay */
 		print_message("rho %g: %d measured, widest bound %.3f\n", rhos[t], r.nmeasured, widest);
 		if (t == 1)
 			assert_true(widest < 0.25);

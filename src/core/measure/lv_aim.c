@@ -217,8 +217,10 @@ lv_aim_workload_free(lv_aim_workload *w)
 
 /*
  * lv_aim_measure appends the measurement of candidate i: its counts plus
- * discrete Gaussian noise of sd, projected onto the counts of n_hat rows
- * and normalised.
+ * discrete Gaussian noise of sd (raw), and raw / n_hat (y, the fit's
+ * target: not projected onto the simplex, whose clipping of small cells
+ * moves mass to the large ones, a bias each pair of a skewed column hands
+ * on to its one-way marginals; private-pgm fits the raw counts too).
  */
 static int
 lv_aim_measure(lv_aim_state *st, int i, double sd, double eps_select,
@@ -256,8 +258,8 @@ lv_aim_measure(lv_aim_state *st, int i, double sd, double eps_select,
 	if (rc != LV_OK)
 		return rc;
 	memcpy(m->raw, st->work, sizeof(double) * (size_t) cells);
-	lv_simplex_project(st->work, (int) cells, n_hat, st->mu);
-	lv_marginal_normalise(st->work, (int) cells, m->y);
+	for (int64_t j = 0; j < cells; j++)
+		m->y[j] = m->raw[j] / n_hat;
 	return LV_OK;
 }
 

@@ -36,7 +36,7 @@
 typedef struct lv_measurement
 {
 	lv_clique q;
-	double *y;         /* q.cells: the noisy counts as a distribution */
+	double *y;         /* q.cells: the noisy counts over n_hat (may be < 0) */
 	double sd;         /* noise standard deviation of each count */
 	double eps_select; /* the selection's epsilon (0: not selected) */
 	double *raw;       /* q.cells: the noisy counts themselves (or NULL) */
