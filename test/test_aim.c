@@ -538,19 +538,20 @@ test_error_bounds(void **state)
 
 		make_model(&m, 7 + t);
 		base_config(&c, rhos[t]);
+		c.n_hat = 1980;                    /* a DP row count off by 20 (within the bound's C = 10 ln 80) */
 		c.prior_points = t == 1 ? 128 : 0; /* the Monte Carlo term, and the exact mixture */
 		assert_int_equal(lv_model_fit_aim(&m, T, n, &c, &r), LV_OK);
 		assert_int_equal(r.bound_draws, t == 1 ? 0 : LV_AIM_BOUND_DRAWS);
 		for (int i = 0; i < r.nmeasured; i++)
 		{
-			double b = lv_aim_tvd_bound(r.ms[i].sd, r.ms[i].q.cells, r.ms[i].fit_l1, 2000, 10, r.max_measurements, 0.05,
+			double b = lv_aim_tvd_bound(r.ms[i].sd, r.ms[i].q.cells, r.ms[i].fit_l1, c.n_hat, 10, r.max_measurements, 0.05,
 										r.bound_draws);
 			double tvd = clique_tvd(&m, &r.ms[i].q, T, n);
 
 			assert_true(r.ms[i].fit_l1 >= 0);
 			assert_true(tvd <= b);
 			widest = fmax(widest, b);
-			/* the fit's target is the raw noisy counts over n_hat, not projected */
+			/* the fit's target is the raw noisy counts over n_hat (not the true n), not projected */
 			for (int64_t j = 0; j < r.ms[i].q.cells; j++)
 			{
 				assert_true(r.ms[i].y[j] == r.ms[i].raw[j] / c.n_hat);
@@ -602,6 +603,15 @@ test_bad_config(void **state)
 	assert_int_equal(lv_model_fit_aim(&m, T, 4, &c, &r), LV_ERR_ARG);
 	c.prior_points = LV_MAX_PRIOR_POINTS + 1;
 	assert_int_equal(lv_model_fit_aim(&m, T, 4, &c, &r), LV_ERR_ARG);
+	/* the fit divides the noisy counts by n_hat: below 1 or infinite it is refused */
+	for (int bad = 0; bad < 4; bad++)
+	{
+		const double n_hats[4] = {0.5, 1e-300, INFINITY, NAN};
+
+		base_config(&c, 1);
+		c.n_hat = n_hats[bad];
+		assert_int_equal(lv_model_fit_aim(&m, T, 4, &c, &r), LV_ERR_ARG);
+	}
 	lv_model_free(&m);
 }
 

@@ -553,7 +553,7 @@ static int
 lv_aim_bad_config(const lv_model *m, const lv_aim_config *cfg)
 {
 	return m == NULL || cfg == NULL || !(cfg->rho > 0) || !(cfg->sens >= 1) ||
-		   !(cfg->n_hat > 0) || cfg->max_k < 1 || cfg->max_k > LV_CLIQUE_MAX ||
+		   !(cfg->n_hat >= 1) || !isfinite(cfg->n_hat) || cfg->max_k < 1 || cfg->max_k > LV_CLIQUE_MAX ||
 		   cfg->prior_points < 0 || cfg->prior_points > LV_MAX_PRIOR_POINTS ||
 		   cfg->latent < 1 || cfg->hidden < 1 || m->schema.ncols < 1 ||
 		   !(cfg->fit.maxent >= 0) || !isfinite(cfg->fit.maxent) ||

@@ -42,7 +42,7 @@ typedef struct lv_aim_config
 {
 	double rho;        /* zCDP budget of selection and measurement */
 	double sens;       /* rows one unit moves: 1, or unit_rows */
-	double n_hat;      /* the DP row count */
+	double n_hat;      /* the DP row count: finite, >= 1 (lipvae_train's floor) */
 	int max_k;         /* largest clique: 2 or 3 */
 	int64_t max_cells; /* largest table a candidate may have */
 	int max_rounds;    /* selection rounds at most (0: 16 d) */

@@ -9,7 +9,7 @@
  * gradient carries no Monte Carlo noise and the release draws from the
  * very distribution that was fitted; Adam descends
  *     L = sum_m w_m || mu_m(decoder) - y_m ||_2^2,
- * y_m the measurement as a distribution, w_m = (sd_min / sd_m)^2 (the
+ * y_m the measurement's noisy counts over n_hat (raw, may be < 0), w_m = (sd_min / sd_m)^2 (the
  * inverse variance of each measurement, relative). With a mixture prior,
  * plus
  *     lambda_R R(X),  lambda_R = kappa_R sd_min / n_hat
