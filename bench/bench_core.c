@@ -9,7 +9,7 @@
  *              [--big-rows 1000000] [--big-hidden 64,128]
  *              [--threads 1,2] [--epochs 5] [--batch 256] [--latent 8]
  *              [--dump DIR] [--release ROWS] [--no-train] [--no-big]
- *              [--no-sgemm-table]
+ *              [--no-sgemm-table] [--aim-fit ROUNDS]
  *
  * Schema: what lipvae_train builds for the same table when it is given the
  * data's min/max as public bounds and the distinct values as category
@@ -49,6 +49,7 @@
 #include <time.h>
 #include <cblas.h>
 
+#include "lv_aim.h"
 #include "lv_model.h"
 #include "lv_nn.h"
 #include "lv_privacy.h"
@@ -615,6 +616,72 @@ run_train(const lv_schema *schema, const float *X, const int32_t *T,
 	return LV_OK;
 }
 
+/* ---------- select, measure, generate (marginals => 'aim') ---------- */
+
+/*
+ * run_aim_fit times lv_model_fit_aim on the CSV's encoded rows as
+ * lipvae_train configures it (1,024 mixture points, 200 Adam steps per
+ * round, pairs of at most 4,096 cells), limited to `rounds` rounds and 200
+ * final steps, at rho 0.02 (about epsilon 1, delta 1e-5), with R (kappa_R
+ * 1, 64 samples) and without: seconds per Adam step, and R's share.
+ */
+static void
+run_aim_fit(const lv_schema *s, const int32_t *T, int n, int rounds)
+{
+	double per_step[2];
+
+	for (int with = 1; with >= 0; with--)
+	{
+		lv_model m;
+		lv_aim_config c;
+		lv_aim_result r;
+		double t0;
+		int rc,
+			steps;
+
+		memset(&m, 0, sizeof(m));
+		m.schema.ncols = s->ncols;
+		m.schema.cols = lv_alloc(sizeof(lv_column) * (size_t) s->ncols);
+		memcpy(m.schema.cols, s->cols, sizeof(lv_column) * (size_t) s->ncols);
+		m.mechanism = LV_MECH_CENTRAL;
+		memset(m.key, 7, LV_KEY_BYTES);
+		memset(&c, 0, sizeof(c));
+		c.rho = 0.02;
+		c.sens = 1;
+		c.n_hat = n;
+		c.max_k = 2;
+		c.max_cells = 4096;
+		c.max_rounds = rounds;
+		c.latent = 8;
+		c.hidden = 128;
+		c.prior_points = 1024;
+		c.fit.steps = 200;
+		c.fit.batch = 1024;
+		c.fit.lr = 0.005;
+		c.fit.maxent = with ? 1.0 : 0.0;
+		c.fit.maxent_samples = 64;
+		c.final_steps = 200;
+		c.final_lr = 0.002;
+		memset(c.key, 9, LV_KEY_BYTES);
+		t0 = now();
+		rc = lv_model_fit_aim(&m, T, n, &c, &r);
+		if (rc != LV_OK)
+		{
+			fprintf(stderr, "lv_model_fit_aim failed: %d\n", rc);
+			exit(1);
+		}
+		steps = c.fit.steps * (1 + r.nmeasured - s->ncols) + c.final_steps;
+		per_step[with] = (now() - t0) / steps;
+		printf("aim fit %s R: %d measurements, %d Adam steps, %.2f ms per step\n",
+			   with ? "with" : "without", r.nmeasured, steps, 1e3 * per_step[with]);
+		printf("RESULT\tkind=aim_fit\tmaxent=%d\tsteps=%d\tms_per_step=%.4f\n", with, steps,
+			   1e3 * per_step[with]);
+		lv_aim_result_free(&r);
+		lv_model_free(&m);
+	}
+	printf("aim fit: R's gradient is %.0f%% of a step\n", 100 * (1 - per_step[0] / per_step[1]));
+}
+
 /* ---------- release (core only, no PostgreSQL) ---------- */
 
 static void
@@ -761,6 +828,7 @@ main(int argc, char **argv)
 		do_train = 1,
 		sgemm_table = 1;
 	long release_rows = 0;
+	int aim_rounds = 0;
 	csv c;
 	colinfo *ci;
 	lv_schema s;
@@ -803,6 +871,8 @@ main(int argc, char **argv)
 			dumpdir = v, a++;
 		else if (strcmp(argv[a], "--release") == 0)
 			release_rows = atol(v), a++;
+		else if (strcmp(argv[a], "--aim-fit") == 0)
+			aim_rounds = atoi(v), a++;
 		else if (strcmp(argv[a], "--no-train") == 0)
 			do_train = 0;
 		else if (strcmp(argv[a], "--no-big") == 0)
@@ -852,6 +922,8 @@ main(int argc, char **argv)
 		   c.nrows, ncols, d, o, target);
 	if (dumpdir)
 		dump(dumpdir, &s, X0, T0, c.nrows, target);
+	if (aim_rounds > 0)
+		run_aim_fit(&s, T0, c.nrows, aim_rounds);
 
 	if (do_train)
 	{
